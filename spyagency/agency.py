@@ -1,0 +1,73 @@
+"""The reconcile loop: observe every source, decide, record — level-triggered and idempotent."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .clock import Clock, SystemClock
+from .decisions import DecideResult, decide_all
+from .policy import Policy, load_policy
+from .polling import PollResult, poll_conddb, poll_dqm, poll_tier0
+from .settings import Settings
+from .sources.conddb import CondDBClient
+from .sources.dqm import DqmClient
+from .sources.tier0 import Tier0Client
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    """One observe → decide cycle."""
+
+    polls: tuple[PollResult, ...]
+    decision: DecideResult
+
+    @property
+    def duration_s(self) -> float:
+        return sum(p.duration_s for p in self.polls) + self.decision.duration_s
+
+
+class Agency:
+    """Clients, store and policy wired from settings."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None, policy: Policy | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.policy = policy or load_policy(settings.policy)
+        self.store = Store(settings.db_url)
+        http = {"timeout": settings.http_timeout_s, "retries": settings.http_retries}
+        self.tier0 = Tier0Client(settings.tier0_url, **http)
+        self.dqm = DqmClient(settings.dqm_url, **http)
+        self.conddb = CondDBClient(settings.conddb_url, settings.conddb_schema)
+
+    def close(self) -> None:
+        self.tier0.close()
+        self.dqm.close()
+        self.conddb.close()
+        self.store.dispose()
+
+    def reconcile_once(self) -> CycleResult:
+        """Observe all sources, then decide every active run."""
+        now = self.clock.now()
+        polls = (
+            poll_conddb(self.store, self.conddb, self.policy, now,
+                        timedelta(hours=self.settings.lookback_hours)),
+            poll_tier0(self.store, self.tier0, self.policy, now),
+            poll_dqm(self.store, self.dqm, self.policy, now),
+        )
+        return CycleResult(polls, decide_all(self.store, self.policy, now))
+
+    def run_forever(self, stop: threading.Event, interval_s: float | None = None) -> None:
+        """Reconcile every ``interval_s`` seconds (wall clock) until ``stop`` is set."""
+        interval = interval_s if interval_s is not None else self.settings.poll_interval_s
+        while not stop.is_set():
+            try:
+                self.reconcile_once()
+            except Exception:  # keep the loop alive; the next cycle starts from the store
+                log.exception("reconcile cycle failed")
+            stop.wait(interval)

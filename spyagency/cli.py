@@ -1,0 +1,218 @@
+"""The ``spyagency`` command: poll, status, simulate, demo, serve, steer, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from .agency import Agency
+from .clock import ScaledClock, SystemClock, utcnow
+from .policy import PolicyError, load_policy
+from .report import run_detail, runs_table
+from .settings import SIM_DQM_PORT, SIM_TIER0_PORT, Settings
+from .simulator.scenario import demo_runs
+from .simulator.simulator import Simulator
+from .store import Store
+from .store.queries import get_run, list_runs
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _store(settings: Settings) -> Store:
+    _ensure_sqlite_dir(settings.db_url)
+    store = Store(settings.db_url)
+    store.migrate()
+    return store
+
+
+def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
+    _store(settings).dispose()
+    agency = Agency(settings)
+    try:
+        if not args.once:
+            stop = threading.Event()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            try:
+                agency.run_forever(stop)
+            except KeyboardInterrupt:
+                pass
+            return 0
+        cycle = agency.reconcile_once()
+        for poll in cycle.polls:
+            status = "ok" if poll.ok else f"FAILED: {poll.error}"
+            print(f"{poll.source.value:<7} {poll.duration_s * 1000:7.1f} ms  {poll.changes:5d} changes  {status}")
+        print(f"decided {len(cycle.decision.verdicts)} runs in {cycle.decision.duration_s * 1000:.1f} ms, "
+              f"{len(cycle.decision.changed)} changed")
+        return 0 if all(p.ok for p in cycle.polls) else 3
+    finally:
+        agency.close()
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    now = utcnow()
+    with store.session() as session:
+        if args.run is not None:
+            summary = get_run(session, args.run)
+            if summary is None:
+                print(f"run {args.run} is not known to SpyAgency (not in the store yet)", file=sys.stderr)
+                return 1
+            print(run_detail(summary, now))
+        else:
+            print(runs_table(list_runs(session, limit=args.limit, with_workflows=False), now))
+    return 0
+
+
+def _start_ticker(sim: Simulator, clock: ScaledClock | SystemClock, stop: threading.Event,
+                  every_s: float = 0.05) -> threading.Thread:
+    def tick() -> None:
+        while not stop.is_set():
+            sim.advance(clock.now())
+            stop.wait(every_s)
+
+    thread = threading.Thread(target=tick, name="sim-ticker", daemon=True)
+    thread.start()
+    return thread
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    policy = load_policy(settings.policy)
+    start = utcnow()
+    clock = ScaledClock(start, args.speed)
+    workdir = Path(args.workdir)
+    with Simulator(policy, demo_runs(policy, start, extra_runs=args.runs), workdir, start,
+                   tier0_port=args.tier0_port, dqm_port=args.dqm_port) as sim:
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        _start_ticker(sim, clock, stop)
+        print(f"Tier0 Data Service  {sim.tier0_url}\nDQM GUI             {sim.dqm_url}\n"
+              f"CondDB              {sim.conddb_url}\nclock speed         {args.speed}x (Ctrl-C stops)")
+        try:
+            while not stop.wait(1.0):
+                pass
+        except KeyboardInterrupt:
+            pass
+        stop.set()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Simulator + reconcile loop on a fast clock, printing readiness as runs progress."""
+    policy = load_policy(settings.policy)
+    start = utcnow()
+    clock = ScaledClock(start, args.speed)
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="spyagency-demo-"))
+    db_path = workdir / "spyagency.db"
+    db_path.unlink(missing_ok=True)
+    with Simulator(policy, demo_runs(policy, start), workdir / "sim", start) as sim:
+        demo_settings = settings.model_copy(update={
+            "db_url": f"sqlite:///{db_path}", "tier0_url": sim.tier0_url, "dqm_url": sim.dqm_url,
+            "conddb_url": sim.conddb_url, "http_retries": 1, "http_timeout_s": 2.0})
+        _store(demo_settings).dispose()
+        agency = Agency(demo_settings, clock=clock, policy=policy)
+        stop = threading.Event()
+        _start_ticker(sim, clock, stop)
+        server = None
+        if args.serve:
+            from .doors import start_api_in_thread
+            server = start_api_in_thread(demo_settings, clock, args.port)
+            print(f"dashboard: http://127.0.0.1:{args.port}/")
+        print(f"demo: simulated clock at {args.speed:g}x, store {db_path}\n")
+        seen: dict[int, str] = {}
+        next_table = 0.0
+        deadline = time.monotonic() + args.duration
+        try:
+            while time.monotonic() < deadline:
+                sim.advance(clock.now())
+                cycle = agency.reconcile_once()
+                now = clock.now()
+                for verdict in cycle.decision.verdicts:
+                    if seen.get(verdict.run) != verdict.state.value:
+                        seen[verdict.run] = verdict.state.value
+                        print(f"[{now:%a %H:%M} sim] run {verdict.run} -> {verdict.state.value}: "
+                              f"{verdict.reasons[0] if verdict.reasons else ''}")
+                if time.monotonic() >= next_table:
+                    with agency.store.session() as session:
+                        print("\n" + runs_table(list_runs(session, limit=20, with_workflows=False), now) + "\n")
+                    next_table = time.monotonic() + args.table_every
+                time.sleep(args.interval)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop.set()
+            if server is not None:
+                server.should_exit = True
+            agency.close()
+        with agency.store.session() as session:
+            print("\nfinal:\n" + runs_table(list_runs(session, limit=20, with_workflows=False), clock.now()))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    _store(settings).dispose()
+    print(f"store at {settings.db_url} is at the newest schema")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spyagency", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    poll = sub.add_parser("poll", help="observe all sources, decide, store")
+    poll.add_argument("--once", action="store_true", help="one cycle, then exit (else loop)")
+    poll.set_defaults(func=cmd_poll)
+
+    status = sub.add_parser("status", help="readiness of recent runs, or of one run")
+    status.add_argument("run", nargs="?", type=int)
+    status.add_argument("--limit", type=int, default=30)
+    status.set_defaults(func=cmd_status)
+
+    simulate = sub.add_parser("simulate", help="serve a simulated Tier0, DQM GUI and CondDB")
+    simulate.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    simulate.add_argument("--runs", type=int, default=12, help="extra runs after the demo ones")
+    simulate.add_argument("--workdir", default="var/sim")
+    simulate.add_argument("--tier0-port", type=int, default=SIM_TIER0_PORT)
+    simulate.add_argument("--dqm-port", type=int, default=SIM_DQM_PORT)
+    simulate.set_defaults(func=cmd_simulate)
+
+    demo = sub.add_parser("demo", help="simulator + reconcile loop on a fast clock")
+    demo.add_argument("--speed", type=float, default=1800.0, help="simulated seconds per real second")
+    demo.add_argument("--duration", type=float, default=60.0, help="real seconds to run")
+    demo.add_argument("--interval", type=float, default=0.1, help="real seconds between cycles")
+    demo.add_argument("--table-every", type=float, default=15.0, help="real seconds between tables")
+    demo.add_argument("--workdir", default=None)
+    demo.add_argument("--serve", action="store_true", help="also serve the API and dashboard")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.set_defaults(func=cmd_demo)
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the store schema")
+    migrate.set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+        return args.func(args, settings)
+    except PolicyError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Domain vocabulary: observations from the sources, and verdicts about runs.
+
+Observations are facts with a source and a time. Verdicts are what the pure
+readiness decision makes of them. Both are plain frozen dataclasses so they can
+cross every boundary (store, API, Airflow XCom) without surprises.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Source(str, enum.Enum):
+    """The systems SpyAgency observes, plus people (acknowledgements)."""
+
+    TIER0 = "tier0"
+    CONDDB = "conddb"
+    DQM = "dqm"
+    EXPERT = "expert"
+    POLICY = "policy"
+
+
+class WorkflowState(str, enum.Enum):
+    """State of one PCL workflow for one run."""
+
+    NOT_APPLICABLE = "not_applicable"  # the run's express config does not run this producer
+    WAITING_EXPRESS = "waiting_express"  # run still going, or express stream not done
+    HARVESTING = "harvesting"  # express done, payload not yet in, before give-up
+    UPLOADED = "uploaded"  # payload in the destination tag with since inside the run
+    NO_PAYLOAD = "no_payload"  # harvest legitimately produced nothing (e.g. no significant movement)
+    VETOED = "vetoed"  # harvest vetoed its own update: needs an expert
+    LATE = "late"  # the run's payload landed on a later run (after lock)
+    MISSING = "missing"  # PCL give-up time passed without a payload
+    FAILED = "failed"  # the harvest reported a failure (DQM check)
+    UNKNOWN = "unknown"  # a source is down, stale or returned junk
+    ACKNOWLEDGED = "acknowledged"  # an AlCa expert accepted it
+    HELD = "held"  # an AlCa expert put it on hold
+
+
+#: Workflow states that let a run go.
+DONE_STATES = frozenset({WorkflowState.NOT_APPLICABLE, WorkflowState.UPLOADED,
+                         WorkflowState.NO_PAYLOAD, WorkflowState.ACKNOWLEDGED})
+
+
+class RunState(str, enum.Enum):
+    """Readiness of a whole run for prompt reco."""
+
+    NOT_READY = "not_ready"
+    READY = "ready"
+    RELEASED = "released"  # Tier0 locked the run with every calibration in
+    OVERDUE = "overdue"  # lock time passed while not ready
+
+
+class AckKind(str, enum.Enum):
+    """What an AlCa expert says about a workflow of a run."""
+
+    ACCEPT = "accept"  # accept whatever state it is in
+    ACCEPT_WITHOUT_PAYLOAD = "accept_without_payload"  # e.g. alignment vetoed on purpose
+    HOLD = "hold"  # keep the run not ready until another acknowledgement
+
+
+class DqmOutcome(str, enum.Enum):
+    """What a PCL DQM status histogram says about a harvest."""
+
+    UPDATED = "updated"
+    NO_UPDATE = "no_update"
+    VETOED = "vetoed"
+    FAILED = "failed"
+    NOT_AVAILABLE = "not_available"  # histogram not (yet) in the DQM GUI
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A run as seen in the CondDB RUN_INFO table (stop drives every deadline)."""
+
+    run: int
+    start_time: datetime
+    stop_time: datetime | None
+
+
+@dataclass(frozen=True)
+class Tier0Run:
+    """What the Tier0 Data Service says about one run."""
+
+    run: int
+    known: bool
+    era: str | None = None
+    #: producers (alca_skim) configured per express stream
+    express_producers: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: run_stream_done per stream; absent = not asked yet
+    streams_done: dict[str, bool] = field(default_factory=dict)
+    observed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An IOV in a destination tag, attributed to the run whose PCL uploaded it."""
+
+    tag: str
+    since: int
+    since_run: int  # the run the since lies in
+    for_run: int  # the run whose harvest produced it (TAG_LOG), else since_run
+    payload_hash: str
+    inserted_at: datetime
+
+
+@dataclass(frozen=True)
+class DqmCheck:
+    """A DQM GUI reading of one workflow's status histogram for one run."""
+
+    run: int
+    workflow: str
+    outcome: DqmOutcome
+    detail: str
+    observed_at: datetime
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """An AlCa expert's word on one workflow of one run. Never deleted; the latest wins."""
+
+    run: int
+    workflow: str
+    kind: AckKind
+    author: str
+    comment: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """When a source last answered, and what went wrong since."""
+
+    source: Source
+    last_success: datetime | None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Tier0Global:
+    """Tier0-wide facts: the lowest unlocked run and the release switch."""
+
+    first_conditions_safe_run: int | None
+    promptreco_enabled: bool | None
+    observed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RunObservations:
+    """Everything observed about one run, the input of the decision."""
+
+    info: RunInfo
+    tier0: Tier0Run | None
+    uploads: dict[str, tuple[Upload, ...]]  # by destination tag
+    dqm: dict[str, DqmCheck]  # by workflow name
+    acks: dict[str, Acknowledgement]  # latest per workflow name
+    missing_tags: frozenset[str] = frozenset()  # destination tags absent from the CondDB
+
+
+@dataclass(frozen=True)
+class WorkflowVerdict:
+    """The decided state of one workflow for one run, and why."""
+
+    workflow: str
+    state: WorkflowState
+    reason: str
+    source: Source
+    done: bool
+
+
+@dataclass(frozen=True)
+class RunVerdict:
+    """The decided readiness of one run, with reasons a person can act on."""
+
+    run: int
+    state: RunState
+    release: bool
+    reasons: tuple[str, ...]
+    lock_time: datetime | None
+    release_time: datetime | None
+    workflows: tuple[WorkflowVerdict, ...]
+    decided_at: datetime

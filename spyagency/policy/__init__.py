@@ -1,0 +1,186 @@
+"""The readiness policy: which PCL workflows a run needs, and the deadlines.
+
+The policy is data, kept in one versioned TOML file and validated at load. A
+mistake in it is reported with the key that is wrong, before anything runs.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_POLICY_NAME = "default.toml"
+
+
+class PolicyError(ValueError):
+    """The policy file is missing, unreadable or invalid."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DqmRule(_Strict):
+    """How to read a PCL status histogram from the DQM GUI (jsonfairy)."""
+
+    dataset: str = Field(description="Dataset, with {era} and {version} placeholders")
+    version: int = 1
+    histogram: str = Field(description="folder/name of the status histogram")
+    updated_bin: str = "DB updated"
+    vetoed_bin: str = "DB update vetoed"
+    failed_bin: str | None = None
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset_shape(cls, value: str) -> str:
+        if value.count("/") != 3 or not value.startswith("/"):
+            raise ValueError(f"dataset must look like /Primary/Processed/TIER, got {value!r}")
+        return value
+
+    def dataset_for(self, era: str) -> str:
+        """Return the dataset name for a run of acquisition era ``era``."""
+        return self.dataset.format(era=era, version=self.version)
+
+
+class Workflow(_Strict):
+    """One PCL workflow: an express-stream producer uploading to a prompt tag."""
+
+    name: str
+    stream: str
+    producer: str
+    record: str
+    tag: str
+    time_type: Literal["run", "lumi"]
+    required: bool = True
+    on_give_up: Literal["block", "proceed"] = "block"
+    dqm: DqmRule | None = None
+
+    @field_validator("producer")
+    @classmethod
+    def _producer_shape(cls, value: str) -> str:
+        if not value.startswith("PromptCalibProd"):
+            raise ValueError(f"PCL producers are named PromptCalibProd*, got {value!r}")
+        return value
+
+
+class Deadlines(_Strict):
+    """Times after a run's stop that drive every decision."""
+
+    reco_delay_hours: float = Field(48, gt=0)
+    lock_offset_minutes: float = Field(30, ge=0)
+    harvest_fallback_hours: float = Field(12, gt=0)
+    pcl_give_up_hours: float = Field(18, gt=0)
+    notify_before_lock_hours: float = Field(6, ge=0)
+
+    @property
+    def reco_delay(self) -> timedelta:
+        return timedelta(hours=self.reco_delay_hours)
+
+    @property
+    def lock_offset(self) -> timedelta:
+        return timedelta(minutes=self.lock_offset_minutes)
+
+    @property
+    def harvest_fallback(self) -> timedelta:
+        return timedelta(hours=self.harvest_fallback_hours)
+
+    @property
+    def pcl_give_up(self) -> timedelta:
+        return timedelta(hours=self.pcl_give_up_hours)
+
+    @property
+    def notify_before_lock(self) -> timedelta:
+        return timedelta(hours=self.notify_before_lock_hours)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Deadlines":
+        lock = self.reco_delay - self.lock_offset
+        if lock <= timedelta(0):
+            raise ValueError("lock_offset_minutes must be shorter than reco_delay_hours")
+        if self.pcl_give_up > lock:
+            raise ValueError("pcl_give_up_hours must come before the lock time (reco delay - lock offset)")
+        return self
+
+
+class SourceLimits(_Strict):
+    """How old an observation may get before it no longer counts."""
+
+    stale_after_minutes: float = Field(15, gt=0)
+
+    @property
+    def stale_after(self) -> timedelta:
+        return timedelta(minutes=self.stale_after_minutes)
+
+
+class Policy(_Strict):
+    """A validated readiness policy."""
+
+    version: int = Field(ge=1)
+    name: str
+    deadlines: Deadlines = Deadlines()
+    sources: SourceLimits = SourceLimits()
+    workflows: tuple[Workflow, ...] = Field(alias="workflow", min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "Policy":
+        for attr in ("name", "tag"):
+            seen: set[str] = set()
+            for wf in self.workflows:
+                value = getattr(wf, attr)
+                if value in seen:
+                    raise ValueError(f"two workflows share {attr} {value!r}")
+                seen.add(value)
+        return self
+
+    def workflow(self, name: str) -> Workflow:
+        """Return the workflow called ``name`` or raise ``KeyError``."""
+        for wf in self.workflows:
+            if wf.name == name:
+                return wf
+        raise KeyError(name)
+
+    @property
+    def tags(self) -> dict[str, Workflow]:
+        """Destination tag → workflow."""
+        return {wf.tag: wf for wf in self.workflows}
+
+    @property
+    def streams(self) -> frozenset[str]:
+        return frozenset(wf.stream for wf in self.workflows)
+
+
+def _describe(error: ValidationError, origin: str) -> str:
+    lines = [f"invalid policy {origin}:"]
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        lines.append(f"  {where}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def parse_policy(text: str, origin: str = "<string>") -> Policy:
+    """Parse and validate a policy from TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"policy {origin} is not valid TOML: {exc}") from exc
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(_describe(exc, origin)) from exc
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load a policy file, or the shipped default when ``path`` is None."""
+    if path is None:
+        text = resources.files(__name__).joinpath(DEFAULT_POLICY_NAME).read_text()
+        return parse_policy(text, f"(built-in {DEFAULT_POLICY_NAME})")
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise PolicyError(f"cannot read policy {path}: {exc.strerror}") from exc
+    return parse_policy(text, str(path))

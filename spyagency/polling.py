@@ -1,0 +1,128 @@
+"""Observe: read each source and write what it says into the store.
+
+Each poll is one transaction. A source that fails is recorded as failed (its
+data then stops counting in decisions) and the error names the source and why;
+observations already stored are never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .models import Source
+from .policy import Policy
+from .sources.conddb import CondDBClient
+from .sources.dqm import DqmClient
+from .sources.errors import SourceError
+from .sources.tier0 import Tier0Client
+from .store import Store
+from .store import observations as obs
+from .store.tables import SourceStatusRow, TrackedRun
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll of one source did."""
+
+    source: Source
+    ok: bool
+    changes: int
+    duration_s: float
+    error: str | None = None
+
+
+def _fail(store: Store, source: Source, now: datetime, error: Exception, started: float) -> PollResult:
+    message = str(error)
+    log.warning("%s poll failed: %s", source.value, message)
+    with store.session() as session:
+        obs.record_failure(session, source, now, message)
+    return PollResult(source, False, 0, time.perf_counter() - started, message)
+
+
+def poll_conddb(store: Store, client: CondDBClient, policy: Policy, now: datetime,
+                lookback: timedelta = timedelta(hours=96)) -> PollResult:
+    """Discover new runs and stop times from RUN_INFO, and new uploads to the policy's tags."""
+    started = time.perf_counter()
+    try:
+        with store.session() as session:
+            cursor_time, cursor_run = obs.cursor(session, Source.CONDDB)
+            open_runs = obs.open_runs(session)
+        if cursor_run is None:
+            cursor_run = client.latest_run_before(now - lookback)
+        runs = client.runs(after_run=cursor_run, also=open_runs)
+        time_types = client.tag_time_types(wf.tag for wf in policy.workflows)
+        missing = sorted(wf.tag for wf in policy.workflows if wf.tag not in time_types)
+        tags = {tag: kind for tag, kind in time_types.items()}
+        batch = client.uploads_since(tags, cursor_time)
+    except SourceError as exc:
+        return _fail(store, Source.CONDDB, now, exc, started)
+    with store.session() as session:
+        added_runs = obs.upsert_runs(session, runs, now)
+        added_uploads = obs.add_uploads(session, batch.uploads, now)
+        newest_run = max([cursor_run, *(r.run for r in runs)])
+        duration = time.perf_counter() - started
+        obs.record_success(session, Source.CONDDB, now, duration, batch.cursor, newest_run)
+        status = session.get(SourceStatusRow, Source.CONDDB.value)
+        assert status is not None
+        status.missing_tags = missing
+    return PollResult(Source.CONDDB, True, added_runs + added_uploads, duration)
+
+
+def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime) -> PollResult:
+    """Read the release switch, the first conditions-safe run, and each active run's express status."""
+    started = time.perf_counter()
+    with store.session() as session:
+        pending = [r for r in session.query(TrackedRun).filter(TrackedRun.finalized.is_(False))
+                   .order_by(TrackedRun.run) if _tier0_pending(r, policy)]
+        wanted = [r.run for r in pending]
+    try:
+        global_state = client.observe_global(now)
+        observed = [client.observe_run(run, policy.streams, now) for run in wanted]
+    except SourceError as exc:
+        return _fail(store, Source.TIER0, now, exc, started)
+    with store.session() as session:
+        obs.record_tier0_global(session, global_state)
+        for item in observed:
+            obs.record_tier0_run(session, item)
+        duration = time.perf_counter() - started
+        obs.record_success(session, Source.TIER0, now, duration)
+    return PollResult(Source.TIER0, True, len(observed), duration)
+
+
+def _tier0_pending(row: TrackedRun, policy: Policy) -> bool:
+    """Whether Tier0 may still say something new about this run."""
+    if row.stop_time is None or not row.tier0_known or row.tier0_observed_at is None:
+        return True
+    if row.tier0_observed_at < row.stop_time:
+        return True  # the express configuration is only final once the run stopped
+    streams = set(policy.streams) & set(row.express_producers)
+    return not all(row.streams_done.get(s) for s in streams)
+
+
+def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> PollResult:
+    """Read the DQM status histograms of workflows whose harvest may have finished."""
+    started = time.perf_counter()
+    checked = [wf for wf in policy.workflows if wf.dqm]
+    with store.session() as session:
+        rows = session.query(TrackedRun).filter(TrackedRun.finalized.is_(False),
+                                                TrackedRun.era.is_not(None)).all()
+        final = obs.conclusive_dqm(session, [r.run for r in rows])
+        todo = [(r.run, r.era, wf) for r in rows for wf in checked
+                if (r.run, wf.name) not in final and r.streams_done.get(wf.stream)
+                and wf.producer in r.express_producers.get(wf.stream, [])]
+    try:
+        results = [client.check(run, era, wf.name, wf.dqm, now) for run, era, wf in todo
+                   if wf.dqm is not None and era is not None]
+    except SourceError as exc:
+        return _fail(store, Source.DQM, now, exc, started)
+    with store.session() as session:
+        for check in results:
+            obs.record_dqm(session, check)
+        duration = time.perf_counter() - started
+        obs.record_success(session, Source.DQM, now, duration)
+    return PollResult(Source.DQM, True, len(results), duration)

@@ -1,0 +1,224 @@
+"""The readiness decision: observations + policy + now → a verdict per run.
+
+A pure function: no I/O and no clock reads, so it is cheap to re-run for every
+run on every cycle and easy to test exhaustively. Anything missing, stale or
+contradictory resolves to *not ready, and why* — never to ready.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from .models import (
+    DONE_STATES,
+    AckKind,
+    DqmOutcome,
+    RunObservations,
+    RunState,
+    RunVerdict,
+    Source,
+    SourceHealth,
+    Tier0Global,
+    Upload,
+    WorkflowState,
+    WorkflowVerdict,
+)
+from .policy import Policy, Workflow
+from .since import unpack_lumi
+
+
+def source_problem(health: SourceHealth | None, now: datetime, stale_after: timedelta) -> str | None:
+    """Return why a source's data cannot be trusted at ``now``, or None if it can."""
+    if health is None or health.last_success is None:
+        return "has not answered yet"
+    if health.last_error_at is not None and health.last_error_at >= health.last_success:
+        return f"failed at {_fmt(health.last_error_at)}: {health.last_error}"
+    age = now - health.last_success
+    if age > stale_after:
+        return f"is stale: last answer {_fmt(health.last_success)} ({_age(age)} ago)"
+    return None
+
+
+def decide_run(
+    obs: RunObservations,
+    policy: Policy,
+    tier0: Tier0Global,
+    health: dict[Source, SourceHealth],
+    now: datetime,
+) -> RunVerdict:
+    """Decide the readiness of one run."""
+    stale_after = policy.sources.stale_after
+    problems = {src: source_problem(health.get(src), now, stale_after) for src in Source}
+    workflows = tuple(
+        _decide_workflow(wf, obs, policy, problems, now) for wf in policy.workflows
+    )
+    run = obs.info.run
+    stop = obs.info.stop_time
+    lock_time = stop + policy.deadlines.reco_delay - policy.deadlines.lock_offset if stop else None
+    release_time = stop + policy.deadlines.reco_delay if stop else None
+
+    gates = _run_gates(obs, problems)
+    blocking = [f"{w.workflow}: {w.reason}" for w in workflows if not w.done]
+    all_done = not gates and not blocking
+    locked = tier0.first_conditions_safe_run is not None and run < tier0.first_conditions_safe_run
+
+    if locked:
+        state = RunState.RELEASED if all_done else RunState.OVERDUE
+    elif all_done:
+        state = RunState.READY
+    elif lock_time is not None and now >= lock_time:
+        state = RunState.OVERDUE
+    else:
+        state = RunState.NOT_READY
+
+    if all_done:
+        required = sum(1 for w in workflows if w.state is not WorkflowState.NOT_APPLICABLE)
+        reasons: list[str] = [f"all {required} applicable calibrations are in"]
+        if locked:
+            reasons.insert(0, f"Tier0 has locked run {run} (first conditions-safe run is "
+                              f"{tier0.first_conditions_safe_run})")
+    else:
+        reasons = gates + blocking
+        if state is RunState.OVERDUE:
+            when = f"lock time {_fmt(lock_time)} passed" if lock_time else "Tier0 locked it"
+            if locked:
+                when = f"Tier0 locked it (first conditions-safe run {tier0.first_conditions_safe_run})"
+            reasons.insert(0, f"overdue: {when} without every calibration")
+
+    return RunVerdict(
+        run=run,
+        state=state,
+        release=state in (RunState.READY, RunState.RELEASED),
+        reasons=tuple(reasons),
+        lock_time=lock_time,
+        release_time=release_time,
+        workflows=workflows,
+        decided_at=now,
+    )
+
+
+def _run_gates(obs: RunObservations, problems: dict[Source, str | None]) -> list[str]:
+    """Run-level reasons that block readiness regardless of the workflows."""
+    gates: list[str] = []
+    if problems[Source.CONDDB]:
+        gates.append(f"CondDB {problems[Source.CONDDB]}")
+    if obs.info.stop_time is None:
+        gates.append(f"run {obs.info.run} is still taking data (no stop time in RUN_INFO)")
+    if problems[Source.TIER0]:
+        gates.append(f"Tier0 Data Service {problems[Source.TIER0]}")
+    elif obs.tier0 is None or not obs.tier0.known:
+        gates.append(f"Tier0 has no configuration for run {obs.info.run}")
+    return gates
+
+
+def _decide_workflow(
+    wf: Workflow,
+    obs: RunObservations,
+    policy: Policy,
+    problems: dict[Source, str | None],
+    now: datetime,
+) -> WorkflowVerdict:
+    state, reason, source = _observed_state(wf, obs, policy, problems, now)
+    done = state in DONE_STATES
+    if not wf.required and not done:
+        reason, done = f"{reason} (not required)", True
+    if wf.on_give_up == "proceed" and state is WorkflowState.MISSING:
+        reason, done = f"{reason}; policy proceeds without it", True
+
+    ack = obs.acks.get(wf.name)
+    if ack is None:
+        return WorkflowVerdict(wf.name, state, reason, source, done)
+    who = f"{ack.author} at {_fmt(ack.created_at)}"
+    note = f": {ack.comment}" if ack.comment else ""
+    if ack.kind is AckKind.HOLD:
+        return WorkflowVerdict(wf.name, WorkflowState.HELD,
+                               f"held by {who}{note} (was {state.value}: {reason})",
+                               Source.EXPERT, False)
+    if done:
+        return WorkflowVerdict(wf.name, state, f"{reason} (acknowledged by {who})", source, True)
+    how = "without payload" if ack.kind is AckKind.ACCEPT_WITHOUT_PAYLOAD else "as is"
+    return WorkflowVerdict(wf.name, WorkflowState.ACKNOWLEDGED,
+                           f"accepted {how} by {who}{note} (was {state.value}: {reason})",
+                           Source.EXPERT, True)
+
+
+def _observed_state(
+    wf: Workflow,
+    obs: RunObservations,
+    policy: Policy,
+    problems: dict[Source, str | None],
+    now: datetime,
+) -> tuple[WorkflowState, str, Source]:
+    run, stop, t0 = obs.info.run, obs.info.stop_time, obs.tier0
+    deadlines = policy.deadlines
+
+    if problems[Source.TIER0] or t0 is None or not t0.known:
+        why = problems[Source.TIER0] or f"has no configuration for run {run}"
+        return WorkflowState.UNKNOWN, f"Tier0 Data Service {why}", Source.TIER0
+    if stop is not None and t0.express_producers:
+        if wf.producer not in t0.express_producers.get(wf.stream, frozenset()):
+            return (WorkflowState.NOT_APPLICABLE,
+                    f"express stream {wf.stream} of run {run} does not run {wf.producer}",
+                    Source.TIER0)
+    if problems[Source.CONDDB]:
+        return WorkflowState.UNKNOWN, f"CondDB {problems[Source.CONDDB]}", Source.CONDDB
+    if wf.tag in obs.missing_tags:
+        return WorkflowState.UNKNOWN, f"destination tag {wf.tag} is not in the CondDB", Source.CONDDB
+
+    uploads = obs.uploads.get(wf.tag, ())
+    on_time = [u for u in uploads if u.since_run == run]
+    late = [u for u in uploads if u.since_run > run]
+    dqm = obs.dqm.get(wf.name) if wf.dqm else None
+
+    if on_time:
+        newest = max(on_time, key=lambda u: u.inserted_at)
+        if dqm is not None and dqm.outcome is DqmOutcome.FAILED:
+            return WorkflowState.FAILED, f"payload in {wf.tag} but DQM says: {dqm.detail}", Source.DQM
+        return WorkflowState.UPLOADED, _describe_upload(newest, wf), Source.CONDDB
+    if late:
+        first = min(late, key=lambda u: u.inserted_at)
+        return (WorkflowState.LATE,
+                f"payload for run {run} landed late on run {first.since_run} "
+                f"({_describe_upload(first, wf)})", Source.CONDDB)
+    if stop is None:
+        return WorkflowState.WAITING_EXPRESS, f"run {run} is still taking data", Source.CONDDB
+
+    harvest_by = stop + deadlines.harvest_fallback
+    give_up = stop + deadlines.pcl_give_up
+    if not t0.streams_done.get(wf.stream, False) and now < harvest_by:
+        return (WorkflowState.WAITING_EXPRESS,
+                f"express stream {wf.stream} not done (harvest at the latest {_fmt(harvest_by)})",
+                Source.TIER0)
+    if dqm is not None:
+        if dqm.outcome is DqmOutcome.VETOED:
+            return WorkflowState.VETOED, f"harvest vetoed its update: {dqm.detail}", Source.DQM
+        if dqm.outcome is DqmOutcome.FAILED:
+            return WorkflowState.FAILED, f"harvest failed: {dqm.detail}", Source.DQM
+        if dqm.outcome is DqmOutcome.NO_UPDATE:
+            return WorkflowState.NO_PAYLOAD, f"harvest made no payload by design: {dqm.detail}", Source.DQM
+    if now >= give_up:
+        return (WorkflowState.MISSING,
+                f"no payload in {wf.tag} by PCL give-up {_fmt(give_up)}", Source.CONDDB)
+    extra = ""
+    if wf.dqm and problems[Source.DQM]:
+        extra = f"; DQM GUI {problems[Source.DQM]}"
+    return (WorkflowState.HARVESTING,
+            f"waiting for a payload in {wf.tag} (PCL give-up {_fmt(give_up)}){extra}",
+            Source.CONDDB)
+
+
+def _describe_upload(upload: Upload, wf: Workflow) -> str:
+    where = f"since {upload.since}"
+    if wf.time_type == "lumi":
+        run, lumi = unpack_lumi(upload.since)
+        where = f"since {upload.since} (run {run}, lumi {lumi})"
+    return f"payload {upload.payload_hash[:12]} in {wf.tag} at {where}, inserted {_fmt(upload.inserted_at)}"
+
+
+def _fmt(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+
+
+def _age(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"

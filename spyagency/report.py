@@ -1,0 +1,51 @@
+"""Plain-text readiness tables for the terminal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .store.queries import RunSummary
+
+STATE_MARK = {"ready": "READY", "released": "released", "not_ready": "not ready", "overdue": "OVERDUE"}
+
+
+def time_left(deadline: datetime | None, now: datetime) -> str:
+    """``2 h 05 min`` until ``deadline``, ``-1 h 10 min`` past it, ``-`` if unknown."""
+    if deadline is None:
+        return "-"
+    seconds = int((deadline - now).total_seconds())
+    sign = "-" if seconds < 0 else ""
+    minutes = abs(seconds) // 60
+    return f"{sign}{minutes // 60} h {minutes % 60:02d} min"
+
+
+def runs_table(runs: list[RunSummary], now: datetime) -> str:
+    """One line per run: state, time to lock, and the first reason."""
+    if not runs:
+        return "no runs decided yet (run `spyagency poll --once` first)"
+    lines = [f"{'run':>7}  {'state':<10} {'to lock':>14}  why"]
+    for r in runs:
+        why = r.reasons[0] if r.reasons else ""
+        more = f" (+{len(r.reasons) - 1} more)" if len(r.reasons) > 1 else ""
+        lines.append(f"{r.run:>7}  {STATE_MARK.get(r.state, r.state):<10} "
+                     f"{time_left(r.lock_time, now):>14}  {why}{more}")
+    return "\n".join(lines)
+
+
+def run_detail(r: RunSummary, now: datetime) -> str:
+    """A run, its deadlines and every workflow with its reason."""
+    fmt = lambda t: t.strftime("%Y-%m-%d %H:%M UTC") if t else "-"  # noqa: E731
+    lines = [
+        f"run {r.run} ({r.era or 'era unknown'}): {STATE_MARK.get(r.state, r.state)}"
+        f" — release to prompt reco: {'yes' if r.release else 'no'}",
+        f"  started {fmt(r.start_time)}, stopped {fmt(r.stop_time)}",
+        f"  lock {fmt(r.lock_time)} ({time_left(r.lock_time, now)} left), release {fmt(r.release_time)}",
+        "  reasons:",
+        *[f"    - {reason}" for reason in r.reasons],
+        "  workflows:",
+    ]
+    width = max((len(w.workflow) for w in r.workflows), default=8)
+    for w in r.workflows:
+        mark = "ok " if w.done else "-- "
+        lines.append(f"    {mark}{w.workflow:<{width}}  {w.state:<15} [{w.source}] {w.reason}")
+    return "\n".join(lines)

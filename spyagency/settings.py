@@ -1,0 +1,41 @@
+"""All configuration, from environment variables ``SPYAGENCY_*`` (or a .env file)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Ports of `spyagency simulate`, so that the defaults below reach it.
+SIM_TIER0_PORT = 8081
+SIM_DQM_PORT = 8082
+
+
+class Settings(BaseSettings):
+    """SpyAgency settings. Defaults point at the embedded simulator and a local SQLite store."""
+
+    model_config = SettingsConfigDict(env_prefix="SPYAGENCY_", env_file=".env", extra="ignore")
+
+    db_url: str = "sqlite:///var/spyagency.db"
+    tier0_url: str = f"http://127.0.0.1:{SIM_TIER0_PORT}/t0wmadatasvc/prod/"
+    conddb_url: str = "sqlite:///var/sim/conddb.sqlite"
+    conddb_schema: str | None = Field(None, description="e.g. CMS_CONDITIONS on Oracle")
+    dqm_url: str = f"http://127.0.0.1:{SIM_DQM_PORT}/"
+    policy: str | None = Field(None, description="policy TOML path; None = built-in default")
+    poll_interval_s: float = Field(60.0, gt=0)
+    lookback_hours: float = Field(96.0, gt=0)
+    http_timeout_s: float = Field(10.0, gt=0)
+    http_retries: int = Field(3, ge=0)
+    # API service
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    auth_mode: str = Field("token", description="token (bearer) or proxy (SSO header)")
+    tokens: str = Field("", description="token=user:role1|role2 entries, comma separated")
+    proxy_user_header: str = "X-Remote-User"
+    proxy_roles_header: str = "X-Remote-Roles"
+    secret_key: str = Field("change-me", description="signs CSRF tokens of dashboard forms")
+    dqm_gui_url: str | None = Field(None, description="DQM GUI for dashboard links; default dqm_url")
+    # steering
+    steer_mode: str = Field("http", description="http, sql or dry-run")
+    tier0_control_url: str | None = Field(None, description="default: tier0_url + control/promptreco_status")
+    tier0_control_db_url: str | None = None
+    notify_webhook: str | None = None

@@ -1,0 +1,98 @@
+"""Timelines of runs for the simulator: when each run starts, stops and what its PCL does."""
+
+from __future__ import annotations
+
+import enum
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ..policy import Policy
+
+ERA = "Run2026D"
+#: Non-PCL ALCARECO skims Tier0 also lists in express alca_skim
+OTHER_SKIMS = {"Express": "SiStripCalZeroBias,TkAlMinBias,SiStripPCLHistos",
+               "ExpressAlignment": "TkAlMinBias"}
+NON_PCL_STREAMS = ("HLTMonitor",)
+
+
+class Outcome(str, enum.Enum):
+    """What a workflow's PCL does for a simulated run."""
+
+    ON_TIME = "on_time"
+    LATE = "late"  # uploaded after the run was locked: lands on the first conditions-safe run
+    MISSING = "missing"  # nothing ever arrives
+    VETOED = "vetoed"  # DQM says vetoed, no payload (DQM-checked workflows only)
+    NO_PAYLOAD = "no_payload"  # DQM says no update needed, no payload (DQM-checked workflows only)
+
+
+@dataclass
+class SimRun:
+    """One run of the timeline."""
+
+    run: int
+    start: datetime
+    stop: datetime
+    streams: tuple[str, ...]
+    outcomes: dict[str, Outcome] = field(default_factory=dict)  # workflow name → outcome
+    express_lag: timedelta = timedelta(hours=3)  # stop → express streams done
+    harvest_lag: timedelta = timedelta(hours=1)  # express done → upload
+    era: str = ERA
+    lumis: int = 500
+    iovs_per_lumi_upload: int = 10
+    tier0_known: bool = True
+
+    @property
+    def express_done(self) -> datetime:
+        return self.stop + self.express_lag
+
+    @property
+    def upload_time(self) -> datetime:
+        return self.express_done + self.harvest_lag
+
+    def outcome(self, workflow: str) -> Outcome:
+        return self.outcomes.get(workflow, Outcome.ON_TIME)
+
+
+def all_streams(policy: Policy) -> tuple[str, ...]:
+    return tuple(sorted(policy.streams)) + NON_PCL_STREAMS
+
+
+def demo_runs(policy: Policy, now: datetime, extra_runs: int = 12, seed: int = 7) -> list[SimRun]:
+    """A timeline that shows every state: on time, late, missing, vetoed, no payload, new runs."""
+    streams = all_streams(policy)
+    no_pps = tuple(s for s in streams if s != "ALCAPPSExpress")
+    hour = timedelta(hours=1)
+    runs = [
+        SimRun(386925, now - 56 * hour, now - 47 * hour, streams),
+        SimRun(386926, now - 38 * hour, now - 30 * hour, streams, {"SiPixelAli": Outcome.VETOED}),
+        SimRun(386927, now - 30 * hour, now - 26 * hour, no_pps,
+               {"SiPixelAli": Outcome.NO_PAYLOAD, "SiStripGains": Outcome.LATE}),
+        SimRun(386928, now - 26 * hour, now - 20 * hour, streams, {"EcalPedestals": Outcome.MISSING}),
+        SimRun(386929, now - 20 * hour, now - 10 * hour, streams),
+        SimRun(386930, now - 10 * hour, now - 2 * hour, streams),
+        SimRun(386931, now - 2 * hour, now + 1 * hour, streams),
+    ]
+    runs += generate_runs(policy, 386932, now + 2 * hour, extra_runs, seed=seed)
+    return runs
+
+
+def generate_runs(policy: Policy, first_run: int, start: datetime, count: int, seed: int = 0,
+                  problem_rate: float = 0.1, gap: timedelta = timedelta(minutes=30)) -> list[SimRun]:
+    """``count`` consecutive runs from ``start``; a fraction of workflows misbehave."""
+    rng = random.Random(seed)
+    streams = all_streams(policy)
+    dqm_workflows = [wf.name for wf in policy.workflows if wf.dqm]
+    other = [wf.name for wf in policy.workflows if not wf.dqm]
+    runs: list[SimRun] = []
+    t = start
+    for i in range(count):
+        length = timedelta(minutes=rng.randint(40, 600))
+        outcomes: dict[str, Outcome] = {}
+        if rng.random() < problem_rate:
+            outcomes[rng.choice(other)] = rng.choice([Outcome.LATE, Outcome.MISSING])
+        if dqm_workflows and rng.random() < problem_rate:
+            outcomes[rng.choice(dqm_workflows)] = rng.choice([Outcome.VETOED, Outcome.NO_PAYLOAD])
+        runs.append(SimRun(first_run + i, t, t + length, streams, outcomes))
+        t += length + gap
+    return runs

@@ -1,0 +1,52 @@
+"""The simulator as one object: a world, its CondDB file and its two HTTP services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from ..policy import Policy
+from . import dqm_service, tier0_service
+from .httpserver import SimService
+from .scenario import SimRun
+from .world import World
+
+
+class Simulator:
+    """Serves a timeline of runs as Tier0 Data Service, DQM GUI (HTTP) and CondDB (SQLite)."""
+
+    def __init__(self, policy: Policy, runs: list[SimRun], workdir: Path, start: datetime,
+                 tier0_port: int = 0, dqm_port: int = 0) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.conddb_path = workdir / "conddb.sqlite"
+        self.conddb_path.unlink(missing_ok=True)
+        self.world = World(policy, runs, f"sqlite:///{self.conddb_path}", start)
+        self.tier0: SimService = tier0_service.start_tier0(self.world, tier0_port)
+        self.dqm: SimService = dqm_service.start_dqm(self.world, dqm_port)
+
+    @property
+    def tier0_url(self) -> str:
+        return self.tier0.url + tier0_service.PREFIX
+
+    @property
+    def dqm_url(self) -> str:
+        return self.dqm.url + "/"
+
+    @property
+    def conddb_url(self) -> str:
+        return self.world.conddb_url
+
+    def advance(self, now: datetime) -> None:
+        """Apply the timeline up to ``now``."""
+        self.world.advance(now)
+
+    def stop(self) -> None:
+        self.tier0.stop()
+        self.dqm.stop()
+        self.world.engine.dispose()
+
+    def __enter__(self) -> "Simulator":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

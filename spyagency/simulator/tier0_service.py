@@ -1,0 +1,72 @@
+"""The simulated Tier0 Data Service: the t0wmadatasvc REST calls SpyAgency uses.
+
+Besides the read-only calls it accepts ``POST .../control/promptreco_status``
+(the release switch), records every write and honours ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .httpserver import Request, SimService
+from .world import World
+
+PREFIX = "/t0wmadatasvc/prod/"
+RUN = re.compile(r"^[1-9][0-9]{1,6}$")
+
+
+def _bad(message: str) -> tuple[int, Any]:
+    return 400, {"error": message}
+
+
+def tier0_route(world: World):  # type: ignore[no-untyped-def]
+    """The request handler of the simulated Tier0 Data Service over ``world``."""
+
+    def route(request: Request) -> tuple[int, Any]:
+        if not request.path.startswith(PREFIX):
+            return 404, {"error": f"no such path {request.path}"}
+        call = request.path[len(PREFIX):].strip("/")
+        if request.method == "POST":
+            if call != "control/promptreco_status":
+                return 405, {"error": "read-only endpoint"}
+            return _control(world, request)
+        with world.lock:
+            if call == "firstconditionsaferun":
+                return 200, {"result": [world.first_conditions_safe_run()]}
+            if call == "promptreco_status":
+                return 200, {"result": [world.promptreco_enabled]}
+            run_text = request.query.get("run", "")
+            if not RUN.match(run_text):
+                return _bad("run must match ^[1-9][0-9]{1,6}$")
+            run = int(run_text)
+            if call == "run_config":
+                return 200, {"result": world.run_config(run)}
+            if call == "express_config":
+                rows = world.express_config(run)
+                stream = request.query.get("stream")
+                return 200, {"result": [r for r in rows if stream in (None, r["stream"])]}
+            if call == "run_stream_done":
+                stream = request.query.get("stream")
+                if not stream:
+                    return _bad("stream is required")
+                return 200, {"result": [world.run_stream_done(run, stream)]}
+        return 404, {"error": f"unknown call {call}"}
+
+    return route
+
+
+def _control(world: World, request: Request) -> tuple[int, Any]:
+    key = request.headers.get("idempotency-key", "")
+    body = request.body if isinstance(request.body, dict) else {}
+    enabled = body.get("enabled")
+    if not key or not isinstance(enabled, bool):
+        return _bad("needs an Idempotency-Key header and a JSON body {\"enabled\": bool}")
+    action = world.set_promptreco(enabled, key, str(body.get("reason", "")))
+    return 200, {"result": [{"enabled": action.enabled, "idempotency_key": key,
+                             "duplicate": action.duplicate}]}
+
+
+def start_tier0(world: World, port: int = 0) -> SimService:
+    """Start the simulated Tier0 Data Service on 127.0.0.1; its base URL is ``url + PREFIX``."""
+    return SimService(tier0_route(world), port=port).start()

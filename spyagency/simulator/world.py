@@ -1,0 +1,227 @@
+"""The simulated world: a timeline applied up to a moment, seen through three sources."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, insert, update
+
+from .. import conddb_schema as db
+from ..models import DqmOutcome
+from ..policy import Policy, Workflow
+from ..since import pack_lumi
+from .scenario import OTHER_SKIMS, Outcome, SimRun
+
+PROMPT_GT = "160X_dataRun3_Prompt_v1"
+STATUS_BINS = ("DB updated", "significant movement", "DB update vetoed",
+               "within max movement", "within max error", "above significance")
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass
+class ControlAction:
+    """A promptreco_status write received by the simulated Tier0."""
+
+    enabled: bool
+    idempotency_key: str
+    reason: str
+    at: datetime
+    duplicate: bool = False
+
+
+@dataclass
+class _Progress:
+    started: bool = False
+    stopped: bool = False
+    uploaded: set[str] = field(default_factory=set)
+    locked_at: datetime | None = None
+
+
+class World:
+    """Applies a timeline of runs to a CondDB file and answers Tier0/DQM questions."""
+
+    def __init__(self, policy: Policy, runs: list[SimRun], conddb_url: str, start: datetime) -> None:
+        self.policy = policy
+        self.runs = {r.run: r for r in sorted(runs, key=lambda r: r.run)}
+        self.conddb_url = conddb_url
+        self.engine: Engine = create_engine(conddb_url)
+        self.now = start
+        self._applied_until: datetime | None = None  # insertion times never go behind this
+        self.lock = threading.RLock()
+        self.promptreco_enabled = True
+        self.control_actions: list[ControlAction] = []
+        self.released: dict[int, datetime] = {}
+        self._progress = {r: _Progress() for r in self.runs}
+        self._create_schema()
+
+    # ---- CondDB ---------------------------------------------------------------------
+    def _create_schema(self) -> None:
+        db.metadata.create_all(self.engine)
+        stamp = _naive(self.now)
+        with self.engine.begin() as conn:
+            if conn.execute(db.TAG.select().limit(1)).first():
+                return
+            conn.execute(insert(db.GLOBAL_TAG), [dict(
+                NAME=PROMPT_GT, VALIDITY=0, DESCRIPTION="Prompt reco global tag (simulated)",
+                RELEASE="CMSSW_16_0_7_patch1", INSERTION_TIME=stamp, SNAPSHOT_TIME=stamp)])
+            conn.execute(insert(db.TAG), [dict(
+                NAME=wf.tag, TIME_TYPE=wf.time_type.capitalize(), OBJECT_TYPE=wf.record.removesuffix("Rcd"),
+                SYNCHRONIZATION="pcl", DESCRIPTION=f"PCL {wf.producer}", LAST_VALIDATED_TIME=0,
+                END_OF_VALIDITY=0, INSERTION_TIME=stamp, MODIFICATION_TIME=stamp, PROTECTION_CODE=0)
+                for wf in self.policy.workflows])
+            # a second tag of the same record needs a label of its own
+            records_seen: set[str] = set()
+            rows = []
+            for wf in self.policy.workflows:
+                rows.append(dict(GLOBAL_TAG_NAME=PROMPT_GT, RECORD=wf.record, TAG_NAME=wf.tag,
+                                 LABEL=wf.name if wf.record in records_seen else "-"))
+                records_seen.add(wf.record)
+            conn.execute(insert(db.GLOBAL_TAG_MAP), rows)
+
+    def _upload(self, conn: Any, run: SimRun, wf: Workflow, target_run: int, at: datetime) -> None:
+        digest = hashlib.sha1(f"{wf.tag}:{run.run}:{target_run}:{at.isoformat()}".encode()).hexdigest()
+        stamp = _naive(at)
+        conn.execute(insert(db.PAYLOAD), [dict(
+            HASH=digest, OBJECT_TYPE=wf.record.removesuffix("Rcd"), DATA=digest.encode() * 4,
+            STREAMER_INFO=b"{}", VERSION="CMSSW_16_0_7_patch1", INSERTION_TIME=stamp)])
+        if wf.time_type == "lumi":
+            step = max(1, run.lumis // max(1, run.iovs_per_lumi_upload))
+            sinces = [pack_lumi(target_run, lumi) for lumi in range(1, run.lumis + 1, step)]
+        else:
+            sinces = [target_run]
+        conn.execute(insert(db.IOV), [dict(TAG_NAME=wf.tag, SINCE=s, INSERTION_TIME=stamp,
+                                           PAYLOAD_HASH=digest) for s in sinces])
+        conn.execute(insert(db.TAG_LOG), [dict(
+            TAG_NAME=wf.tag, EVENT_TIME=stamp, USER_NAME="cmst0", HOST_NAME="vocms0314.cern.ch",
+            COMMAND="uploadConditions.py", ACTION="New iov",
+            USER_TEXT=f"T0 PCL Upload for run {run.run} ({wf.producer}), first since {sinces[0]}")])
+
+    # ---- time -----------------------------------------------------------------------
+    def lock_time(self, run: SimRun) -> datetime:
+        d = self.policy.deadlines
+        return run.stop + d.reco_delay - d.lock_offset
+
+    def first_conditions_safe_run(self) -> int:
+        """The lowest run not locked yet (the next run number if all are)."""
+        for number, progress in self._progress.items():
+            if progress.locked_at is None:
+                return number
+        return max(self.runs) + 1
+
+    def advance(self, now: datetime) -> None:
+        """Apply every event of the timeline up to ``now`` (idempotent, forward only)."""
+        with self.lock:
+            if self._applied_until is not None and now < self._applied_until:
+                return
+            self.now = now
+            with self.engine.begin() as conn:
+                for sim in self.runs.values():
+                    self._advance_run(conn, sim, now)
+            self._lock_and_release(now)
+            self._applied_until = now
+
+    def _insertion_time(self, event_time: datetime) -> datetime:
+        # A database stamps rows when they are written: never before the previous advance.
+        if self._applied_until is None:
+            return event_time
+        return max(event_time, self._applied_until)
+
+    def _advance_run(self, conn: Any, sim: SimRun, now: datetime) -> None:
+        progress = self._progress[sim.run]
+        if not progress.started and now >= sim.start:
+            conn.execute(insert(db.RUN_INFO), [dict(RUN_NUMBER=sim.run, START_TIME=_naive(sim.start),
+                                                    END_TIME=None)])
+            progress.started = True
+        if progress.started and not progress.stopped and now >= sim.stop:
+            conn.execute(update(db.RUN_INFO).where(db.RUN_INFO.c.RUN_NUMBER == sim.run)
+                         .values(END_TIME=_naive(sim.stop)))
+            progress.stopped = True
+        if not progress.stopped:
+            return
+        for wf in self.policy.workflows:
+            if wf.name in progress.uploaded or wf.stream not in sim.streams:
+                continue
+            outcome = sim.outcome(wf.name)
+            if outcome is Outcome.ON_TIME and now >= sim.upload_time:
+                self._upload(conn, sim, wf, sim.run, self._insertion_time(sim.upload_time))
+                progress.uploaded.add(wf.name)
+            elif outcome is Outcome.LATE and progress.locked_at is not None:
+                landing = self.first_conditions_safe_run()
+                self._upload(conn, sim, wf, landing, now)
+                progress.uploaded.add(wf.name)
+
+    def _lock_and_release(self, now: datetime) -> None:
+        # Tier0 locks and releases strictly in run order, only while promptreco_status is on.
+        if not self.promptreco_enabled:
+            return
+        for number, progress in self._progress.items():
+            sim = self.runs[number]
+            if progress.locked_at is None:
+                if not progress.stopped or now < self.lock_time(sim):
+                    return
+                progress.locked_at = max(now, self.lock_time(sim))
+            if number not in self.released:
+                if now < sim.stop + self.policy.deadlines.reco_delay:
+                    return
+                self.released[number] = now
+
+    # ---- Tier0 Data Service view -----------------------------------------------------
+    def run_config(self, run: int) -> list[dict[str, Any]]:
+        sim = self.runs.get(run)
+        if sim is None or not sim.tier0_known or self.now < sim.start:
+            return []
+        return [{"run": run, "acq_era": sim.era}]
+
+    def express_config(self, run: int) -> list[dict[str, Any]]:
+        sim = self.runs.get(run)
+        if not self.run_config(run):
+            return []
+        rows = []
+        for stream in sorted(sim.streams):
+            producers = [wf.producer for wf in self.policy.workflows if wf.stream == stream]
+            skims = ",".join(filter(None, [OTHER_SKIMS.get(stream, ""), *producers]))
+            rows.append({
+                "run": run, "stream": stream, "cmssw": "CMSSW_16_0_7_patch1", "scram_arch": "el8_amd64_gcc13",
+                "reco_cmssw": "CMSSW_16_0_7_patch1", "reco_scram_arch": "el8_amd64_gcc13",
+                "alca_skim": skims, "dqm_seq": "@common", "global_tag": "160X_dataRun3_Express_v2",
+                "scenario": "ppEra_Run3_2025", "proc_version": 1, "multicore": 8,
+                "write_tiers": "FEVT,ALCARECO,DQMIO", "write_dqm": True,
+            })
+        return rows
+
+    def run_stream_done(self, run: int, stream: str) -> bool:
+        sim = self.runs.get(run)
+        return bool(sim and stream in sim.streams and self.now >= sim.express_done)
+
+    # ---- DQM GUI view ----------------------------------------------------------------
+    def dqm_outcome(self, run: int, workflow: str) -> DqmOutcome:
+        sim = self.runs.get(run)
+        if sim is None or self.now < sim.upload_time:
+            return DqmOutcome.NOT_AVAILABLE
+        return {Outcome.VETOED: DqmOutcome.VETOED, Outcome.NO_PAYLOAD: DqmOutcome.NO_UPDATE}.get(
+            sim.outcome(workflow), DqmOutcome.UPDATED)
+
+    def find_dqm_workflow(self, dataset: str, histogram: str) -> Workflow | None:
+        for wf in self.policy.workflows:
+            if wf.dqm and wf.dqm.histogram == histogram and wf.producer in dataset:
+                return wf
+        return None
+
+    # ---- Tier0 control (steering) ----------------------------------------------------
+    def set_promptreco(self, enabled: bool, key: str, reason: str) -> ControlAction:
+        """Record a promptreco_status write; a repeated idempotency key changes nothing."""
+        with self.lock:
+            for action in self.control_actions:
+                if action.idempotency_key == key:
+                    return ControlAction(action.enabled, key, action.reason, action.at, duplicate=True)
+            action = ControlAction(enabled, key, reason, self.now)
+            self.control_actions.append(action)
+            self.promptreco_enabled = enabled
+            return action

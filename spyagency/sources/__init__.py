@@ -1,0 +1,1 @@
+"""Clients of the systems SpyAgency watches: Tier0 Data Service, CondDB, DQM GUI."""

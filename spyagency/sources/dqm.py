@@ -1,0 +1,104 @@
+"""Client of the DQM GUI JSON API (legacy ``jsonfairy``) for PCL status histograms."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from ..models import DqmCheck, DqmOutcome
+from ..policy import DqmRule
+from .errors import DqmProtocolError, DqmUnavailable
+from .http import JsonHttp
+from .tier0 import check_run_number
+
+
+def _label_text(label: Any) -> str:
+    if isinstance(label, str):
+        return label
+    if isinstance(label, dict) and isinstance(label.get("value"), str):
+        return label["value"]
+    raise DqmProtocolError(f"axis label has an unexpected shape: {label!r:.80}")
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DqmProtocolError(f"{what} is not a number: {value!r:.80}")
+    return float(value)
+
+
+def bin_values(hist: dict[str, Any]) -> dict[str, float]:
+    """Label → content of a labelled jsonfairy histogram (2D: summed over y)."""
+    try:
+        labels = [_label_text(label) for label in hist["xaxis"]["labels"]]
+        content = hist["bins"]["content"]
+    except (KeyError, TypeError) as exc:
+        raise DqmProtocolError(f"histogram lacks xaxis.labels or bins.content ({exc!r})") from exc
+    if not isinstance(content, list):
+        raise DqmProtocolError("bins.content is not a list")
+    rows = content if content and all(isinstance(r, list) for r in content) else [content]
+    values = {label: 0.0 for label in labels}
+    for row in rows:
+        if len(row) != len(labels):
+            raise DqmProtocolError(f"{len(labels)} labels but a row of {len(row)} bins")
+        for label, value in zip(labels, row):
+            values[label] += _number(value, f"bin {label!r}")
+    return values
+
+
+def classify(values: dict[str, float], rule: DqmRule) -> tuple[DqmOutcome, str]:
+    """Turn a status histogram's bins into a harvest outcome, with a readable detail."""
+    needed = [rule.updated_bin, rule.vetoed_bin] + ([rule.failed_bin] if rule.failed_bin else [])
+    absent = [name for name in needed if name not in values]
+    if absent:
+        raise DqmProtocolError(f"status histogram has no bin(s) {absent}; bins are {sorted(values)}")
+    raised = ", ".join(name for name, value in values.items() if value > 0) or "no bin set"
+    if not any(value > 0 for value in values.values()):
+        return DqmOutcome.NOT_AVAILABLE, "status histogram is empty"
+    if rule.failed_bin and values[rule.failed_bin] > 0:
+        return DqmOutcome.FAILED, f"'{rule.failed_bin}' set ({raised})"
+    if values[rule.vetoed_bin] > 0:
+        return DqmOutcome.VETOED, f"'{rule.vetoed_bin}' set ({raised})"
+    if values[rule.updated_bin] > 0:
+        return DqmOutcome.UPDATED, f"'{rule.updated_bin}' set ({raised})"
+    return DqmOutcome.NO_UPDATE, f"neither update nor veto ({raised})"
+
+
+class DqmClient:
+    """Reads PCL status histograms from a DQM GUI."""
+
+    def __init__(self, base_url: str, **http_options: Any) -> None:
+        self.http = JsonHttp(base_url, unavailable=DqmUnavailable,
+                             protocol_error=DqmProtocolError, **http_options)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def plot_path(self, run: int, era: str, rule: DqmRule) -> str:
+        """Path of the status histogram under the GUI root (also used for dashboard links)."""
+        dataset = rule.dataset_for(era).strip("/")
+        return f"dqm/offline/jsonfairy/archive/{check_run_number(run)}/{quote(dataset)}/{quote(rule.histogram)}"
+
+    def histogram(self, run: int, era: str, rule: DqmRule) -> dict[str, Any] | None:
+        """The jsonfairy ``hist`` object, or None when the GUI has no such histogram."""
+        document = self.http.get(self.plot_path(run, era, rule), allow_404=True)
+        if document is None:
+            return None
+        if not isinstance(document, dict) or "hist" not in document:
+            raise DqmProtocolError(f"reply for run {run} is not a {{\"hist\": ...}} document")
+        hist = document["hist"]
+        if isinstance(hist, str):
+            if hist == "unsupported type":
+                raise DqmProtocolError(f"{rule.histogram} for run {run} is of an unsupported type")
+            raise DqmProtocolError(f"unexpected hist string for run {run}: {hist!r:.80}")
+        if not isinstance(hist, dict):
+            raise DqmProtocolError(f"hist for run {run} is not an object")
+        return hist
+
+    def check(self, run: int, era: str, workflow: str, rule: DqmRule, now: datetime) -> DqmCheck:
+        """Read and classify one workflow's status histogram for one run."""
+        hist = self.histogram(run, era, rule)
+        if hist is None:
+            return DqmCheck(run, workflow, DqmOutcome.NOT_AVAILABLE, "no histogram in the DQM GUI yet", now)
+        outcome, detail = classify(bin_values(hist), rule)
+        return DqmCheck(run, workflow, outcome, detail, now)

@@ -1,0 +1,44 @@
+"""Errors raised by source clients. Each says which source, what and why."""
+
+from __future__ import annotations
+
+
+class SourceError(Exception):
+    """A source could not give a trustworthy answer."""
+
+    source = "source"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{self.source}: {message}")
+
+
+class SourceUnavailable(SourceError):
+    """The source did not answer (connection refused, timeout, HTTP 5xx) after retries."""
+
+
+class SourceProtocolError(SourceError):
+    """The source answered, but not in the shape its protocol promises."""
+
+
+class Tier0Unavailable(SourceUnavailable):
+    source = "Tier0 Data Service"
+
+
+class Tier0ProtocolError(SourceProtocolError):
+    source = "Tier0 Data Service"
+
+
+class CondDBUnavailable(SourceUnavailable):
+    source = "CondDB"
+
+
+class CondDBProtocolError(SourceProtocolError):
+    source = "CondDB"
+
+
+class DqmUnavailable(SourceUnavailable):
+    source = "DQM GUI"
+
+
+class DqmProtocolError(SourceProtocolError):
+    source = "DQM GUI"

@@ -1,0 +1,197 @@
+"""SQLAlchemy 2 typed ORM tables of the state store. Every change goes through Alembic."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC: the same on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to the store; use UTC-aware times")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class TrackedRun(Base):
+    """A run SpyAgency follows: what the sources said and its current verdict."""
+
+    __tablename__ = "runs"
+
+    run: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    start_time: Mapped[datetime]
+    stop_time: Mapped[datetime | None]
+    first_seen: Mapped[datetime]
+    # Tier0 observation
+    tier0_known: Mapped[bool] = mapped_column(Boolean, default=False)
+    era: Mapped[str | None] = mapped_column(String(50))
+    express_producers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    streams_done: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tier0_observed_at: Mapped[datetime | None]
+    # current verdict
+    state: Mapped[str] = mapped_column(String(20), default="not_ready")
+    release: Mapped[bool] = mapped_column(Boolean, default=False)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    lock_time: Mapped[datetime | None]
+    release_time: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    finalized: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_runs_state", "state"), Index("ix_runs_finalized", "finalized"))
+
+
+class UploadRow(Base):
+    """IOVs of one upload: one tag, one producing run, one insertion time."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100))
+    for_run: Mapped[int] = mapped_column(Integer)
+    since_run: Mapped[int] = mapped_column(Integer)
+    first_since: Mapped[int] = mapped_column(BigInteger)
+    iov_count: Mapped[int] = mapped_column(Integer, default=1)
+    payload_hash: Mapped[str] = mapped_column(String(40))
+    inserted_at: Mapped[datetime]
+    observed_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("tag", "for_run", "since_run", "inserted_at", name="uq_upload"),
+        Index("ix_uploads_for_run", "for_run"),
+    )
+
+
+class DqmRow(Base):
+    """Latest DQM reading of one workflow of one run."""
+
+    __tablename__ = "dqm_checks"
+
+    run: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    workflow: Mapped[str] = mapped_column(String(100), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text)
+    observed_at: Mapped[datetime]
+
+
+class WorkflowStateRow(Base):
+    """Current state of one workflow of one run."""
+
+    __tablename__ = "workflow_states"
+
+    run: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    workflow: Mapped[str] = mapped_column(String(100), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))
+    done: Mapped[bool] = mapped_column(Boolean)
+    since: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class StateChange(Base):
+    """History: every change of a workflow state, or of a run state (workflow NULL)."""
+
+    __tablename__ = "state_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run: Mapped[int] = mapped_column(Integer)
+    workflow: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_state_changes_run", "run", "id"),)
+
+
+class AckRow(Base):
+    """An AlCa expert's acknowledgement. Never updated or deleted; the latest wins."""
+
+    __tablename__ = "acknowledgements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run: Mapped[int] = mapped_column(Integer)
+    workflow: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))
+    author: Mapped[str] = mapped_column(String(100))
+    comment: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_acks_run_workflow", "run", "workflow", "id"),)
+
+
+class ReleaseDecision(Base):
+    """Each change of a run's release answer, as Tier0 would have seen it."""
+
+    __tablename__ = "release_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run: Mapped[int] = mapped_column(Integer)
+    release: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(20))
+    decided_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_release_decisions_run", "run", "id"),)
+
+
+class SourceStatusRow(Base):
+    """Health and read cursor of one source."""
+
+    __tablename__ = "source_status"
+
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_success: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    cursor_time: Mapped[datetime | None]
+    cursor_run: Mapped[int | None] = mapped_column(Integer)
+    last_duration_s: Mapped[float | None]
+    missing_tags: Mapped[list[Any] | None]  # destination tags the CondDB lacks (conddb only)
+
+
+class Tier0GlobalRow(Base):
+    """Tier0-wide facts (single row)."""
+
+    __tablename__ = "tier0_global"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, default=1)
+    first_conditions_safe_run: Mapped[int | None] = mapped_column(Integer)
+    promptreco_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    observed_at: Mapped[datetime | None]
+
+
+class OutboxRow(Base):
+    """An action toward Tier0, written with the decision that caused it, sent at most once."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    action: Mapped[str] = mapped_column(String(30))
+    run: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "id"),)

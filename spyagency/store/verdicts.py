@@ -1,0 +1,66 @@
+"""Recording verdicts: current state per run and workflow, history of changes, release answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import RunState, RunVerdict, Source
+from .tables import ReleaseDecision, StateChange, TrackedRun, WorkflowStateRow
+
+
+def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], first_conditions_safe_run: int | None,
+                  ) -> list[RunVerdict]:
+    """Store ``verdicts``; return those whose run state or release answer changed."""
+    if not verdicts:
+        return []
+    runs = [v.run for v in verdicts]
+    tracked = {r.run: r for r in session.scalars(select(TrackedRun).where(TrackedRun.run.in_(runs)))}
+    current = {(w.run, w.workflow): w for w in session.scalars(
+        select(WorkflowStateRow).where(WorkflowStateRow.run.in_(runs)))}
+    changed: list[RunVerdict] = []
+    for verdict in verdicts:
+        row = tracked[verdict.run]
+        now = verdict.decided_at
+        _save_workflows(session, verdict, current, now)
+        reasons = list(verdict.reasons)
+        if row.decided_at is None or row.state != verdict.state.value:
+            session.add(StateChange(run=verdict.run, workflow=None, state=verdict.state.value,
+                                    reason="; ".join(reasons), source=Source.POLICY.value, at=now))
+            changed.append(verdict)
+        if row.decided_at is None or row.release != verdict.release:
+            session.add(ReleaseDecision(run=verdict.run, release=verdict.release,
+                                        state=verdict.state.value, decided_at=now))
+            if verdict not in changed:
+                changed.append(verdict)
+        row.state = verdict.state.value
+        row.release = verdict.release
+        row.reasons = reasons
+        row.lock_time = verdict.lock_time
+        row.release_time = verdict.release_time
+        row.decided_at = now
+        locked = first_conditions_safe_run is not None and verdict.run < first_conditions_safe_run
+        row.finalized = locked and verdict.state in (RunState.RELEASED, RunState.OVERDUE)
+    return changed
+
+
+def _save_workflows(session: Session, verdict: RunVerdict,
+                    current: dict[tuple[int, str], WorkflowStateRow], now: datetime) -> None:
+    for wf in verdict.workflows:
+        row = current.get((verdict.run, wf.workflow))
+        if row is None:
+            row = WorkflowStateRow(run=verdict.run, workflow=wf.workflow, since=now)
+            session.add(row)
+        elif row.state == wf.state.value and row.done == wf.done:
+            row.reason = wf.reason
+            row.source = wf.source.value
+            row.updated_at = now
+            continue
+        session.add(StateChange(run=verdict.run, workflow=wf.workflow, state=wf.state.value,
+                                reason=wf.reason, source=wf.source.value, at=now))
+        row.state, row.reason, row.source, row.done = wf.state.value, wf.reason, wf.source.value, wf.done
+        row.since = now
+        row.updated_at = now

@@ -137,6 +137,7 @@ class SourceHealth:
     last_success: datetime | None
     last_error: str | None = None
     last_error_at: datetime | None = None
+    failing: bool = False  # the latest attempt failed
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def source_problem(health: SourceHealth | None, now: datetime, stale_after: time
     """Return why a source's data cannot be trusted at ``now``, or None if it can."""
     if health is None or health.last_success is None:
         return "has not answered yet"
-    if health.last_error_at is not None and health.last_error_at >= health.last_success:
+    if health.failing:
         return f"failed at {_fmt(health.last_error_at)}: {health.last_error}"
     age = now - health.last_success
     if age > stale_after:

@@ -125,6 +125,9 @@ class World:
                 for sim in self.runs.values():
                     self._advance_run(conn, sim, now)
             self._lock_and_release(now)
+            with self.engine.begin() as conn:  # uploads that arrive once their run is locked
+                for sim in self.runs.values():
+                    self._advance_run(conn, sim, now)
             self._applied_until = now
 
     def _insertion_time(self, event_time: datetime) -> datetime:

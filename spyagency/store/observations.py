@@ -38,6 +38,7 @@ def record_success(session: Session, source: Source, now: datetime, duration_s: 
     """Mark a source as having answered at ``now``; advance its cursor if given."""
     row = _source_row(session, source)
     row.last_success = now
+    row.failing = False
     row.last_duration_s = duration_s
     if cursor_time is not None:
         row.cursor_time = cursor_time
@@ -50,6 +51,7 @@ def record_failure(session: Session, source: Source, now: datetime, error: str) 
     row = _source_row(session, source)
     row.last_error = error
     row.last_error_at = now
+    row.failing = True
 
 
 def cursor(session: Session, source: Source) -> tuple[datetime | None, int | None]:
@@ -62,7 +64,7 @@ def health(session: Session) -> dict[Source, SourceHealth]:
     result: dict[Source, SourceHealth] = {}
     for row in session.scalars(select(SourceStatusRow)):
         source = Source(row.source)
-        result[source] = SourceHealth(source, row.last_success, row.last_error, row.last_error_at)
+        result[source] = SourceHealth(source, row.last_success, row.last_error, row.last_error_at, bool(row.failing))
     return result
 
 

@@ -162,6 +162,7 @@ class SourceStatusRow(Base):
     last_success: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None]
+    failing: Mapped[bool] = mapped_column(Boolean, default=False)  # the latest attempt failed
     cursor_time: Mapped[datetime | None]
     cursor_run: Mapped[int | None] = mapped_column(Integer)
     last_duration_s: Mapped[float | None]

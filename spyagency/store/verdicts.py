@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import RunState, RunVerdict, Source
 from .tables import ReleaseDecision, StateChange, TrackedRun, WorkflowStateRow
+
+#: How long after its lock a locked, overdue run is still decided (to see late payloads).
+LATE_WATCH = timedelta(hours=24)
 
 
 def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], first_conditions_safe_run: int | None,
@@ -43,7 +46,10 @@ def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], first_condit
         row.release_time = verdict.release_time
         row.decided_at = now
         locked = first_conditions_safe_run is not None and verdict.run < first_conditions_safe_run
-        row.finalized = locked and verdict.state in (RunState.RELEASED, RunState.OVERDUE)
+        # An overdue run stays watched a while: its late payloads arrive after the lock.
+        settled = verdict.state is RunState.RELEASED or (
+            verdict.lock_time is not None and now >= verdict.lock_time + LATE_WATCH)
+        row.finalized = locked and settled
     return changed
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 20:05:37.645033
+Create Date: 2026-11-22 20:09:57.293286
 """
 from alembic import op
 import sqlalchemy as sa
@@ -91,6 +91,7 @@ def upgrade() -> None:
     sa.Column('last_success', sa.DateTime(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('last_error_at', sa.DateTime(), nullable=True),
+    sa.Column('failing', sa.Boolean(), nullable=False),
     sa.Column('cursor_time', sa.DateTime(), nullable=True),
     sa.Column('cursor_run', sa.Integer(), nullable=True),
     sa.Column('last_duration_s', sa.Double(), nullable=True),

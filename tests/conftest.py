@@ -1,0 +1,98 @@
+"""Shared fixtures: policy, a simulator on loopback with a manual clock, stores on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from spyagency.agency import Agency, CycleResult
+from spyagency.clock import ManualClock
+from spyagency.models import RunVerdict
+from spyagency.policy import Policy, load_policy
+from spyagency.settings import Settings
+from spyagency.simulator.scenario import SimRun, demo_runs
+from spyagency.simulator.simulator import Simulator
+from spyagency.store import Store
+
+from .pgserver import PostgresServer
+
+START = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    return load_policy()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    if not PostgresServer.available():
+        if os.environ.get("SPYAGENCY_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL binaries not found but SPYAGENCY_REQUIRE_POSTGRES is set")
+        pytest.skip("PostgreSQL server binaries not installed")
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("postgres").create_database()
+
+
+@dataclass
+class World:
+    """A simulator, a manual clock and an agency wired to both."""
+
+    sim: Simulator
+    clock: ManualClock
+    agency: Agency
+    store: Store
+
+    def cycle(self) -> CycleResult:
+        self.sim.advance(self.clock.now())
+        return self.agency.reconcile_once()
+
+    def verdicts(self) -> dict[int, RunVerdict]:
+        return {v.run: v for v in self.cycle().decision.verdicts}
+
+    def at(self, delta: timedelta) -> dict[int, RunVerdict]:
+        """Move the clock to START + delta and run one cycle."""
+        self.clock.current = START + delta
+        return self.verdicts()
+
+
+def make_world(tmp_path: Path, policy: Policy, runs: list[SimRun], store_url: str | None = None,
+               **settings: object) -> World:
+    clock = ManualClock(START)
+    sim = Simulator(policy, runs, tmp_path / "sim", START)
+    config = Settings(db_url=store_url or f"sqlite:///{tmp_path / 'store.db'}", tier0_url=sim.tier0_url,
+                      dqm_url=sim.dqm_url, conddb_url=sim.conddb_url, http_retries=0,
+                      http_timeout_s=1.0, **settings)
+    store = Store(config.db_url)
+    store.migrate()
+    return World(sim, clock, Agency(config, clock=clock, policy=policy), store)
+
+
+@pytest.fixture
+def world_factory(tmp_path: Path, policy: Policy) -> Iterator:
+    made: list[World] = []
+
+    def factory(runs: list[SimRun] | None = None, store_url: str | None = None, **settings: object) -> World:
+        world = make_world(tmp_path, policy, runs if runs is not None else demo_runs(policy, START),
+                           store_url, **settings)
+        made.append(world)
+        return world
+
+    yield factory
+    for world in made:
+        world.agency.close()
+        world.sim.stop()
+        world.store.dispose()

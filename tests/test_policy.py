@@ -1,0 +1,57 @@
+"""The policy file: the shipped default, and clear errors naming what is wrong."""
+
+import pytest
+
+from spyagency.policy import PolicyError, load_policy, parse_policy
+
+MINIMAL = """
+version = 1
+name = "t"
+[[workflow]]
+name = "SiStripGains"
+stream = "Express"
+producer = "PromptCalibProdSiStripGains"
+record = "SiStripApvGainRcd"
+tag = "SiStripApvGain_PCL_v0_prompt"
+time_type = "run"
+"""
+
+
+def test_default_policy_lists_the_real_pcl_workflows():
+    policy = load_policy()
+    assert len(policy.workflows) == 13
+    assert policy.workflow("BeamSpotHPByLumi").tag == "BeamSpotObjects_PCL_byLumi_v0_prompt"
+    assert policy.workflow("SiPixelQuality").time_type == "lumi"
+    assert policy.workflow("SiPixelAli").dqm is not None
+    assert policy.deadlines.reco_delay_hours == 48 and policy.deadlines.lock_offset_minutes == 30
+    assert policy.deadlines.pcl_give_up_hours == 18
+    assert "ALCAPPSExpress" in policy.streams
+
+
+def test_a_misspelt_key_is_named_in_the_error():
+    with pytest.raises(PolicyError, match=r"workflow\.0\.time_typ"):
+        parse_policy(MINIMAL.replace("time_type", "time_typ"))
+
+
+def test_a_bad_time_type_is_named_in_the_error():
+    with pytest.raises(PolicyError, match=r"workflow\.0\.time_type"):
+        parse_policy(MINIMAL.replace('"run"', '"hash"'))
+
+
+def test_two_workflows_on_one_tag_are_refused():
+    doubled = MINIMAL + MINIMAL.split("\n", 3)[3].replace('name = "SiStripGains"', 'name = "Other"')
+    with pytest.raises(PolicyError, match="share tag"):
+        parse_policy(doubled)
+
+
+def test_give_up_after_lock_is_refused():
+    text = MINIMAL.replace('name = "t"', 'name = "t"\n[deadlines]\npcl_give_up_hours = 60')
+    with pytest.raises(PolicyError, match="pcl_give_up_hours"):
+        parse_policy(text)
+
+
+def test_broken_toml_and_missing_file_say_so(tmp_path):
+    with pytest.raises(PolicyError, match="not valid TOML"):
+        parse_policy("version = ")
+    with pytest.raises(PolicyError, match="cannot read policy"):
+        load_policy(tmp_path / "nope.toml")

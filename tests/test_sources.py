@@ -1,0 +1,146 @@
+"""Source clients against the simulator's real protocols, and what each failure looks like."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from spyagency.models import DqmOutcome
+from spyagency.simulator.httpserver import Fault
+from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.sources.conddb import CondDBClient
+from spyagency.sources.dqm import DqmClient
+from spyagency.sources.errors import (
+    CondDBProtocolError,
+    CondDBUnavailable,
+    DqmProtocolError,
+    Tier0ProtocolError,
+    Tier0Unavailable,
+)
+from spyagency.sources.tier0 import Tier0Client
+
+from .conftest import START
+
+H = timedelta(hours=1)
+
+
+@pytest.fixture
+def sim(world_factory, policy):
+    runs = [SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy)),
+            SimRun(386926, START - 8 * H, START - 2 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED}),
+            SimRun(386927, START - 6 * H, START + 2 * H, all_streams(policy))]
+    world = world_factory(runs)
+    world.sim.advance(START)
+    return world.sim
+
+
+@pytest.fixture
+def tier0(sim):
+    client = Tier0Client(sim.tier0_url, retries=1, backoff=0.0, timeout=0.5)
+    yield client
+    client.close()
+
+
+def test_tier0_reads_runs_express_config_and_stream_status(tier0, policy):
+    assert tier0.run_era(386925) == "Run2026D"
+    assert tier0.run_era(999999) is None
+    producers = tier0.express_producers(386925)
+    assert "PromptCalibProdSiPixelAli" in producers["Express"]
+    assert "SiStripCalZeroBias" in producers["Express"]  # non-PCL skims are listed too
+    assert tier0.run_stream_done(386925, "Express") is True
+    assert tier0.run_stream_done(386927, "Express") is False
+    assert tier0.first_conditions_safe_run() == 386925
+    assert tier0.promptreco_enabled() is True
+    run = tier0.observe_run(386925, policy.streams, START)
+    assert run.known and run.streams_done["ExpressAlignment"] is True
+
+
+@pytest.mark.parametrize("fault,error,text", [
+    (Fault.HTTP_500, Tier0Unavailable, "HTTP 500 after 2 attempts"),
+    (Fault.TIMEOUT, Tier0Unavailable, "timed out"),
+    (Fault.TRUNCATED, Tier0ProtocolError, "malformed JSON"),
+    (Fault.NOT_JSON, Tier0ProtocolError, "malformed JSON"),
+    (Fault.WRONG_TYPES, Tier0ProtocolError, "envelope"),
+])
+def test_tier0_failures_raise_a_specific_error(sim, tier0, fault, error, text):
+    sim.tier0.fault = fault
+    sim.tier0.timeout_delay = 1.0
+    with pytest.raises(error, match=text):
+        tier0.first_conditions_safe_run()
+
+
+def test_tier0_down_is_unavailable_not_a_crash(sim):
+    client = Tier0Client("http://127.0.0.1:9/t0wmadatasvc/prod/", retries=1, backoff=0.0, timeout=0.5)
+    with pytest.raises(Tier0Unavailable, match="cannot connect"):
+        client.promptreco_enabled()
+
+
+def test_tier0_retries_with_backoff_before_giving_up(sim):
+    waits: list[float] = []
+    client = Tier0Client(sim.tier0_url, retries=3, backoff=0.5, sleep=waits.append)
+    sim.tier0.fault = Fault.HTTP_500
+    with pytest.raises(Tier0Unavailable):
+        client.promptreco_enabled()
+    assert waits == [0.5, 1.0, 2.0]
+
+
+def test_malformed_run_numbers_are_refused_before_asking(tier0):
+    for bad in (0, 12345678, -5, True):
+        with pytest.raises(ValueError, match="not a run number"):
+            tier0.run_era(bad)
+
+
+def test_conddb_reads_runs_and_uploads_incrementally(sim, policy):
+    client = CondDBClient(sim.conddb_url)
+    runs = client.runs(after_run=0)
+    assert [r.run for r in runs] == [386925, 386926, 386927]
+    assert runs[2].stop_time is None  # still running
+    tags = client.tag_time_types(wf.tag for wf in policy.workflows)
+    assert tags["BeamSpotObjects_PCL_byLumi_v0_prompt"] == "Lumi"
+    first = client.uploads_since(tags, None)
+    lumi = [u for u in first.uploads if u.tag == "BeamSpotObjects_PCL_byLumi_v0_prompt"]
+    assert lumi and all(u.since_run == 386925 and u.for_run == 386925 for u in lumi)
+    assert {u.since >> 32 for u in lumi} == {386925}
+    # nothing new: the next read from the cursor only re-reads the overlap window
+    again = client.uploads_since(tags, first.cursor + timedelta(hours=1))
+    assert again.uploads == ()
+    sim.advance(START + 8 * H)  # 386926 and 386927 upload
+    later = client.uploads_since(tags, first.cursor)
+    new = set(later.uploads) - set(first.uploads)  # the overlap window re-reads; the store dedupes
+    assert {u.for_run for u in new} == {386926, 386927}
+    assert later.cursor > first.cursor
+    client.close()
+
+
+def test_conddb_that_is_not_a_conddb_is_a_protocol_error(tmp_path):
+    path = tmp_path / "empty.sqlite"
+    sqlite3.connect(path).close()
+    with pytest.raises(CondDBProtocolError, match="CondDB schema"):
+        CondDBClient(f"sqlite:///{path}").runs(0)
+
+
+def test_conddb_unreachable_is_unavailable(tmp_path):
+    with pytest.raises(CondDBUnavailable):
+        CondDBClient(f"sqlite:///{tmp_path}/no/such/dir/conddb.sqlite").runs(0)
+
+
+def test_dqm_reads_the_sipixelali_status_histogram(sim, policy):
+    client = DqmClient(sim.dqm_url, retries=0, timeout=1.0)
+    rule = policy.workflow("SiPixelAli").dqm
+    sim.advance(START + 3 * H)  # 386926 harvested at stop + 4 h
+    assert client.check(386925, "Run2026D", "SiPixelAli", rule, START).outcome is DqmOutcome.UPDATED
+    vetoed = client.check(386926, "Run2026D", "SiPixelAli", rule, START)
+    assert vetoed.outcome is DqmOutcome.VETOED and "DB update vetoed" in vetoed.detail
+    assert client.check(386927, "Run2026D", "SiPixelAli", rule, START).outcome is DqmOutcome.NOT_AVAILABLE
+    path = client.plot_path(386925, "Run2026D", rule)
+    assert path.startswith("dqm/offline/jsonfairy/archive/386925/StreamExpress/Run2026D-PromptCalibProdSiPixelAli")
+
+
+@pytest.mark.parametrize("fault", [Fault.WRONG_TYPES, Fault.TRUNCATED])
+def test_dqm_junk_is_a_protocol_error(sim, policy, fault):
+    client = DqmClient(sim.dqm_url, retries=0, timeout=1.0)
+    sim.dqm.fault = fault
+    with pytest.raises(DqmProtocolError):
+        client.check(386925, "Run2026D", "SiPixelAli", policy.workflow("SiPixelAli").dqm, START)

@@ -1,0 +1,1 @@
+"""The SpyAgency HTTP service: release API for Tier0, acknowledgements, dashboard. Translates only."""

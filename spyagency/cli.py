@@ -10,6 +10,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from datetime import timedelta
 from pathlib import Path
 
@@ -107,6 +108,10 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+#: Tokens of the demo when none are configured (never use these outside a demo).
+DEMO_TOKENS = "demo-expert=alca-expert-demo:alca-expert|operator,demo-tier0=tier0:tier0,demo-operator=shifter:operator"
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Simulator + reconcile loop on a fast clock, printing readiness as runs progress."""
     policy = load_policy(settings.policy)
@@ -118,16 +123,17 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     with Simulator(policy, demo_runs(policy, start), workdir / "sim", start) as sim:
         demo_settings = settings.model_copy(update={
             "db_url": f"sqlite:///{db_path}", "tier0_url": sim.tier0_url, "dqm_url": sim.dqm_url,
-            "conddb_url": sim.conddb_url, "http_retries": 1, "http_timeout_s": 2.0})
+            "conddb_url": sim.conddb_url, "http_retries": 1, "http_timeout_s": 2.0,
+            "tokens": settings.tokens or DEMO_TOKENS})
         _store(demo_settings).dispose()
         agency = Agency(demo_settings, clock=clock, policy=policy)
         stop = threading.Event()
         _start_ticker(sim, clock, stop)
         server = None
         if args.serve:
-            from .doors import start_api_in_thread
-            server = start_api_in_thread(demo_settings, clock, args.port)
-            print(f"dashboard: http://127.0.0.1:{args.port}/")
+            start_api = _door("spyagency.servers", "api")
+            server = start_api(demo_settings, clock, args.port)
+            print(f"dashboard: http://127.0.0.1:{args.port}/   tokens: {demo_settings.tokens}")
         print(f"demo: simulated clock at {args.speed:g}x, store {db_path}\n")
         seen: dict[int, str] = {}
         next_table = 0.0
@@ -165,6 +171,14 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _door(group: str, name: str):  # type: ignore[no-untyped-def]
+    """A callable a door (api/, …) registered under an entry point; the core never imports doors."""
+    for entry in entry_points(group=group):
+        if entry.name == name:
+            return entry.load()
+    raise SystemExit(f"{group}:{name} is not installed (pip install -e . from the repository)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spyagency", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -193,12 +207,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--interval", type=float, default=0.1, help="real seconds between cycles")
     demo.add_argument("--table-every", type=float, default=15.0, help="real seconds between tables")
     demo.add_argument("--workdir", default=None)
-    demo.add_argument("--serve", action="store_true", help="also serve the API and dashboard")
+    demo.add_argument("--no-serve", dest="serve", action="store_false", help="do not serve the dashboard")
     demo.add_argument("--port", type=int, default=8000)
     demo.set_defaults(func=cmd_demo)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the store schema")
     migrate.set_defaults(func=cmd_migrate)
+    for entry in entry_points(group="spyagency.commands"):
+        entry.load()(sub)
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,11 +25,13 @@ class DecideResult:
     duration_s: float
 
 
-def decide_all(store: Store, policy: Policy, now: datetime) -> DecideResult:
-    """Decide every active run at ``now`` and record verdicts and their history (one transaction)."""
+def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] | None = None) -> DecideResult:
+    """Decide every active run (or the active ones of ``only``) at ``now``; record verdicts and history."""
     started = time.perf_counter()
     with store.session() as session:
         runs = obs.active_runs(session)
+        if only is not None:
+            runs = [r for r in runs if r in set(only)]
         status = session.get(SourceStatusRow, Source.CONDDB.value)
         missing = frozenset(status.missing_tags or []) if status else frozenset()
         observations = obs.load_observations(session, runs, missing)

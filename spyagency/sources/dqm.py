@@ -74,7 +74,8 @@ class DqmClient:
     def close(self) -> None:
         self.http.close()
 
-    def plot_path(self, run: int, era: str, rule: DqmRule) -> str:
+    @staticmethod
+    def plot_path(run: int, era: str, rule: DqmRule) -> str:
         """Path of the status histogram under the GUI root (also used for dashboard links)."""
         dataset = rule.dataset_for(era).strip("/")
         return f"dqm/offline/jsonfairy/archive/{check_run_number(run)}/{quote(dataset)}/{quote(rule.histogram)}"

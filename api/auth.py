@@ -1,0 +1,75 @@
+"""Who is asking: bearer tokens or an SSO proxy's headers, mapped to roles; CSRF tokens for forms."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from spyagency.settings import Settings
+
+ROLES = frozenset({"operator", "alca-expert", "tier0"})
+TOKEN_COOKIE = "spyagency_token"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: str
+    roles: frozenset[str]
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+class AuthConfigError(ValueError):
+    pass
+
+
+def parse_tokens(spec: str) -> dict[str, Principal]:
+    """Parse ``token=user:role1|role2,...`` into token → principal."""
+    tokens: dict[str, Principal] = {}
+    for entry in filter(None, (part.strip() for part in spec.split(","))):
+        token, _, rest = entry.partition("=")
+        user, _, roles = rest.partition(":")
+        role_set = frozenset(filter(None, roles.split("|")))
+        if not token or not user or not role_set or not role_set <= ROLES:
+            raise AuthConfigError(f"bad SPYAGENCY_TOKENS entry {entry.split('=')[0][:4]}…: "
+                                  f"expected token=user:role|role with roles from {sorted(ROLES)}")
+        tokens[token] = Principal(user, role_set)
+    return tokens
+
+
+class Authenticator:
+    """Resolves a request's credentials to a principal, per the configured mode."""
+
+    def __init__(self, settings: Settings) -> None:
+        if settings.auth_mode not in ("token", "proxy"):
+            raise AuthConfigError(f"SPYAGENCY_AUTH_MODE must be token or proxy, not {settings.auth_mode!r}")
+        self.mode = settings.auth_mode
+        self.tokens = parse_tokens(settings.tokens)
+        self.user_header = settings.proxy_user_header.lower()
+        self.roles_header = settings.proxy_roles_header.lower()
+        self._secret = settings.secret_key.encode()
+
+    def from_token(self, token: str | None) -> Principal | None:
+        if not token:
+            return None
+        for known, principal in self.tokens.items():  # compare every one in constant time
+            if hmac.compare_digest(known.encode(), token.encode()):
+                return principal
+        return None
+
+    def from_proxy(self, headers: dict[str, str]) -> Principal | None:
+        user = headers.get(self.user_header, "").strip()
+        if not user:
+            return None
+        roles = frozenset(r.strip() for r in headers.get(self.roles_header, "").split(",")) & ROLES
+        return Principal(user, roles)
+
+    def csrf_token(self, identity: str) -> str:
+        """A token bound to the caller's identity; forms carry it back."""
+        return hmac.new(self._secret, f"csrf:{identity}".encode(), hashlib.sha256).hexdigest()
+
+    def check_csrf(self, identity: str, token: str) -> bool:
+        return bool(token) and secrets.compare_digest(self.csrf_token(identity), token)

@@ -1,0 +1,71 @@
+"""FastAPI dependencies: the app state, a store session, the caller and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy.orm import Session
+
+from spyagency.clock import Clock
+from spyagency.policy import Policy
+from spyagency.settings import Settings
+from spyagency.store import Store
+
+from .auth import TOKEN_COOKIE, Authenticator, Principal
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    store: Store
+    policy: Policy
+    clock: Clock
+    auth: Authenticator
+
+
+def app_state(request: Request) -> AppState:
+    return request.app.state.spyagency
+
+
+State = Annotated[AppState, Depends(app_state)]
+
+
+def db_session(state: State) -> Iterator[Session]:
+    with state.store.session() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(db_session)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def current_principal(request: Request, state: State) -> Principal | None:
+    """The caller, from a bearer token, the dashboard cookie, or the SSO proxy headers."""
+    auth = state.auth
+    if auth.mode == "proxy":
+        return auth.from_proxy({k.lower(): v for k, v in request.headers.items()})
+    return auth.from_token(_bearer(request) or request.cookies.get(TOKEN_COOKIE))
+
+
+def api_principal(request: Request, state: State) -> Principal | None:
+    """The caller of the JSON API: bearer token or proxy headers only (no cookies, so no CSRF)."""
+    if state.auth.mode == "proxy":
+        return state.auth.from_proxy({k.lower(): v for k, v in request.headers.items()})
+    return state.auth.from_token(_bearer(request))
+
+
+def require_role(principal: Principal | None, role: str) -> Principal:
+    if principal is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required",
+                            headers={"WWW-Authenticate": "Bearer"})
+    if not principal.has(role):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"user {principal.user} lacks the role {role}")
+    return principal

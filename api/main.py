@@ -1,0 +1,47 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from spyagency import __version__
+from spyagency.clock import Clock, SystemClock
+from spyagency.policy import Policy, load_policy
+from spyagency.settings import Settings
+from spyagency.store import Store
+
+from .auth import Authenticator
+from .deps import AppState
+from .routers import acks, dashboard, health, runs
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, policy: Policy | None = None,
+               store: Store | None = None) -> FastAPI:
+    """Build the service; the store must already be migrated (``spyagency migrate``)."""
+    settings = settings or Settings()
+    app = FastAPI(title="SpyAgency", version=__version__,
+                  description="Readiness of CMS prompt calibrations: release API for Tier0, "
+                              "acknowledgements for AlCa experts, dashboard for operators.")
+    app.state.spyagency = AppState(settings=settings, store=store or Store(settings.db_url),
+                                   policy=policy or load_policy(settings.policy), clock=clock or SystemClock(),
+                                   auth=Authenticator(settings))
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return JSONResponse({"detail": f"request body larger than {MAX_BODY_BYTES} bytes"}, 413)
+        return await call_next(request)
+
+    app.include_router(runs.router)
+    app.include_router(acks.router)
+    app.include_router(health.router)
+    app.include_router(dashboard.router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")
+    return app

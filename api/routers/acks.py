@@ -1,0 +1,41 @@
+"""Acknowledgements by AlCa experts: accept, accept without payload, or hold."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, status
+
+from spyagency.acknowledge import AcknowledgementError, UnknownRun, UnknownWorkflow, acknowledge
+from spyagency.store import queries
+
+from ..auth import Principal
+from ..deps import DbSession, State, api_principal, require_role
+from ..schemas import AckIn, AckOut, AckResult, RunNumber
+from .runs import ack_out
+
+router = APIRouter(prefix="/api/v1", tags=["acknowledgements"])
+
+WorkflowName = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_]+$")]
+
+
+@router.post("/runs/{run}/workflows/{workflow}/acknowledgements", response_model=AckResult,
+             status_code=status.HTTP_201_CREATED, summary="Acknowledge a workflow of a run (alca-expert)")
+def post_acknowledgement(run: RunNumber, workflow: WorkflowName, body: AckIn, state: State,
+                         principal: Annotated[Principal | None, Depends(api_principal)]) -> AckResult:
+    expert = require_role(principal, "alca-expert")
+    try:
+        row, verdict = acknowledge(state.store, state.policy, run=run, workflow=workflow, kind=body.kind,
+                                   author=expert.user, comment=body.comment, now=state.clock.now())
+    except (UnknownRun, UnknownWorkflow) as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except AcknowledgementError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    wf_state = next((w.state.value for w in verdict.workflows if w.workflow == workflow), None) if verdict else None
+    return AckResult(acknowledgement=ack_out(row), run_state=verdict.state.value if verdict else None,
+                     workflow_state=wf_state)
+
+
+@router.get("/runs/{run}/acknowledgements", response_model=list[AckOut], summary="Every acknowledgement of a run")
+def list_acknowledgements(run: RunNumber, session: DbSession) -> list[AckOut]:
+    return [ack_out(a) for a in queries.acknowledgements(session, run)]

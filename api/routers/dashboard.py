@@ -1,0 +1,117 @@
+"""The operators' dashboard: recent runs, per-run pages, acknowledgement forms. Server-rendered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from spyagency.acknowledge import AcknowledgementError, acknowledge
+from spyagency.models import AckKind
+from spyagency.report import time_left
+from spyagency.sources.dqm import DqmClient
+from spyagency.store import queries
+
+from ..auth import TOKEN_COOKIE, Principal
+from ..deps import DbSession, State, current_principal
+from ..schemas import RunNumber
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+templates.env.filters["when"] = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else "–"
+
+Viewer = Annotated[Principal | None, Depends(current_principal)]
+
+
+def _context(request: Request, state: State, viewer: Principal | None, **extra: object) -> dict[str, object]:
+    csrf = state.auth.csrf_token(viewer.user) if viewer else ""
+    return {"request": request, "viewer": viewer, "csrf": csrf, "now": state.clock.now(),
+            "time_left": time_left, "proxy_mode": state.auth.mode == "proxy", **extra}
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, state: State, viewer: Viewer, session: DbSession) -> Response:
+    runs = queries.list_runs(session, limit=50, with_workflows=False)
+    return templates.TemplateResponse(request, "index.html", _context(request, state, viewer, runs=runs))
+
+
+@router.get("/fragments/runs", response_class=HTMLResponse)
+def runs_fragment(request: Request, state: State, viewer: Viewer, session: DbSession) -> Response:
+    runs = queries.list_runs(session, limit=50, with_workflows=False)
+    return templates.TemplateResponse(request, "_runs.html", _context(request, state, viewer, runs=runs))
+
+
+def _run_context(request: Request, state: State, viewer: Principal | None, session, run: int):  # type: ignore[no-untyped-def]
+    summary = queries.get_run(session, run)
+    if summary is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run} is unknown to SpyAgency")
+    dqm_links: dict[str, str] = {}
+    gui = (state.settings.dqm_gui_url or state.settings.dqm_url).rstrip("/")
+    for wf in state.policy.workflows:
+        if wf.dqm and summary.era:
+            dataset = wf.dqm.dataset_for(summary.era)
+            folder = wf.dqm.histogram.rsplit("/", 1)[0]
+            dqm_links[wf.name] = (f"{gui}/dqm/offline/start?runnr={run};dataset={quote(dataset)};"
+                                  f"workspace=Everything;root={quote(folder)}")
+            dqm_links[wf.name + ":json"] = f"{gui}/{DqmClient.plot_path(run, summary.era, wf.dqm)}"
+    return _context(request, state, viewer, run=summary, history=queries.history(session, run),
+                    acks=queries.acknowledgements(session, run), dqm_links=dqm_links,
+                    ack_kinds=[k.value for k in AckKind])
+
+
+@router.get("/runs/{run}", response_class=HTMLResponse)
+def run_page(run: RunNumber, request: Request, state: State, viewer: Viewer, session: DbSession) -> Response:
+    return templates.TemplateResponse(request, "run.html", _run_context(request, state, viewer, session, run))
+
+
+@router.get("/fragments/runs/{run}", response_class=HTMLResponse)
+def run_fragment(run: RunNumber, request: Request, state: State, viewer: Viewer, session: DbSession) -> Response:
+    return templates.TemplateResponse(request, "_run.html", _run_context(request, state, viewer, session, run))
+
+
+@router.post("/runs/{run}/acknowledge")
+def acknowledge_form(
+    run: RunNumber, request: Request, state: State, viewer: Viewer,
+    workflow: Annotated[str, Form(max_length=100)], kind: Annotated[AckKind, Form()],
+    csrf: Annotated[str, Form(max_length=128)], comment: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    if viewer is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in to acknowledge")
+    if not viewer.has("alca-expert"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"user {viewer.user} lacks the role alca-expert")
+    if not state.auth.check_csrf(viewer.user, csrf):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "form expired or forged (CSRF check failed)")
+    try:
+        acknowledge(state.store, state.policy, run=run, workflow=workflow, kind=kind, author=viewer.user,
+                    comment=comment, now=state.clock.now())
+    except AcknowledgementError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    return RedirectResponse(f"/runs/{run}", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, state: State, viewer: Viewer) -> Response:
+    return templates.TemplateResponse(request, "login.html", _context(request, state, viewer, error=None))
+
+
+@router.post("/login")
+def login(request: Request, state: State, token: Annotated[str, Form(max_length=500)]) -> Response:
+    principal = state.auth.from_token(token)
+    if principal is None:
+        return templates.TemplateResponse(request, "login.html",
+                                          _context(request, state, None, error="unknown token"),
+                                          status_code=status.HTTP_401_UNAUTHORIZED)
+    response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(TOKEN_COOKIE)
+    return response

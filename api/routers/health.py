@@ -1,0 +1,89 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from sqlalchemy import func, select, text
+
+from spyagency.models import RunState, Source, SourceHealth
+from spyagency.readiness import source_problem
+from spyagency.store import queries
+from spyagency.store.tables import ReleaseDecision
+
+from ..deps import AppState, State
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Store reachable and sources fresh")
+def readyz(state: State) -> JSONResponse:
+    problems: dict[str, str] = {}
+    try:
+        with state.store.session() as session:
+            session.execute(text("SELECT 1"))
+            statuses = {row.source: row for row in queries.source_statuses(session)}
+    except Exception as exc:  # any store failure means not ready
+        return JSONResponse({"ready": False, "problems": {"store": f"unreachable: {type(exc).__name__}"}}, 503)
+    now = state.clock.now()
+    for source in (Source.TIER0, Source.CONDDB, Source.DQM):
+        row = statuses.get(source.value)
+        health = SourceHealth(source, row.last_success, row.last_error, row.last_error_at,
+                              bool(row.failing)) if row else None
+        problem = source_problem(health, now, state.policy.sources.stale_after)
+        if problem:
+            problems[source.value] = problem
+    return JSONResponse({"ready": not problems, "problems": problems}, 200 if not problems else 503)
+
+
+class StoreCollector:
+    """Reads the store at scrape time, so metrics agree with the API whoever runs the poller."""
+
+    def __init__(self, app_state: AppState) -> None:
+        self.app_state = app_state
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        now = self.app_state.clock.now()
+        with self.app_state.store.session() as session:
+            by_state = queries.runs_by_state(session)
+            statuses = queries.source_statuses(session)
+            decisions = session.execute(select(ReleaseDecision.release, func.count())
+                                        .group_by(ReleaseDecision.release)).all()
+        runs = GaugeMetricFamily("spyagency_runs", "Runs by readiness state", labels=["state"])
+        for run_state in RunState:
+            runs.add_metric([run_state.value], by_state.get(run_state.value, 0))
+        yield runs
+        age = GaugeMetricFamily("spyagency_source_age_seconds", "Seconds since a source last answered",
+                                labels=["source"])
+        failing = GaugeMetricFamily("spyagency_source_failing", "1 if the latest poll of a source failed",
+                                    labels=["source"])
+        duration = GaugeMetricFamily("spyagency_poll_duration_seconds", "Duration of the latest poll",
+                                     labels=["source"])
+        for row in statuses:
+            if row.last_success is not None:
+                age.add_metric([row.source], (now - row.last_success).total_seconds())
+            failing.add_metric([row.source], 1.0 if row.failing else 0.0)
+            if row.last_duration_s is not None:
+                duration.add_metric([row.source], row.last_duration_s)
+        yield age
+        yield failing
+        yield duration
+        released = CounterMetricFamily("spyagency_release_decisions", "Release answers recorded",
+                                       labels=["release"])
+        for release, count in decisions:
+            released.add_metric(["true" if release else "false"], count)
+        yield released
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+def metrics(state: State) -> Response:
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(state))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,94 @@
+"""Runs and the release API that Tier0 asks before releasing prompt reco."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from spyagency.models import RunState
+from spyagency.release import release_answer
+from spyagency.store import queries
+from spyagency.store.queries import RunSummary
+
+from ..deps import DbSession, State
+from ..schemas import (
+    AckOut,
+    NextReleaseOut,
+    ReleaseOut,
+    RunDetailOut,
+    RunNumber,
+    RunOut,
+    RunPage,
+    StateChangeOut,
+    WorkflowOut,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["runs"])
+
+
+def run_out(summary: RunSummary) -> RunOut:
+    return RunOut(
+        run=summary.run, state=summary.state, release=summary.release, reasons=list(summary.reasons),
+        era=summary.era, start_time=summary.start_time, stop_time=summary.stop_time,
+        lock_time=summary.lock_time, release_time=summary.release_time, decided_at=summary.decided_at,
+        workflows=[WorkflowOut(**vars(w)) for w in summary.workflows])
+
+
+def ack_out(row) -> AckOut:  # type: ignore[no-untyped-def]
+    return AckOut(id=row.id, run=row.run, workflow=row.workflow, kind=row.kind, author=row.author,
+                  comment=row.comment, created_at=row.created_at)
+
+
+def _not_found(run: int) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND,
+                         f"run {run} is unknown to SpyAgency: not in RUN_INFO yet, or older than the look-back")
+
+
+def _release(state: State, summary: RunSummary) -> ReleaseOut:
+    max_age = state.policy.sources.stale_after
+    return ReleaseOut(**vars(release_answer(summary, state.clock.now(), max_age)))
+
+
+@router.get("/runs/{run}/release", response_model=ReleaseOut, summary="May Tier0 release this run?")
+def get_release(run: RunNumber, state: State, session: DbSession) -> ReleaseOut:
+    summary = queries.get_run(session, run)
+    if summary is None:
+        raise _not_found(run)
+    return _release(state, summary)
+
+
+@router.get("/release/next", response_model=NextReleaseOut, summary="The next run in Tier0's line")
+def get_next_release(state: State, session: DbSession) -> NextReleaseOut:
+    summary = queries.lowest_unreleased(session)
+    if summary is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no run is waiting for release")
+    return NextReleaseOut(**_release(state, summary).model_dump())
+
+
+@router.get("/runs", response_model=RunPage, summary="Runs, newest first, paginated")
+def list_runs(
+    session: DbSession,
+    state: RunState | None = None,
+    min_run: Annotated[int | None, Query(ge=0, le=9_999_999)] = None,
+    max_run: Annotated[int | None, Query(ge=0, le=9_999_999)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[int | None, Query(ge=0, le=9_999_999, description="next_cursor of the previous page")] = None,
+) -> RunPage:
+    runs = queries.list_runs(session, state=state, min_run=min_run, max_run=max_run, limit=limit + 1,
+                             before_run=cursor)
+    page = runs[:limit]
+    next_cursor = page[-1].run if len(runs) > limit else None
+    return RunPage(runs=[run_out(r) for r in page], next_cursor=next_cursor)
+
+
+@router.get("/runs/{run}", response_model=RunDetailOut, summary="A run, its workflows, history and acks")
+def get_run(run: RunNumber, session: DbSession) -> RunDetailOut:
+    summary = queries.get_run(session, run)
+    if summary is None:
+        raise _not_found(run)
+    return RunDetailOut(
+        **run_out(summary).model_dump(),
+        history=[StateChangeOut(workflow=c.workflow, state=c.state, reason=c.reason, source=c.source, at=c.at)
+                 for c in queries.history(session, run)],
+        acknowledgements=[ack_out(a) for a in queries.acknowledgements(session, run)])

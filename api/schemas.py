@@ -1,0 +1,89 @@
+"""Shapes of the JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Path
+from pydantic import BaseModel, Field
+
+from spyagency.models import AckKind
+
+#: Tier0 run numbers: ^[1-9][0-9]{1,6}$
+RunNumber = Annotated[int, Path(ge=10, le=9_999_999, description="CMS run number")]
+
+
+class ReleaseOut(BaseModel):
+    run: int
+    release: bool
+    state: str
+    reasons: list[str]
+    deadline: datetime | None = Field(description="lock time: conditions must be in before it (UTC)")
+    decided_at: datetime | None
+
+
+class NextReleaseOut(ReleaseOut):
+    pass
+
+
+class WorkflowOut(BaseModel):
+    workflow: str
+    state: str
+    reason: str
+    source: str
+    done: bool
+    since: datetime
+
+
+class RunOut(BaseModel):
+    run: int
+    state: str
+    release: bool
+    reasons: list[str]
+    era: str | None
+    start_time: datetime
+    stop_time: datetime | None
+    lock_time: datetime | None
+    release_time: datetime | None
+    decided_at: datetime | None
+    workflows: list[WorkflowOut]
+
+
+class RunPage(BaseModel):
+    runs: list[RunOut]
+    next_cursor: int | None = Field(description="pass as cursor to get the next (older) page")
+
+
+class StateChangeOut(BaseModel):
+    workflow: str | None
+    state: str
+    reason: str
+    source: str
+    at: datetime
+
+
+class AckIn(BaseModel):
+    kind: AckKind
+    comment: str = Field("", max_length=2000)
+
+
+class AckOut(BaseModel):
+    id: int
+    run: int
+    workflow: str
+    kind: str
+    author: str
+    comment: str
+    created_at: datetime
+
+
+class AckResult(BaseModel):
+    acknowledgement: AckOut
+    run_state: str | None
+    workflow_state: str | None
+
+
+class RunDetailOut(RunOut):
+    history: list[StateChangeOut]
+    acknowledgements: list[AckOut]

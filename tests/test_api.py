@@ -1,0 +1,170 @@
+"""The HTTP service as Tier0, AlCa experts and operators use it (TestClient and a real uvicorn)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.server import start_in_thread
+from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+
+from .conftest import START
+
+H = timedelta(hours=1)
+TOKENS = "tok-expert=alice:alca-expert|operator,tok-t0=tier0:tier0,tok-op=bob:operator"
+EXPERT = {"Authorization": "Bearer tok-expert"}
+TIER0 = {"Authorization": "Bearer tok-t0"}
+
+
+@pytest.fixture
+def world(world_factory, policy, store_url):
+    runs = [SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy)),
+            SimRun(386926, START - 11 * H, START - 7 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED}),
+            SimRun(386927, START - 3 * H, START + 5 * H, all_streams(policy))]
+    world = world_factory(runs, store_url=store_url, tokens=TOKENS)
+    world.at(timedelta(0))
+    return world
+
+
+@pytest.fixture
+def client(world):
+    app = create_app(world.agency.settings, clock=world.clock, policy=world.agency.policy, store=world.store)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def test_tier0_asks_whether_a_ready_run_may_be_released(client):
+    reply = client.get("/api/v1/runs/386925/release", headers=TIER0)
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["release"] is True and body["state"] == "ready"
+    assert body["deadline"].startswith("2026-11-22T03:30:00")  # stop + 48 h - 30 min
+    assert body["reasons"] and body["decided_at"]
+
+
+def test_a_vetoed_run_is_not_released_and_says_why(client):
+    body = client.get("/api/v1/runs/386926/release").json()
+    assert body["release"] is False and any("vetoed" in r for r in body["reasons"])
+
+
+def test_unknown_and_malformed_runs(client):
+    reply = client.get("/api/v1/runs/999999/release")
+    assert reply.status_code == 404 and "unknown" in reply.json()["detail"]
+    assert client.get("/api/v1/runs/abc/release").status_code == 422
+    assert client.get("/api/v1/runs/12345678/release").status_code == 422
+
+
+def test_next_release_is_the_lowest_unreleased_run(client):
+    body = client.get("/api/v1/release/next").json()
+    assert body["run"] == 386925 and body["release"] is True
+
+
+def test_a_stale_decision_is_never_a_release(client, world):
+    world.clock.current = START + 2 * H  # nobody polled for two hours
+    body = client.get("/api/v1/runs/386925/release").json()
+    assert body["release"] is False and "stale" in body["reasons"][0]
+
+
+def test_runs_are_paginated_newest_first(client):
+    first = client.get("/api/v1/runs", params={"limit": 2}).json()
+    assert [r["run"] for r in first["runs"]] == [386927, 386926]
+    rest = client.get("/api/v1/runs", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [r["run"] for r in rest["runs"]] == [386925] and rest["next_cursor"] is None
+    ready = client.get("/api/v1/runs", params={"state": "ready"}).json()
+    assert [r["run"] for r in ready["runs"]] == [386925]
+    assert client.get("/api/v1/runs", params={"state": "bogus"}).status_code == 422
+
+
+def test_an_expert_accepts_a_vetoed_alignment_and_the_run_becomes_ready(client):
+    url = "/api/v1/runs/386926/workflows/SiPixelAli/acknowledgements"
+    reply = client.post(url, json={"kind": "accept_without_payload", "comment": "movement understood"},
+                        headers=EXPERT)
+    assert reply.status_code == 201, reply.text
+    body = reply.json()
+    assert body["acknowledgement"]["author"] == "alice"
+    assert body["workflow_state"] == "acknowledged" and body["run_state"] == "ready"
+    assert client.get("/api/v1/runs/386926/release").json()["release"] is True
+    detail = client.get("/api/v1/runs/386926").json()
+    assert [a["kind"] for a in detail["acknowledgements"]] == ["accept_without_payload"]
+    assert any(c["workflow"] == "SiPixelAli" and c["state"] == "acknowledged" for c in detail["history"])
+
+
+def test_a_hold_keeps_a_ready_run_back_until_another_ack(client):
+    url = "/api/v1/runs/386925/workflows/SiStripGains/acknowledgements"
+    held = client.post(url, json={"kind": "hold", "comment": "checking gains"}, headers=EXPERT).json()
+    assert held["run_state"] == "not_ready" and held["workflow_state"] == "held"
+    assert client.get("/api/v1/runs/386925/release").json()["release"] is False
+    client.post(url, json={"kind": "accept", "comment": "fine after all"}, headers=EXPERT)
+    assert client.get("/api/v1/runs/386925/release").json()["release"] is True
+    assert len(client.get("/api/v1/runs/386925/acknowledgements").json()) == 2  # nothing is deleted
+
+
+@pytest.mark.parametrize("headers,code", [
+    ({}, 401),
+    ({"Authorization": "Bearer forged"}, 401),
+    ({"Authorization": "Basic dG9rLWV4cGVydDo="}, 401),
+    (TIER0, 403),
+    ({"Authorization": "Bearer tok-op"}, 403),
+])
+def test_only_alca_experts_may_acknowledge(client, headers, code):
+    url = "/api/v1/runs/386926/workflows/SiPixelAli/acknowledgements"
+    reply = client.post(url, json={"kind": "accept", "comment": ""}, headers=headers)
+    assert reply.status_code == code
+    assert client.get("/api/v1/runs/386926/acknowledgements").json() == []
+
+
+def test_bad_acknowledgements_are_refused_with_a_reason(client):
+    base = "/api/v1/runs/386926/workflows"
+    assert client.post(f"{base}/NoSuchWorkflow/acknowledgements", json={"kind": "accept"},
+                       headers=EXPERT).status_code == 404
+    no_reason = client.post(f"{base}/SiPixelAli/acknowledgements", json={"kind": "hold"}, headers=EXPERT)
+    assert no_reason.status_code == 422 and "comment" in no_reason.json()["detail"]
+    assert client.post(f"{base}/SiPixelAli/acknowledgements", json={"kind": "approve"},
+                       headers=EXPERT).status_code == 422
+    big = client.post(f"{base}/SiPixelAli/acknowledgements", content=b"x" * 100_000,
+                      headers={**EXPERT, "Content-Type": "application/json"})
+    assert big.status_code == 413
+
+
+def test_health_readiness_and_metrics(client, world):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").status_code == 200
+    metrics = client.get("/metrics").text
+    assert 'spyagency_runs{state="ready"} 1.0' in metrics
+    assert 'spyagency_source_failing{source="tier0"} 0.0' in metrics
+    assert "spyagency_poll_duration_seconds" in metrics
+    world.clock.current = START + 2 * H
+    reply = client.get("/readyz")
+    assert reply.status_code == 503 and "stale" in reply.json()["problems"]["tier0"]
+
+
+def test_dashboard_lists_runs_and_shows_a_run(client):
+    page = client.get("/")
+    assert page.status_code == 200 and 'data-run="386926"' in page.text
+    run = client.get("/runs/386926")
+    assert "SiPixelAli" in run.text and "jsonfairy" in run.text and "vetoed" in run.text
+    assert "ack-form" not in run.text  # anonymous readers see no form
+
+
+def test_dashboard_form_needs_a_valid_csrf_token(client, world):
+    client.post("/login", data={"token": "tok-expert"})
+    page = client.get("/runs/386926")
+    assert "ack-form" in page.text
+    forged = client.post("/runs/386926/acknowledge", data={"workflow": "SiPixelAli", "kind": "accept",
+                                                           "csrf": "0" * 64, "comment": "x"})
+    assert forged.status_code == 403
+    assert client.get("/api/v1/runs/386926/acknowledgements").json() == []
+
+
+def test_real_uvicorn_serves_the_release_api(world):
+    server = start_in_thread(world.agency.settings, world.clock, 0)
+    try:
+        port = server.servers[0].sockets[0].getsockname()[1]
+        reply = httpx.get(f"http://127.0.0.1:{port}/api/v1/runs/386925/release", timeout=5)
+        assert reply.status_code == 200 and reply.json()["release"] is True
+    finally:
+        server.should_exit = True

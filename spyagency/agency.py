@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
+from . import steering
 from .clock import Clock, SystemClock
 from .decisions import DecideResult, decide_all
 from .policy import Policy, load_policy
@@ -15,7 +16,9 @@ from .settings import Settings
 from .sources.conddb import CondDBClient
 from .sources.dqm import DqmClient
 from .sources.tier0 import Tier0Client
+from .steering import Send
 from .store import Store
+from .tier0_control import HttpControl, SqlControl
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +65,32 @@ class Agency:
         )
         return CycleResult(polls, decide_all(self.store, self.policy, now))
 
+    def control(self) -> Send:
+        """The configured way to flip Tier0's promptreco_status (http or sql)."""
+        mode = self.settings.steer_mode
+        if mode == "sql":
+            if not self.settings.tier0_control_db_url:
+                raise ValueError("SPYAGENCY_STEER_MODE=sql needs SPYAGENCY_TIER0_CONTROL_DB_URL")
+            return SqlControl(self.settings.tier0_control_db_url)
+        if mode in ("http", "dry-run"):
+            url = self.settings.tier0_control_url or self.settings.tier0_url.rstrip("/") + "/control/promptreco_status"
+            return HttpControl(url, self.settings.http_timeout_s, self.settings.http_retries)
+        raise ValueError(f"SPYAGENCY_STEER_MODE must be http, sql or dry-run, not {mode!r}")
+
+    def steer_once(self) -> int:
+        """Plan the switch from the stored verdicts and deliver pending actions; return how many were sent."""
+        now = self.clock.now()
+        dry_run = self.settings.steer_mode == "dry-run"
+        steering.plan(self.store, self.policy, now, dry_run=dry_run)
+        return 0 if dry_run else steering.deliver(self.store, self.control(), now)
+
     def run_forever(self, stop: threading.Event, interval_s: float | None = None) -> None:
         """Reconcile every ``interval_s`` seconds (wall clock) until ``stop`` is set."""
         interval = interval_s if interval_s is not None else self.settings.poll_interval_s
         while not stop.is_set():
             try:
                 self.reconcile_once()
+                self.steer_once()
             except Exception:  # keep the loop alive; the next cycle starts from the store
                 log.exception("reconcile cycle failed")
             stop.wait(interval)

@@ -50,6 +50,9 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
                 pass
             return 0
         cycle = agency.reconcile_once()
+        if args.steer:
+            sent = agency.steer_once()
+            print(f"steering: {sent} action(s) delivered to Tier0 ({settings.steer_mode})")
         for poll in cycle.polls:
             status = "ok" if poll.ok else f"FAILED: {poll.error}"
             print(f"{poll.source.value:<7} {poll.duration_s * 1000:7.1f} ms  {poll.changes:5d} changes  {status}")
@@ -136,18 +139,24 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             print(f"dashboard: http://127.0.0.1:{args.port}/   tokens: {demo_settings.tokens}")
         print(f"demo: simulated clock at {args.speed:g}x, store {db_path}\n")
         seen: dict[int, str] = {}
+        steered: list = []
         next_table = 0.0
         deadline = time.monotonic() + args.duration
         try:
             while time.monotonic() < deadline:
                 sim.advance(clock.now())
                 cycle = agency.reconcile_once()
+                agency.steer_once()
                 now = clock.now()
                 for verdict in cycle.decision.verdicts:
                     if seen.get(verdict.run) != verdict.state.value:
                         seen[verdict.run] = verdict.state.value
                         print(f"[{now:%a %H:%M} sim] run {verdict.run} -> {verdict.state.value}: "
                               f"{verdict.reasons[0] if verdict.reasons else ''}")
+                for action in sim.world.control_actions[len(steered):]:
+                    steered.append(action)
+                    print(f"[{now:%a %H:%M} sim] Tier0 prompt reco {'RESUMED' if action.enabled else 'PAUSED'}"
+                          f" by SpyAgency: {action.reason}")
                 if time.monotonic() >= next_table:
                     with agency.store.session() as session:
                         print("\n" + runs_table(list_runs(session, limit=20, with_workflows=False), now) + "\n")
@@ -186,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     poll = sub.add_parser("poll", help="observe all sources, decide, store")
     poll.add_argument("--once", action="store_true", help="one cycle, then exit (else loop)")
+    poll.add_argument("--steer", action="store_true", help="with --once: also steer Tier0 releases")
     poll.set_defaults(func=cmd_poll)
 
     status = sub.add_parser("status", help="readiness of recent runs, or of one run")

@@ -76,6 +76,7 @@ class Deadlines(_Strict):
     harvest_fallback_hours: float = Field(12, gt=0)
     pcl_give_up_hours: float = Field(18, gt=0)
     notify_before_lock_hours: float = Field(6, ge=0)
+    pause_before_lock_minutes: float = Field(60, ge=0)
 
     @property
     def reco_delay(self) -> timedelta:
@@ -92,6 +93,10 @@ class Deadlines(_Strict):
     @property
     def pcl_give_up(self) -> timedelta:
         return timedelta(hours=self.pcl_give_up_hours)
+
+    @property
+    def pause_before_lock(self) -> timedelta:
+        return timedelta(minutes=self.pause_before_lock_minutes)
 
     @property
     def notify_before_lock(self) -> timedelta:

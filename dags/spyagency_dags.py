@@ -1,0 +1,80 @@
+"""SpyAgency DAGs: poll each source, decide on new observations, steer Tier0 on new verdicts.
+
+Thin on purpose: no work at import time; every task is one call into spyagency/
+through the plugin's task callables. Polls publish Assets so that decisions run
+when observations arrive (data-aware scheduling), not only on a clock.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, dag, task
+
+OBSERVATIONS = {source: Asset(f"spyagency://observations/{source}") for source in ("tier0", "conddb", "dqm")}
+VERDICTS = Asset("spyagency://verdicts")
+START = datetime(2026, 1, 1)
+RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True}
+
+
+def _interval(source: str) -> timedelta:
+    seconds = os.environ.get(f"SPYAGENCY_POLL_{source.upper()}_S", os.environ.get("SPYAGENCY_POLL_INTERVAL_S", "60"))
+    return timedelta(seconds=float(seconds))
+
+
+def _poll_dag(source: str):  # type: ignore[no-untyped-def]
+    @dag(dag_id=f"spyagency_poll_{source}", schedule=_interval(source), start_date=START, catchup=False,
+         max_active_runs=1, tags=["spyagency"], default_args=RETRIES,
+         doc_md=f"Polls the {source} source into the SpyAgency store.")
+    def poll_source():  # type: ignore[no-untyped-def]
+        @task(task_id=f"poll_{source}", outlets=[OBSERVATIONS[source]])
+        def poll_task() -> dict:
+            from spyagency_airflow.tasks import poll
+
+            return poll(source)
+
+        poll_task()
+
+    return poll_source()
+
+
+poll_tier0 = _poll_dag("tier0")
+poll_conddb = _poll_dag("conddb")
+poll_dqm = _poll_dag("dqm")
+
+
+@dag(dag_id="spyagency_decide", schedule=(OBSERVATIONS["tier0"] | OBSERVATIONS["conddb"] | OBSERVATIONS["dqm"]),
+     start_date=START, catchup=False, max_active_runs=1, tags=["spyagency"], default_args=RETRIES,
+     doc_md="Decides readiness of every active run; warns AlCa experts near lock time.")
+def spyagency_decide():  # type: ignore[no-untyped-def]
+    @task(outlets=[VERDICTS])
+    def decide() -> dict:
+        from spyagency_airflow.tasks import decide as run_decide
+
+        return run_decide()
+
+    @task
+    def notify_experts() -> dict:
+        from spyagency_airflow.tasks import notify
+
+        return notify()
+
+    decide() >> notify_experts()
+
+
+@dag(dag_id="spyagency_steer", schedule=[VERDICTS], start_date=START, catchup=False, max_active_runs=1,
+     tags=["spyagency"], default_args=RETRIES,
+     doc_md="Pauses or resumes Tier0 prompt-reco releases through the outbox, exactly once.")
+def spyagency_steer():  # type: ignore[no-untyped-def]
+    @task
+    def steer() -> dict:
+        from spyagency_airflow.tasks import steer as run_steer
+
+        return run_steer()
+
+    steer()
+
+
+spyagency_decide()
+spyagency_steer()

@@ -1,0 +1,33 @@
+"""A deferrable sensor that waits for a PCL payload of a run in a CondDB tag."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import BaseSensorOperator
+
+from .triggers import IovTrigger, iov_exists
+
+
+class ConditionsUploadedSensor(BaseSensorOperator):
+    """Succeeds once ``tag`` has an IOV for ``run``; defers to the triggerer while it waits."""
+
+    template_fields = ("run", "tag")
+
+    def __init__(self, *, conddb_url: str, tag: str, run: int, time_type: str = "run",
+                 deferrable: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conddb_url, self.tag, self.run, self.time_type = conddb_url, tag, run, time_type
+        self.deferrable = deferrable
+
+    def poke(self, context: Any) -> bool:
+        return iov_exists(self.conddb_url, self.tag, int(self.run), self.time_type)
+
+    def execute(self, context: Any) -> Any:
+        if not self.deferrable or self.poke(context):
+            return super().execute(context)
+        self.defer(trigger=IovTrigger(self.conddb_url, self.tag, int(self.run), self.time_type,
+                                      self.poke_interval), method_name="execute_complete")
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+        return event

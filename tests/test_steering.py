@@ -1,0 +1,107 @@
+"""Steering Tier0's releases: pause before an unready run's lock, resume when ready; exactly once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from spyagency import steering
+from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.tier0_control import HttpControl, SqlControl
+
+from .conftest import START
+
+H = timedelta(hours=1)
+
+
+class Crash(Exception):
+    """Stands for a process dying at the worst moment."""
+
+
+@pytest.fixture
+def world(world_factory, policy, store_url):
+    # 386925 is vetoed: it will not be ready when its lock (START + 39.5 h) nears
+    runs = [SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED}),
+            SimRun(386926, START - 8 * H, START - 6 * H, all_streams(policy))]
+    return world_factory(runs, store_url=store_url)
+
+
+def real_actions(world):
+    return [a for a in world.sim.world.control_actions if not a.duplicate]
+
+
+def test_pause_near_lock_then_resume_after_acknowledgement(world):
+    world.at(timedelta(0))
+    assert world.agency.steer_once() == 0  # far from lock: nothing to say
+    world.at(39 * H)  # half an hour before lock, within the 60 min pause margin
+    assert world.agency.steer_once() == 1
+    assert [a.enabled for a in real_actions(world)] == [False]
+    assert not world.sim.world.promptreco_enabled
+    assert world.agency.steer_once() == 0  # level-triggered: nothing new to do
+    from spyagency.acknowledge import acknowledge
+    from spyagency.models import AckKind
+    acknowledge(world.store, world.agency.policy, run=386925, workflow="SiPixelAli",
+                kind=AckKind.ACCEPT_WITHOUT_PAYLOAD, author="expert", comment="ok", now=world.clock.now())
+    assert world.agency.steer_once() == 1
+    assert [a.enabled for a in real_actions(world)] == [False, True]
+
+
+def test_crash_between_commit_and_send_loses_nothing(world):
+    world.at(39 * H)
+    row = steering.plan(world.store, world.agency.policy, world.clock.now())
+    assert row is not None and row.action == "pause"
+    # the process dies here: committed, never sent. A new process delivers it.
+    assert real_actions(world) == []
+    assert world.agency.steer_once() == 1
+    assert [a.enabled for a in real_actions(world)] == [False]
+
+
+def test_crash_between_send_and_bookkeeping_repeats_nothing(world):
+    world.at(39 * H)
+    steering.plan(world.store, world.agency.policy, world.clock.now())
+    control = world.agency.control()
+
+    def die(_row):
+        raise Crash
+
+    with pytest.raises(Crash):
+        steering.deliver(world.store, control, world.clock.now(), after_send=die)
+    assert len(steering.pending_actions(world.store)) == 1  # Tier0 got it, we did not write it down
+    assert world.agency.steer_once() == 1  # resent with the same key …
+    actions = world.sim.world.control_actions
+    assert [a.enabled for a in actions if not a.duplicate] == [False]  # … and applied once
+    assert steering.pending_actions(world.store) == []
+
+
+def test_tier0_down_keeps_the_action_pending_until_it_is_back(world):
+    world.at(39 * H)
+    from spyagency.simulator.httpserver import Fault
+    world.sim.tier0.fault = Fault.HTTP_500
+    assert world.agency.steer_once() == 0
+    pending = steering.pending_actions(world.store)
+    assert len(pending) == 1 and pending[0].attempts == 1 and "HTTP 500" in pending[0].last_error
+    world.sim.tier0.fault = Fault.NONE
+    assert world.agency.steer_once() == 1
+    assert [a.enabled for a in real_actions(world)] == [False]
+
+
+def test_dry_run_only_logs(world, caplog):
+    world.agency.settings = world.agency.settings.model_copy(update={"steer_mode": "dry-run"})
+    world.at(39 * H)
+    assert world.agency.steer_once() == 0
+    assert real_actions(world) == [] and "would pause" in caplog.text
+
+
+def test_sql_control_writes_promptreco_status_once(world, tmp_path):
+    control = SqlControl(f"sqlite:///{tmp_path / 't0.db'}")
+    control.create_table()
+    world.at(39 * H)
+    row = steering.plan(world.store, world.agency.policy, world.clock.now())
+    control(row)
+    control(row)  # resend after a crash
+    assert control.current() is False
+    with control.engine.connect() as conn:
+        from sqlalchemy import func, select
+        from spyagency.tier0_control import PROMPTRECO_STATUS
+        assert conn.execute(select(func.count()).select_from(PROMPTRECO_STATUS)).scalar() == 1

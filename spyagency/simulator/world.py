@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, insert, update
@@ -58,6 +58,7 @@ class World:
         self.promptreco_enabled = True
         self.control_actions: list[ControlAction] = []
         self.released: dict[int, datetime] = {}
+        self._uploads = 0
         self._progress = {r: _Progress() for r in self.runs}
         self._create_schema()
 
@@ -86,6 +87,9 @@ class World:
             conn.execute(insert(db.GLOBAL_TAG_MAP), rows)
 
     def _upload(self, conn: Any, run: SimRun, wf: Workflow, target_run: int, at: datetime) -> None:
+        # two uploads to one tag and since are never stamped with the same instant in a real DB
+        self._uploads += 1
+        at = at + timedelta(microseconds=self._uploads)
         digest = hashlib.sha1(f"{wf.tag}:{run.run}:{target_run}:{at.isoformat()}".encode()).hexdigest()
         stamp = _naive(at)
         conn.execute(insert(db.PAYLOAD), [dict(

@@ -57,8 +57,7 @@ def poll_conddb(store: Store, client: CondDBClient, policy: Policy, now: datetim
         runs = client.runs(after_run=cursor_run, also=open_runs)
         time_types = client.tag_time_types(wf.tag for wf in policy.workflows)
         missing = sorted(wf.tag for wf in policy.workflows if wf.tag not in time_types)
-        tags = {tag: kind for tag, kind in time_types.items()}
-        batch = client.uploads_since(tags, cursor_time)
+        batch = client.uploads_since(time_types, cursor_time)
     except SourceError as exc:
         return _fail(store, Source.CONDDB, now, exc, started)
     with store.session() as session:

@@ -16,7 +16,7 @@ from spyagency.store import Store
 
 from .auth import Authenticator
 from .deps import AppState
-from .routers import acks, dashboard, health, runs
+from .routers import acks, dashboard, health, runs, steering
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
 
     app.include_router(runs.router)
     app.include_router(acks.router)
+    app.include_router(steering.router)
     app.include_router(health.router)
     app.include_router(dashboard.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")

@@ -9,6 +9,7 @@ from fastapi import Path
 from pydantic import BaseModel, Field
 
 from spyagency.models import AckKind
+from spyagency.overrides import OverrideKind
 
 #: Tier0 run numbers: ^[1-9][0-9]{1,6}$
 RunNumber = Annotated[int, Path(ge=10, le=9_999_999, description="CMS run number")]
@@ -87,3 +88,37 @@ class AckResult(BaseModel):
 class RunDetailOut(RunOut):
     history: list[StateChangeOut]
     acknowledgements: list[AckOut]
+
+
+class OverrideIn(BaseModel):
+    kind: OverrideKind
+    comment: str = Field(min_length=1, max_length=2000)
+
+
+class OverrideOut(BaseModel):
+    id: int
+    run: int
+    kind: str
+    author: str
+    comment: str
+    created_at: datetime
+
+
+class SteeringActionOut(BaseModel):
+    idempotency_key: str
+    action: str
+    run: int | None
+    reason: str
+    created_at: datetime
+    sent_at: datetime | None
+    attempts: int
+    last_error: str | None
+
+
+class SteeringOut(BaseModel):
+    desired: str = Field(description="what SpyAgency wants Tier0's promptreco_status switch to be: pause or resume")
+    run: int | None = Field(description="the next run in Tier0's release line")
+    reason: str
+    last_requested: str | None
+    promptreco_enabled: bool | None = Field(description="the switch as last observed from Tier0")
+    pending: list[SteeringActionOut]

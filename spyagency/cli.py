@@ -1,8 +1,9 @@
-"""The ``spyagency`` command: poll, status, simulate, demo, serve, steer, migrate."""
+"""The ``spyagency`` command: poll, status, steering, override, simulate, demo, serve, migrate."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import signal
 import sys
@@ -16,12 +17,14 @@ from pathlib import Path
 
 from .agency import Agency
 from .clock import ScaledClock, SystemClock, utcnow
+from .overrides import OverrideError, OverrideKind, record_override
 from .policy import PolicyError, load_policy
 from .report import run_detail, runs_table
 from .settings import SIM_DQM_PORT, SIM_TIER0_PORT, Settings
 from .simulator.scenario import demo_runs
 from .simulator.simulator import Simulator
 from .store import Store
+from .steering import steering_status
 from .store.queries import get_run, list_runs
 
 
@@ -174,6 +177,31 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_steering(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    with store.session() as session:
+        picture = steering_status(session, load_policy(settings.policy), utcnow())
+        switch = {True: "on", False: "off", None: "not observed yet"}[picture.promptreco_enabled]
+        print(f"Tier0 promptreco_status: {switch}; last asked: {picture.last_requested or 'nothing'}")
+        print(f"SpyAgency wants: {picture.desired.action} ({picture.desired.reason})")
+        for action in picture.pending:
+            print(f"pending: {action.action} {action.idempotency_key} attempts={action.attempts} "
+                  f"{action.last_error or ''}".rstrip())
+    return 0
+
+
+def cmd_override(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    kind = OverrideKind.WITHDRAW if args.withdraw else OverrideKind.RESUME
+    try:
+        row = record_override(store, run=args.run, kind=kind, author=args.author, comment=args.comment, now=utcnow())
+    except OverrideError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"recorded {row.kind} for run {row.run} by {row.author}; the steering loop acts on its next pass")
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     _store(settings).dispose()
     print(f"store at {settings.db_url} is at the newest schema")
@@ -220,6 +248,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-serve", dest="serve", action="store_false", help="do not serve the dashboard")
     demo.add_argument("--port", type=int, default=8000)
     demo.set_defaults(func=cmd_demo)
+
+    steer = sub.add_parser("steering", help="what SpyAgency asks of Tier0's release switch, and why")
+    steer.set_defaults(func=cmd_steering)
+
+    override = sub.add_parser("override", help="operator: let Tier0 release a run that is not ready")
+    override.add_argument("run", type=int)
+    override.add_argument("--comment", required=True, help="why (recorded forever)")
+    override.add_argument("--author", default=getpass.getuser())
+    override.add_argument("--withdraw", action="store_true", help="take back an earlier override")
+    override.set_defaults(func=cmd_override)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the store schema")
     migrate.set_defaults(func=cmd_migrate)

@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .models import RunState
+from .overrides import active_resume
 from .policy import Policy
 from .store import Store
-from .store.tables import OutboxRow, TrackedRun
+from .store.tables import OutboxRow, Tier0GlobalRow, TrackedRun
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,10 @@ class SteeringDecision:
 
 
 def desired_switch(session: Session, policy: Policy, now: datetime) -> SteeringDecision:
-    """Pause when the next run in Tier0's line is not ready and its lock time is near; else resume."""
+    """Pause when the next run in Tier0's line is not ready and its lock time is near; else resume.
+
+    An operator's override for that run resumes releases whatever its state.
+    """
     row = session.scalars(select(TrackedRun).where(
         TrackedRun.finalized.is_(False), TrackedRun.decided_at.is_not(None),
         TrackedRun.state != RunState.RELEASED.value).order_by(TrackedRun.run).limit(1)).first()
@@ -47,6 +51,11 @@ def desired_switch(session: Session, policy: Policy, now: datetime) -> SteeringD
         return SteeringDecision(RESUME, None, "no run is waiting for release")
     if row.release:
         return SteeringDecision(RESUME, row.run, f"run {row.run} is ready")
+    override = active_resume(session, row.run)
+    if override is not None:
+        return SteeringDecision(RESUME, row.run, f"run {row.run} is not ready, but operator {override.author} "
+                                                 f"overrode at {override.created_at:%Y-%m-%d %H:%M} UTC: "
+                                                 f"{override.comment}")
     if row.lock_time is None:
         return SteeringDecision(RESUME, row.run, f"run {row.run} has no lock time yet (still running)")
     pause_from = row.lock_time - policy.deadlines.pause_before_lock
@@ -90,9 +99,7 @@ Send = Callable[[OutboxRow], None]
 def deliver(store: Store, send: Send, now: datetime, after_send: Callable[[OutboxRow], None] | None = None) -> int:
     """Send every pending action in order; each is marked sent only after Tier0 accepted it."""
     with store.session() as session:
-        pending = session.scalars(select(OutboxRow).where(OutboxRow.sent_at.is_(None),
-                                                          OutboxRow.action.in_((PAUSE, RESUME)))
-                                  .order_by(OutboxRow.id)).all()
+        pending = _pending(session)
     delivered = 0
     for row in pending:
         try:
@@ -117,7 +124,29 @@ def deliver(store: Store, send: Send, now: datetime, after_send: Callable[[Outbo
     return delivered
 
 
+def _pending(session: Session) -> list[OutboxRow]:
+    return list(session.scalars(select(OutboxRow).where(
+        OutboxRow.sent_at.is_(None), OutboxRow.action.in_((PAUSE, RESUME))).order_by(OutboxRow.id)))
+
+
 def pending_actions(store: Store) -> list[OutboxRow]:
+    """Actions committed but not yet accepted by Tier0, oldest first."""
     with store.session() as session:
-        return list(session.scalars(select(OutboxRow).where(
-            OutboxRow.sent_at.is_(None), OutboxRow.action.in_((PAUSE, RESUME))).order_by(OutboxRow.id)))
+        return _pending(session)
+
+
+@dataclass(frozen=True)
+class SteeringStatus:
+    """What SpyAgency wants of the switch, what it last asked, what waits, and what Tier0 last showed."""
+
+    desired: SteeringDecision
+    last_requested: str | None
+    pending: list[OutboxRow]
+    promptreco_enabled: bool | None
+
+
+def steering_status(session: Session, policy: Policy, now: datetime) -> SteeringStatus:
+    """The steering picture for operators (read-only)."""
+    tier0 = session.get(Tier0GlobalRow, 1)
+    return SteeringStatus(desired_switch(session, policy, now), last_requested(session), _pending(session),
+                          tier0.promptreco_enabled if tier0 else None)

@@ -130,6 +130,27 @@ def test_bad_acknowledgements_are_refused_with_a_reason(client):
     assert big.status_code == 413
 
 
+def test_an_operator_overrides_steering_for_a_vetoed_run(client, world):
+    world.at(40.5 * H)  # 386926's lock (START + 41 h) is 30 min away: SpyAgency wants a pause
+    world.agency.reconcile_once()
+    picture = client.get("/api/v1/steering").json()
+    assert picture["desired"] == "pause" and picture["run"] == 386926
+    url = "/api/v1/runs/386926/steering-overrides"
+    body = {"kind": "resume", "comment": "release without the new alignment"}
+    assert client.post(url, json=body, headers=TIER0).status_code == 403
+    assert client.post(url, json=body).status_code == 401
+    reply = client.post(url, json=body, headers={"Authorization": "Bearer tok-op"})
+    assert reply.status_code == 201 and reply.json()["author"] == "bob"
+    picture = client.get("/api/v1/steering").json()
+    assert picture["desired"] == "resume" and "operator bob overrode" in picture["reason"]
+    assert client.get("/api/v1/runs/386926/release").json()["release"] is False  # readiness is untouched
+    assert [o["kind"] for o in client.get(url).json()] == ["resume"]
+    assert client.post("/api/v1/runs/999999/steering-overrides", json=body,
+                       headers={"Authorization": "Bearer tok-op"}).status_code == 404
+    assert client.post(url, json={"kind": "resume", "comment": ""},
+                       headers={"Authorization": "Bearer tok-op"}).status_code == 422
+
+
 def test_health_readiness_and_metrics(client, world):
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200

@@ -34,6 +34,13 @@ def test_poll_once_then_status_shows_why_each_run_is_or_is_not_ready(tmp_path, p
         detail = run_cli("status", "386926", env=env)
         assert "SiPixelAli" in detail.stdout and "vetoed" in detail.stdout
         assert run_cli("status", "1234", env=env).returncode == 1
+        override = run_cli("override", "386926", "--comment", "release without alignment", "--author", "t0op",
+                           env=env)
+        assert override.returncode == 0, override.stderr
+        assert "recorded resume for run 386926 by t0op" in override.stdout
+        assert run_cli("override", "1234", "--comment", "x", env=env).returncode == 1
+        steering = run_cli("steering", env=env)
+        assert steering.returncode == 0 and "SpyAgency wants: resume" in steering.stdout
 
 
 def test_poll_reports_an_unreachable_tier0_and_exits_non_zero(tmp_path):

@@ -1,7 +1,11 @@
 """The compose file names every production service and takes secrets only from the environment."""
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 COMPOSE = Path(__file__).resolve().parent.parent / "docker" / "compose.yaml"
@@ -14,3 +18,44 @@ def test_compose_has_the_production_services_and_no_inline_secrets():
     text = COMPOSE.read_text()
     assert "${POSTGRES_PASSWORD:?" in text and "${SPYAGENCY_TOKENS:?" in text
     assert spec["services"]["spyagency-api"]["command"][:2] == ["spyagency", "serve"]
+
+
+def _compose_command() -> list[str] | None:
+    """`docker compose` (v2 plugin) if present, else Debian's `docker-compose` (v1); neither needs an engine."""
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+REQUIRED_SECRETS = {"POSTGRES_PASSWORD": "pg-secret", "AIRFLOW_JWT_SECRET": "jwt-secret",
+                    "SPYAGENCY_TOKENS": "t0=tier0:tier0", "SPYAGENCY_SECRET_KEY": "csrf-secret"}
+
+
+def _compose_config(env_overrides: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = _compose_command()
+    if command is None:
+        if os.environ.get("SPYAGENCY_REQUIRE_COMPOSE"):
+            pytest.fail("neither `docker compose` nor `docker-compose` is installed")
+        pytest.skip("no docker compose on this machine")
+    env = {k: v for k, v in os.environ.items() if k not in REQUIRED_SECRETS} | env_overrides
+    return subprocess.run([*command, "-p", "spyagency", "-f", str(COMPOSE), "config"],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_docker_compose_config_validates_the_file_with_secrets_from_the_environment():
+    result = _compose_config(REQUIRED_SECRETS)
+    assert result.returncode == 0, result.stderr
+    resolved = yaml.safe_load(result.stdout)
+    api = resolved["services"]["spyagency-api"]["environment"]
+    assert api["SPYAGENCY_DB_URL"] == "postgresql+psycopg2://spyagency:pg-secret@postgres/spyagency"
+    assert api["SPYAGENCY_TOKENS"] == "t0=tier0:tier0"
+
+
+def test_docker_compose_config_refuses_to_run_without_a_database_password():
+    result = _compose_config({k: v for k, v in REQUIRED_SECRETS.items() if k != "POSTGRES_PASSWORD"})
+    assert result.returncode != 0
+    assert "set POSTGRES_PASSWORD" in result.stderr

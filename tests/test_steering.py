@@ -47,6 +47,37 @@ def test_pause_near_lock_then_resume_after_acknowledgement(world):
     assert [a.enabled for a in real_actions(world)] == [False, True]
 
 
+def test_operator_override_resumes_releases_and_withdrawing_it_pauses_again(world):
+    from spyagency.overrides import OverrideKind, record_override
+    world.at(39 * H)
+    assert world.agency.steer_once() == 1  # paused: 386925 is vetoed and its lock is near
+    record_override(world.store, run=386925, kind=OverrideKind.RESUME, author="t0-shifter",
+                    comment="AlCa on leave; run without new alignment", now=world.clock.now())
+    assert world.agency.steer_once() == 1
+    assert [a.enabled for a in real_actions(world)] == [False, True]
+    with world.store.session() as session:
+        decision = steering.desired_switch(session, world.agency.policy, world.clock.now())
+    assert decision.action == "resume" and "operator t0-shifter overrode" in decision.reason
+    # the run itself is still not ready: the override steers Tier0, it does not fake readiness
+    verdicts = {v.run: v for v in world.agency.reconcile_once().decision.verdicts}
+    assert verdicts[386925].release is False
+    record_override(world.store, run=386925, kind=OverrideKind.WITHDRAW, author="t0-shifter",
+                    comment="expert is back", now=world.clock.now())
+    assert world.agency.steer_once() == 1
+    assert [a.enabled for a in real_actions(world)] == [False, True, False]
+
+
+def test_override_needs_a_tracked_run_and_a_reason(world):
+    from spyagency.overrides import OverrideError, OverrideKind, UnknownRun, record_override
+    world.at(timedelta(0))
+    with pytest.raises(UnknownRun):
+        record_override(world.store, run=999999, kind=OverrideKind.RESUME, author="op", comment="why",
+                        now=world.clock.now())
+    with pytest.raises(OverrideError, match="comment"):
+        record_override(world.store, run=386925, kind=OverrideKind.RESUME, author="op", comment="  ",
+                        now=world.clock.now())
+
+
 def test_crash_between_commit_and_send_loses_nothing(world):
     world.at(39 * H)
     row = steering.plan(world.store, world.agency.policy, world.clock.now())

@@ -57,6 +57,7 @@ class World:
         self.lock = threading.RLock()
         self.promptreco_enabled = True
         self.control_actions: list[ControlAction] = []
+        self.repeated_keys: list[str] = []  # writes that came again with a key already applied
         self.released: dict[int, datetime] = {}
         self._uploads = 0
         self._progress = {r: _Progress() for r in self.runs}
@@ -227,6 +228,7 @@ class World:
         with self.lock:
             for action in self.control_actions:
                 if action.idempotency_key == key:
+                    self.repeated_keys.append(key)
                     return ControlAction(action.enabled, key, action.reason, action.at, duplicate=True)
             action = ControlAction(enabled, key, reason, self.now)
             self.control_actions.append(action)

@@ -196,3 +196,18 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "id"),)
+
+
+class SteeringOverrideRow(Base):
+    """An operator's word on steering for one run. Never updated or deleted; the latest wins."""
+
+    __tablename__ = "steering_overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(30))  # resume | withdraw
+    author: Mapped[str] = mapped_column(String(100))
+    comment: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_steering_overrides_run", "run", "id"),)

@@ -1,0 +1,57 @@
+"""Steering of Tier0's prompt-reco releases: the current picture, and operators' overrides."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+
+from spyagency.overrides import OverrideError, UnknownRun, overrides_for, record_override
+from spyagency.steering import steering_status
+from spyagency.store.tables import OutboxRow, SteeringOverrideRow
+
+from ..auth import Principal
+from ..deps import DbSession, State, api_principal, require_role
+from ..schemas import OverrideIn, OverrideOut, RunNumber, SteeringActionOut, SteeringOut
+
+router = APIRouter(prefix="/api/v1", tags=["steering"])
+
+
+def override_out(row: SteeringOverrideRow) -> OverrideOut:
+    return OverrideOut(id=row.id, run=row.run, kind=row.kind, author=row.author, comment=row.comment,
+                       created_at=row.created_at)
+
+
+def action_out(row: OutboxRow) -> SteeringActionOut:
+    return SteeringActionOut(idempotency_key=row.idempotency_key, action=row.action, run=row.run,
+                             reason=row.reason, created_at=row.created_at, sent_at=row.sent_at,
+                             attempts=row.attempts, last_error=row.last_error)
+
+
+@router.get("/steering", response_model=SteeringOut, summary="What SpyAgency asks of Tier0's release switch, and why")
+def get_steering(session: DbSession, state: State) -> SteeringOut:
+    picture = steering_status(session, state.policy, state.clock.now())
+    return SteeringOut(desired=picture.desired.action, run=picture.desired.run, reason=picture.desired.reason,
+                       last_requested=picture.last_requested, promptreco_enabled=picture.promptreco_enabled,
+                       pending=[action_out(a) for a in picture.pending])
+
+
+@router.post("/runs/{run}/steering-overrides", response_model=OverrideOut, status_code=status.HTTP_201_CREATED,
+             summary="Let Tier0 release a run that is not ready, or withdraw that (operator)")
+def post_override(run: RunNumber, body: OverrideIn, state: State,
+                  principal: Annotated[Principal | None, Depends(api_principal)]) -> OverrideOut:
+    operator = require_role(principal, "operator")
+    try:
+        row = record_override(state.store, run=run, kind=body.kind, author=operator.user, comment=body.comment,
+                              now=state.clock.now())
+    except UnknownRun as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except OverrideError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    return override_out(row)
+
+
+@router.get("/runs/{run}/steering-overrides", response_model=list[OverrideOut],
+            summary="Every steering override of a run")
+def list_overrides(run: RunNumber, session: DbSession) -> list[OverrideOut]:
+    return [override_out(o) for o in overrides_for(session, run)]

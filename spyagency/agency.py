@@ -10,6 +10,8 @@ from datetime import timedelta
 from . import steering
 from .clock import Clock, SystemClock
 from .decisions import DecideResult, decide_all
+from .notify import (Notify, deliver_notifications, log_notifier, plan_notifications, smtp_notifier,
+                     webhook_notifier)
 from .policy import Policy, load_policy
 from .polling import PollResult, poll_conddb, poll_dqm, poll_tier0
 from .settings import Settings
@@ -84,6 +86,22 @@ class Agency:
         steering.plan(self.store, self.policy, now, dry_run=dry_run)
         return 0 if dry_run else steering.deliver(self.store, self.control(), now)
 
+    def notifier(self) -> Notify:
+        """E-mail through ``smtp_host`` if recipients are set, else the webhook, else the log."""
+        recipients = self.settings.notify_recipients()
+        if recipients:
+            return smtp_notifier(self.settings.smtp_host, self.settings.smtp_port, self.settings.notify_email_from,
+                                 recipients, self.settings.dashboard_url)
+        if self.settings.notify_webhook:
+            return webhook_notifier(self.settings.notify_webhook, self.settings.http_timeout_s)
+        return log_notifier
+
+    def notify_once(self, send: Notify | None = None) -> int:
+        """Plan warnings for runs nearing their lock and deliver pending ones; return how many went out."""
+        now = self.clock.now()
+        plan_notifications(self.store, self.policy, now)
+        return deliver_notifications(self.store, send or self.notifier(), now)
+
     def run_forever(self, stop: threading.Event, interval_s: float | None = None) -> None:
         """Reconcile every ``interval_s`` seconds (wall clock) until ``stop`` is set."""
         interval = interval_s if interval_s is not None else self.settings.poll_interval_s
@@ -91,6 +109,7 @@ class Agency:
             try:
                 self.reconcile_once()
                 self.steer_once()
+                self.notify_once()
             except Exception:  # keep the loop alive; the next cycle starts from the store
                 log.exception("reconcile cycle failed")
             stop.wait(interval)

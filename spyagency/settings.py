@@ -38,4 +38,14 @@ class Settings(BaseSettings):
     steer_mode: str = Field("http", description="http, sql or dry-run")
     tier0_control_url: str | None = Field(None, description="default: tier0_url + control/promptreco_status")
     tier0_control_db_url: str | None = None
+    # warnings to AlCa experts: e-mail if notify_email_to is set, else the webhook, else the log
     notify_webhook: str | None = None
+    notify_email_to: str | None = Field(None, description="comma-separated addresses of AlCa experts")
+    notify_email_from: str = "spyagency@cern.ch"
+    smtp_host: str = Field("localhost", description="SMTP relay of the embedded loop (Airflow: its smtp connection)")
+    smtp_port: int = 25
+    dashboard_url: str | None = Field(None, description="public dashboard address, for links in warnings")
+
+    def notify_recipients(self) -> list[str]:
+        """The AlCa experts' addresses from ``notify_email_to``."""
+        return [a.strip() for a in (self.notify_email_to or "").split(",") if a.strip()]

@@ -18,6 +18,8 @@ from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 from spyagency.simulator.simulator import Simulator
 from spyagency.store import Store
 
+from .smtp_server import SmtpServer, text_of
+
 ROOT = Path(__file__).resolve().parent.parent
 H = timedelta(hours=1)
 
@@ -74,7 +76,7 @@ def test_full_chain_pauses_then_resumes_tier0(airflow_env, tmp_path, policy):
     # 386925 stopped 47 h ago: it locks in 30 min and its alignment was vetoed
     runs = [SimRun(386925, now - 50 * H, now - 47 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED}),
             SimRun(386926, now - 46 * H, now - 40 * H, all_streams(policy))]
-    with Simulator(policy, runs, tmp_path / "sim", now) as sim:
+    with Simulator(policy, runs, tmp_path / "sim", now) as sim, SmtpServer() as smtp:
         sim.advance(now)
         store_url = f"sqlite:///{tmp_path / 'store.db'}"
         Store(store_url).migrate()
@@ -82,13 +84,20 @@ def test_full_chain_pauses_then_resumes_tier0(airflow_env, tmp_path, policy):
         env = {**airflow_env, "AIRFLOW_CONN_SPYAGENCY_STORE": conn(store_url),
                "AIRFLOW_CONN_SPYAGENCY_TIER0": conn(sim.tier0_url),
                "AIRFLOW_CONN_SPYAGENCY_CONDDB": conn(sim.conddb_url),
-               "AIRFLOW_CONN_SPYAGENCY_DQM": conn(sim.dqm_url), "SPYAGENCY_HTTP_RETRIES": "1"}
+               "AIRFLOW_CONN_SPYAGENCY_DQM": conn(sim.dqm_url), "SPYAGENCY_HTTP_RETRIES": "1",
+               # warnings by e-mail through Airflow's SMTP provider, to a real SMTP server on loopback
+               "AIRFLOW_CONN_SPYAGENCY_SMTP": json.dumps({
+                   "conn_type": "smtp", "host": "127.0.0.1", "port": smtp.port,
+                   "extra": {"disable_ssl": True, "disable_tls": True}}),
+               "SPYAGENCY_NOTIFY_EMAIL_TO": "alca-hn@cern.ch"}
         for dag_id in ("spyagency_poll_conddb", "spyagency_poll_tier0", "spyagency_poll_dqm",
                        "spyagency_decide", "spyagency_steer"):
             _dags_test(env, dag_id)
         actions = [a for a in sim.world.control_actions if not a.duplicate]
         assert [a.enabled for a in actions] == [False], "Tier0 releases were not paused"
         assert "386925" in actions[0].reason
+        assert [m["To"] for m in smtp.messages] == ["alca-hn@cern.ch"], "AlCa experts were not e-mailed once"
+        assert "SiPixelAli" in text_of(smtp.messages[0]) and "386925" in smtp.messages[0]["Subject"]
 
         store = Store(store_url)
         acknowledge(store, policy, run=386925, workflow="SiPixelAli", kind=AckKind.ACCEPT_WITHOUT_PAYLOAD,
@@ -100,3 +109,4 @@ def test_full_chain_pauses_then_resumes_tier0(airflow_env, tmp_path, policy):
         assert [a.enabled for a in actions] == [False, True], "Tier0 releases were not resumed"
         _dags_test(env, "spyagency_steer")  # idempotent: nothing more reaches Tier0
         assert len([a for a in sim.world.control_actions if not a.duplicate]) == 2
+        assert len(smtp.messages) == 1  # decide ran twice more: the warning was not repeated

@@ -7,9 +7,10 @@ from typing import Any
 
 from spyagency import steering
 from spyagency.decisions import decide_all
-from spyagency.notify import deliver_notifications, plan_notifications
+from spyagency.notify import deliver_notifications, pending_notifications, plan_notifications
 from spyagency.polling import poll_conddb, poll_dqm, poll_tier0
 
+from .mail import smtp_provider_notifier
 from .hooks import SpyAgencyHook
 
 
@@ -49,14 +50,25 @@ def decide() -> dict[str, Any]:
 
 
 def notify() -> dict[str, Any]:
-    """Warn AlCa experts about runs nearing their lock with a workflow missing (once per run)."""
+    """Warn AlCa experts about runs nearing their lock with a workflow missing (once per run).
+
+    E-mail goes through Airflow's SMTP provider when ``SPYAGENCY_NOTIFY_EMAIL_TO`` is set; otherwise
+    the webhook, otherwise the log. A failed delivery raises, so Airflow retries it.
+    """
     agency = SpyAgencyHook().agency()
+    settings = agency.settings
     try:
         now = agency.clock.now()
         planned = plan_notifications(agency.store, agency.policy, now)
-        sent = deliver_notifications(agency.store, agency.settings.notify_webhook, now)
+        recipients = settings.notify_recipients()
+        send = (smtp_provider_notifier(settings.notify_email_from, recipients, settings.dashboard_url)
+                if recipients else agency.notifier())
+        sent = deliver_notifications(agency.store, send, now)
+        pending = len(pending_notifications(agency.store))
     finally:
         agency.close()
+    if pending:
+        raise RuntimeError(f"{pending} warning(s) could not be delivered; will retry")
     return {"planned": planned, "sent": sent}
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from spyagency import __version__
@@ -16,6 +15,7 @@ from spyagency.store import Store
 
 from .auth import Authenticator
 from .deps import AppState
+from .middleware import BodyLimit
 from .routers import acks, dashboard, health, runs, steering
 
 MAX_BODY_BYTES = 64 * 1024
@@ -32,13 +32,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                                    policy=policy or load_policy(settings.policy), clock=clock or SystemClock(),
                                    auth=Authenticator(settings))
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": f"request body larger than {MAX_BODY_BYTES} bytes"}, 413)
-        return await call_next(request)
-
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.include_router(runs.router)
     app.include_router(acks.router)
     app.include_router(steering.router)

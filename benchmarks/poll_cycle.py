@@ -1,57 +1,80 @@
-"""Poll+decide cycle time with a simulated year of runs in the CondDB.
+"""Benchmark 1: one incremental poll+decide cycle, with 1×, 10× and 100× history under it.
 
-Prints the first (full) cycle, an incremental cycle with nothing new, and one
-after a few new uploads, and their ratio to the idle cycle (the baseline in
-this same process). Usage: python benchmarks/poll_cycle.py [RUNS]
+The cost of a cycle must follow the *new* rows (a few uploads of the 200 active runs), not
+the total (up to 20,000 runs × 25 tags, millions of IOVs). Baseline: the 1× scene, in this
+same process.
 """
 
 from __future__ import annotations
 
-import sys
-import tempfile
+import statistics
 import time
+from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from spyagency.agency import Agency
-from spyagency.clock import ManualClock, utcnow
+from spyagency.clock import utcnow
 from spyagency.policy import load_policy
-from spyagency.settings import Settings
-from spyagency.simulator.scenario import generate_runs
-from spyagency.simulator.simulator import Simulator
-from spyagency.store import Store
+
+from .scene import ACTIVE_SPACING, build
+
+BASE_HISTORY_RUNS = 200
 
 
-def main(count: int) -> None:
+@dataclass(frozen=True)
+class CycleFigures:
+    scale: int
+    history_runs: int
+    iovs: int
+    build_s: float
+    first_cycle_s: float
+    incremental_s: list[float]
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.incremental_s)
+
+
+def measure(scale: int, cycles: int = 7) -> CycleFigures:
+    """Build the scene at ``scale`` × 200 history runs and time incremental cycles."""
     policy = load_policy()
-    now = utcnow()
-    runs = generate_runs(policy, 380000, now - timedelta(hours=count * 4.5), count, seed=1,
-                         gap=timedelta(minutes=5))
-    workdir = Path(tempfile.mkdtemp(prefix="spyagency-bench-"))
-    clock = ManualClock(now)
-    with Simulator(policy, runs, workdir / "sim", now) as sim:
-        started = time.perf_counter()
-        sim.advance(now)
-        print(f"simulated {count} runs ({runs[0].start:%Y-%m-%d} .. {runs[-1].stop:%Y-%m-%d}) "
-              f"in {time.perf_counter() - started:.1f} s")
-        settings = Settings(db_url=f"sqlite:///{workdir / 'store.db'}", tier0_url=sim.tier0_url,
-                            dqm_url=sim.dqm_url, conddb_url=sim.conddb_url, lookback_hours=count * 5)
-        Store(settings.db_url).migrate()
-        agency = Agency(settings, clock=clock, policy=policy)
-        timings = {}
-        for label in ("first (full history)", "idle (nothing new)", "after 1 h of new data"):
-            if label.startswith("after"):
-                clock.advance(timedelta(hours=1))
-                sim.advance(clock.now())
+    now = utcnow().replace(microsecond=0)
+    scene = build(BASE_HISTORY_RUNS * scale, now, policy)
+    agency = Agency(scene.settings, clock=scene.clock, policy=policy)
+    try:
+        t = time.perf_counter()
+        agency.reconcile_once()  # the first cycle reads the 96 h look-back: all 200 active runs
+        first = time.perf_counter() - t
+        timings = []
+        for _ in range(cycles):
+            # one poll interval of new data: a run's uploads, a run stopping, express streams finishing
+            scene.clock.advance(ACTIVE_SPACING)
+            scene.sim.advance(scene.clock.now())
             t = time.perf_counter()
             cycle = agency.reconcile_once()
-            timings[label] = time.perf_counter() - t
-            print(f"{label:<24} {timings[label] * 1000:9.1f} ms  active runs {len(cycle.decision.verdicts)}")
-        base = timings["idle (nothing new)"]
-        for label, value in timings.items():
-            print(f"ratio {label:<24} {value / base:6.2f}x idle")
+            timings.append(time.perf_counter() - t)
+            failed = [p.source.value for p in cycle.polls if not p.ok]
+            if failed:
+                raise RuntimeError(f"poll failed during the benchmark: {failed}")
+        return CycleFigures(scale, scene.counts.runs, scene.counts.iovs, scene.build_s, first, timings)
+    finally:
         agency.close()
+        scene.close()
 
 
-if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1500)
+def run(scales: tuple[int, ...] = (1, 10, 100)) -> list[CycleFigures]:
+    """Measure every scale and print the figures with their ratio to the first."""
+    print("== 1. poll+decide cycle vs. history size (200 active runs, SQLite store, CondDB file)")
+    results = []
+    for scale in scales:
+        figures = measure(scale)
+        results.append(figures)
+        print(f"  {scale:>4}x history: {figures.history_runs:>6} runs, {figures.iovs:>9,} IOVs (built in "
+              f"{figures.build_s:5.1f} s) | first cycle {figures.first_cycle_s * 1000:7.0f} ms | incremental "
+              f"median {figures.median_s * 1000:6.1f} ms (min {min(figures.incremental_s) * 1000:.1f}, "
+              f"max {max(figures.incremental_s) * 1000:.1f})")
+    base = results[0].median_s
+    for figures in results[1:]:
+        print(f"  ratio {figures.scale}x/{results[0].scale}x incremental cycle: {figures.median_s / base:.2f} "
+              f"(target < 1.5)")
+    return results

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from .models import Source
 from .policy import Policy
@@ -23,6 +26,20 @@ from .store import observations as obs
 from .store.tables import SourceStatusRow, TrackedRun
 
 log = logging.getLogger(__name__)
+
+#: Requests in flight at once to one HTTP source: a first cycle asks about hundreds of runs.
+CONCURRENT_REQUESTS = 8
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _fetch_all(fetch: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``fetch`` every item, a few at a time, results in order; the first error is raised."""
+    if len(items) <= 1:
+        return [fetch(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(CONCURRENT_REQUESTS, len(items))) as pool:
+        return list(pool.map(fetch, items))
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,9 @@ def poll_conddb(store: Store, client: CondDBClient, policy: Policy, now: datetim
             open_runs = obs.open_runs(session)
         if cursor_run is None:
             cursor_run = client.latest_run_before(now - lookback)
+        if cursor_time is None:
+            # first poll: runs that started before the look-back are not followed, nor their uploads
+            cursor_time = now - lookback
         runs = client.runs(after_run=cursor_run, also=open_runs)
         time_types = client.tag_time_types(wf.tag for wf in policy.workflows)
         missing = sorted(wf.tag for wf in policy.workflows if wf.tag not in time_types)
@@ -81,7 +101,7 @@ def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime)
         wanted = [r.run for r in pending]
     try:
         global_state = client.observe_global(now)
-        observed = [client.observe_run(run, policy.streams, now) for run in wanted]
+        observed = _fetch_all(lambda run: client.observe_run(run, policy.streams, now), wanted)
     except SourceError as exc:
         return _fail(store, Source.TIER0, now, exc, started)
     with store.session() as session:
@@ -115,8 +135,8 @@ def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> 
                 if (r.run, wf.name) not in final and r.streams_done.get(wf.stream)
                 and wf.producer in r.express_producers.get(wf.stream, [])]
     try:
-        results = [client.check(run, era, wf.name, wf.dqm, now) for run, era, wf in todo
-                   if wf.dqm is not None and era is not None]
+        results = _fetch_all(lambda item: client.check(item[0], item[1], item[2].name, item[2].dqm, now),
+                             [(run, era, wf) for run, era, wf in todo if wf.dqm is not None and era is not None])
     except SourceError as exc:
         return _fail(store, Source.DQM, now, exc, started)
     with store.session() as session:

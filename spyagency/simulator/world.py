@@ -108,6 +108,15 @@ class World:
             COMMAND="uploadConditions.py", ACTION="New iov",
             USER_TEXT=f"T0 PCL Upload for run {run.run} ({wf.producer}), first since {sinces[0]}")])
 
+    def upload(self, run: int, workflow: str, at: datetime) -> None:
+        """An upload out of the timeline (an expert re-running a PCL workflow by hand), stamped ``at``."""
+        with self.lock:
+            sim = self.runs[run]
+            wf = self.policy.workflow(workflow)
+            with self.engine.begin() as conn:
+                self._upload(conn, sim, wf, run, at)
+            self._progress[run].uploaded.add(workflow)
+
     # ---- time -----------------------------------------------------------------------
     def lock_time(self, run: SimRun) -> datetime:
         d = self.policy.deadlines

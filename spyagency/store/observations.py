@@ -173,9 +173,11 @@ def load_observations(session: Session, runs: Sequence[int],
         return {}
     tracked = session.scalars(select(TrackedRun).where(TrackedRun.run.in_(runs))).all()
     uploads: dict[int, dict[str, list[Upload]]] = defaultdict(lambda: defaultdict(list))
-    for row in session.scalars(select(UploadRow).where(UploadRow.for_run.in_(runs))):
-        uploads[row.for_run][row.tag].append(
-            Upload(row.tag, row.first_since, row.since_run, row.for_run, row.payload_hash, row.inserted_at))
+    columns = (UploadRow.tag, UploadRow.first_since, UploadRow.since_run, UploadRow.for_run,
+               UploadRow.payload_hash, UploadRow.inserted_at)
+    for tag, first_since, since_run, for_run, payload_hash, inserted_at in session.execute(
+            select(*columns).where(UploadRow.for_run.in_(runs))):  # plain rows: no ORM objects to build
+        uploads[for_run][tag].append(Upload(tag, first_since, since_run, for_run, payload_hash, inserted_at))
     dqm: dict[int, dict[str, DqmCheck]] = defaultdict(dict)
     for row in session.scalars(select(DqmRow).where(DqmRow.run.in_(runs))):
         dqm[row.run][row.workflow] = DqmCheck(row.run, row.workflow, DqmOutcome(row.outcome),

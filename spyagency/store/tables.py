@@ -104,7 +104,7 @@ class WorkflowStateRow(Base):
     source: Mapped[str] = mapped_column(String(20))
     done: Mapped[bool] = mapped_column(Boolean)
     since: Mapped[datetime]
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime]  # when the state, reason or source last changed
 
 
 class StateChange(Base):

@@ -39,17 +39,23 @@ def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], first_condit
                                         state=verdict.state.value, decided_at=now))
             if verdict not in changed:
                 changed.append(verdict)
-        row.state = verdict.state.value
-        row.release = verdict.release
-        row.reasons = reasons
-        row.lock_time = verdict.lock_time
-        row.release_time = verdict.release_time
-        row.decided_at = now
+        if row.state != verdict.state.value:
+            row.state = verdict.state.value
+        if row.release != verdict.release:
+            row.release = verdict.release
+        if row.reasons != reasons:
+            row.reasons = reasons
+        if row.lock_time != verdict.lock_time:
+            row.lock_time = verdict.lock_time
+        if row.release_time != verdict.release_time:
+            row.release_time = verdict.release_time
+        row.decided_at = now  # always: the release API trusts only a fresh decision
         locked = first_conditions_safe_run is not None and verdict.run < first_conditions_safe_run
         # An overdue run stays watched a while: its late payloads arrive after the lock.
         settled = verdict.state is RunState.RELEASED or (
             verdict.lock_time is not None and now >= verdict.lock_time + LATE_WATCH)
-        row.finalized = locked and settled
+        if row.finalized != (locked and settled):
+            row.finalized = locked and settled
     return changed
 
 
@@ -61,9 +67,9 @@ def _save_workflows(session: Session, verdict: RunVerdict,
             row = WorkflowStateRow(run=verdict.run, workflow=wf.workflow, since=now)
             session.add(row)
         elif row.state == wf.state.value and row.done == wf.done:
-            row.reason = wf.reason
-            row.source = wf.source.value
-            row.updated_at = now
+            # unchanged rows are left alone: a cycle writes only what changed
+            if row.reason != wf.reason or row.source != wf.source.value:
+                row.reason, row.source, row.updated_at = wf.reason, wf.source.value, now
             continue
         session.add(StateChange(run=verdict.run, workflow=wf.workflow, state=wf.state.value,
                                 reason=wf.reason, source=wf.source.value, at=now))

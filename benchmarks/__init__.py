@@ -1,0 +1,1 @@
+"""SpyAgency benchmarks: `python -m benchmarks` (see benchmarks/__main__.py)."""

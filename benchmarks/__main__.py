@@ -1,0 +1,49 @@
+"""Run every benchmark and print its figures: `python -m benchmarks [--quick]` (or `bash benchmarks/run`).
+
+1. poll+decide cycle at 1x, 10x and 100x history (20,000 runs x 25 tags at 100x)
+2. release API under wrk load, against a trivial endpoint of the same process
+3. freshness: CondDB payload to release flip, with the embedded loop
+4. peak RSS of the API process and of one poll cycle over the decade of history
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+from spyagency.clock import utcnow
+from spyagency.policy import load_policy
+
+from . import freshness, memory, poll_cycle, release_load
+from .scene import ACTIVE_FIRST_RUN, ACTIVE_RUNS, build
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="1x and 10x history only, shorter load runs")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    started = time.perf_counter()
+    scales = (1, 10) if args.quick else (1, 10, 100)
+    poll_cycle.run(scales)
+
+    # benchmarks 2 and 4 on the largest history, freshly built and decided at the present moment
+    policy = load_policy()
+    history_runs = poll_cycle.BASE_HISTORY_RUNS * scales[-1]
+    scene = build(history_runs, utcnow(), policy)
+    label = f"{history_runs} history runs, {scene.counts.iovs:,} IOVs"
+    try:
+        memory.run(scene.settings, f"first cycle, {label}")  # also decides every active run, on the wall clock
+        release_load.run(scene.settings, ACTIVE_FIRST_RUN - history_runs, ACTIVE_FIRST_RUN + ACTIVE_RUNS - 1,
+                         seconds=3 if args.quick else 5)
+        memory.run(scene.settings, f"incremental cycle, {label}")
+    finally:
+        scene.close()
+    freshness.run(samples=4 if args.quick else 8)
+    print(f"all benchmarks took {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -27,6 +27,8 @@ from .store.tables import SourceStatusRow, TrackedRun
 
 log = logging.getLogger(__name__)
 
+#: How far below the highest run seen RUN_INFO is read again, for rows written out of run order.
+REDISCOVER_RUNS = 100
 #: Requests in flight at once to one HTTP source: a first cycle asks about hundreds of runs.
 CONCURRENT_REQUESTS = 8
 
@@ -74,7 +76,9 @@ def poll_conddb(store: Store, client: CondDBClient, policy: Policy, now: datetim
         if cursor_time is None:
             # first poll: runs that started before the look-back are not followed, nor their uploads
             cursor_time = now - lookback
-        runs = client.runs(after_run=cursor_run, also=open_runs)
+        # RUN_INFO rows are not always written in run order: look again a little below the cursor
+        runs = [r for r in client.runs(after_run=cursor_run - REDISCOVER_RUNS, also=open_runs)
+                if r.run > cursor_run or r.run in open_runs or r.start_time >= now - lookback]
         time_types = client.tag_time_types(wf.tag for wf in policy.workflows)
         missing = sorted(wf.tag for wf in policy.workflows if wf.tag not in time_types)
         batch = client.uploads_since(time_types, cursor_time)
@@ -85,7 +89,9 @@ def poll_conddb(store: Store, client: CondDBClient, policy: Policy, now: datetim
         added_uploads = obs.add_uploads(session, batch.uploads, now)
         newest_run = max([cursor_run, *(r.run for r in runs)])
         duration = time.perf_counter() - started
-        obs.record_success(session, Source.CONDDB, now, duration, batch.cursor, newest_run)
+        # a row stamped ahead of our clock (a skewed writer) must not push the cursor past rows to come
+        next_cursor = min(batch.cursor, now) if batch.cursor is not None else None
+        obs.record_success(session, Source.CONDDB, now, duration, next_cursor, newest_run)
         status = session.get(SourceStatusRow, Source.CONDDB.value)
         assert status is not None
         status.missing_tags = missing

@@ -69,6 +69,9 @@ class CondDBClient:
             with self.engine.connect() as conn:
                 return conn.execute(statement).all()
         except DBAPIError as exc:
+            # start the next poll on fresh connections: a pooled one may point at a replaced SQLite
+            # file or a session the server has dropped
+            self.engine.dispose()
             if exc.connection_invalidated or "unable to open" in str(exc).lower():
                 raise CondDBUnavailable(f"cannot reach the database: {exc.orig}") from exc
             raise CondDBProtocolError(f"query failed, is this a CondDB schema? {exc.orig}") from exc

@@ -70,9 +70,12 @@ def health(session: Session) -> dict[Source, SourceHealth]:
 
 def upsert_runs(session: Session, runs: Iterable[RunInfo], now: datetime) -> int:
     """Add new runs and update stop times; return how many runs are new."""
+    runs = list(runs)
+    tracked = {row.run: row for row in session.scalars(
+        select(TrackedRun).where(TrackedRun.run.in_([info.run for info in runs])))} if runs else {}
     added = 0
     for info in runs:
-        row = session.get(TrackedRun, info.run)
+        row = tracked.get(info.run)
         if row is None:
             session.add(TrackedRun(run=info.run, start_time=info.start_time, stop_time=info.stop_time,
                                    first_seen=now, express_producers={}, streams_done={}, reasons=[]))

@@ -1,0 +1,154 @@
+"""Hostile sources: every fault gives a clear error, keeps runs not ready with a reason, loses no
+stored state, and the runs recover when the source answers properly again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, func, insert, select, update
+
+from spyagency import conddb_schema as db
+from spyagency.models import RunState, WorkflowState
+from spyagency.simulator.httpserver import Fault
+from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.store.tables import AckRow, DqmRow, StateChange, TrackedRun, UploadRow
+
+from .conftest import START
+
+H = timedelta(hours=1)
+READY_RUN = 386925  # everything in long ago
+# harvested between START and START + 1 h; its alignment needs no update, which only the DQM GUI can say
+PENDING_RUN = 386926
+
+
+@pytest.fixture
+def world(world_factory, policy, store_url):
+    runs = [SimRun(READY_RUN, START - 12 * H, START - 8 * H, all_streams(policy)),
+            SimRun(PENDING_RUN, START - 5 * H, START - 3.5 * H, all_streams(policy),
+                   {"SiPixelAli": Outcome.NO_PAYLOAD})]
+    world = world_factory(runs, store_url=store_url)
+    assert world.at(timedelta(0))[READY_RUN].state is RunState.READY
+    return world
+
+
+def stored(world) -> dict[str, int]:
+    """Row counts of what must never be lost: they may grow with new facts, never shrink."""
+    with world.store.session() as session:
+        count = lambda model: session.scalar(select(func.count()).select_from(model))  # noqa: E731
+        return {"uploads": count(UploadRow), "acks": count(AckRow), "dqm": count(DqmRow), "runs": count(TrackedRun),
+                "history": count(StateChange)}
+
+
+def assert_nothing_lost(before: dict[str, int], after: dict[str, int]) -> None:
+    assert all(after[k] >= before[k] for k in before), (before, after)
+
+
+HTTP_FAULTS = {
+    Fault.TIMEOUT: "timed out",
+    Fault.HTTP_500: "HTTP 500",
+    Fault.TRUNCATED: "malformed JSON",
+    Fault.WRONG_TYPES: "",  # the message names the field; checked below per source
+    Fault.NOT_JSON: "malformed JSON",
+}
+
+
+@pytest.mark.parametrize("source", ["tier0", "dqm"])
+@pytest.mark.parametrize("fault", list(HTTP_FAULTS))
+def test_http_source_faults_keep_runs_not_ready_and_recover(world, source, fault):
+    before = stored(world)
+    service = getattr(world.sim, source)
+    service.timeout_delay = 1.5  # the client gives up after 1 s
+    service.fault = fault
+    world.clock.current = START + H
+    cycle = world.cycle()
+    poll = next(p for p in cycle.polls if p.source.value == source)
+    assert not poll.ok, f"{source} {fault.value} was not noticed"
+    assert poll.error and HTTP_FAULTS[fault] in poll.error
+    assert len(poll.error) < 500  # a sentence for a person, not a dump
+    verdicts = {v.run: v for v in cycle.decision.verdicts}
+    # Tier0 answers about every run; the DQM GUI matters where no payload came and only DQM can say why
+    affected = verdicts.values() if source == "tier0" else [verdicts[PENDING_RUN]]
+    name = "Tier0 Data Service" if source == "tier0" else "DQM"
+    for verdict in affected:
+        assert not verdict.release, f"run {verdict.run} released while {source} fails ({fault.value})"
+        assert any(name in reason for reason in verdict.reasons), verdict.reasons
+    if source == "dqm":  # a final DQM reading stored earlier still stands
+        assert verdicts[READY_RUN].release
+    assert_nothing_lost(before, stored(world))
+
+    service.fault = Fault.NONE
+    recovered = world.verdicts()
+    assert recovered[READY_RUN].state is RunState.READY and recovered[PENDING_RUN].state is RunState.READY
+
+
+def test_conddb_gone_keeps_runs_not_ready_and_recovers(world):
+    before = stored(world)
+    path = world.sim.conddb_path
+    hidden = path.with_suffix(".away")
+    world.sim.world.engine.dispose()
+    world.agency.conddb.engine.dispose()  # drop pooled connections: the next query opens the file anew
+    path.rename(hidden)
+    try:
+        cycle = world.agency.reconcile_once()
+    finally:
+        path.with_suffix(".sqlite").unlink(missing_ok=True)  # SQLite may have created an empty file
+        hidden.rename(path)
+    poll = next(p for p in cycle.polls if p.source.value == "conddb")
+    assert not poll.ok
+    assert poll.error and ("query failed" in poll.error or "cannot reach" in poll.error)
+    verdict = {v.run: v for v in cycle.decision.verdicts}[READY_RUN]
+    assert not verdict.release and any("CondDB" in r for r in verdict.reasons)
+    assert_nothing_lost(before, stored(world))
+    assert world.verdicts()[READY_RUN].state is RunState.READY
+
+
+def test_a_tag_missing_from_the_conddb_is_named_and_recovers(world, policy):
+    tag = policy.workflow("SiStripGains").tag
+    with world.sim.world.engine.begin() as conn:
+        conn.execute(update(db.TAG).where(db.TAG.c.NAME == tag).values(NAME=tag + "_renamed"))
+    verdicts = world.verdicts()
+    assert not verdicts[READY_RUN].release
+    gains = next(w for w in verdicts[READY_RUN].workflows if w.workflow == "SiStripGains")
+    assert not gains.done and tag in gains.reason
+    with world.sim.world.engine.begin() as conn:
+        conn.execute(update(db.TAG).where(db.TAG.c.NAME == tag + "_renamed").values(NAME=tag))
+    assert world.verdicts()[READY_RUN].state is RunState.READY
+
+
+def test_a_reupload_with_the_same_since_is_one_more_upload_not_a_duplicate(world, policy):
+    world.sim.world.upload(READY_RUN, "SiStripGains", world.clock.now())  # same since, new insertion
+    tag = policy.workflow("SiStripGains").tag
+    for _ in range(3):  # the cursor overlap re-reads the same IOVs: they must not be stored twice
+        verdict = world.verdicts()[READY_RUN]
+    assert verdict.state is RunState.READY
+    with world.store.session() as session:
+        rows = session.scalars(select(UploadRow).where(UploadRow.for_run == READY_RUN, UploadRow.tag == tag)).all()
+    assert len(rows) == 2 and len({r.inserted_at for r in rows}) == 2
+
+
+def test_a_run_written_to_run_info_out_of_order_is_still_found(world_factory, policy):
+    runs = [SimRun(386930, START - 6 * H, START - 5 * H, all_streams(policy)),
+            SimRun(386931, START - 4 * H, START - 3 * H, all_streams(policy))]
+    world = world_factory(runs)
+    world.clock.current = START
+    world.sim.advance(START)
+    with world.sim.world.engine.begin() as conn:  # 386930's row is written late
+        row = conn.execute(select(db.RUN_INFO).where(db.RUN_INFO.c.RUN_NUMBER == 386930)).one()
+        conn.execute(delete(db.RUN_INFO).where(db.RUN_INFO.c.RUN_NUMBER == 386930))
+    assert {v.run for v in world.agency.reconcile_once().decision.verdicts} == {386931}
+    with world.sim.world.engine.begin() as conn:
+        conn.execute(insert(db.RUN_INFO), [dict(row._mapping)])
+    verdicts = {v.run: v for v in world.agency.reconcile_once().decision.verdicts}
+    assert set(verdicts) == {386930, 386931}
+    assert verdicts[386930].state is RunState.READY
+
+
+def test_an_upload_stamped_in_the_future_does_not_hide_later_uploads(world, policy):
+    """Clock skew: one writer's clock is 2 h ahead. Uploads stamped correctly afterwards still count."""
+    world.sim.world.upload(READY_RUN, "EcalPedestals", world.clock.now() + 2 * H)
+    world.verdicts()
+    world.clock.current += 0.75 * H  # PENDING_RUN's payloads arrive at the right time, after the skewed one
+    verdict = world.verdicts()[PENDING_RUN]
+    uploaded = {w.workflow for w in verdict.workflows if w.state is WorkflowState.UPLOADED}
+    assert "SiStripGains" in uploaded and "BeamSpotHPByLumi" in uploaded

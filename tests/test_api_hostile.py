@@ -1,0 +1,151 @@
+"""Hostile callers: auth bypass attempts, oversized bodies and SQL-injection-shaped input.
+
+None may get a 500, and none may change state without the right role.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from api.main import create_app
+from api.server import start_in_thread
+from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.store.tables import AckRow, SteeringOverrideRow, TrackedRun
+
+from .conftest import START
+
+H = timedelta(hours=1)
+TOKENS = "tok-expert=alice:alca-expert,tok-op=bob:operator,tok-t0=tier0:tier0"
+ACK_URL = "/api/v1/runs/386926/workflows/SiPixelAli/acknowledgements"
+OVERRIDE_URL = "/api/v1/runs/386926/steering-overrides"
+ACK_BODY = {"kind": "accept_without_payload", "comment": "vetoed on purpose"}
+OVERRIDE_BODY = {"kind": "resume", "comment": "release it"}
+
+
+@pytest.fixture
+def world(world_factory, policy, store_url):
+    runs = [SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy)),
+            SimRun(386926, START - 11 * H, START - 7 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED})]
+    world = world_factory(runs, store_url=store_url, tokens=TOKENS)
+    world.at(timedelta(0))
+    return world
+
+
+@pytest.fixture
+def client(world):
+    app = create_app(world.agency.settings, clock=world.clock, policy=world.agency.policy, store=world.store)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def state_counts(world) -> dict[str, int]:
+    with world.store.session() as session:
+        return {name: session.scalar(select(func.count()).select_from(model))
+                for name, model in (("acks", AckRow), ("overrides", SteeringOverrideRow), ("runs", TrackedRun))}
+
+
+BYPASS_HEADERS = [
+    pytest.param({}, 401, id="no-token"),
+    pytest.param({"Authorization": "Bearer "}, 401, id="empty-token"),
+    pytest.param({"Authorization": "Bearer tok-expert-forged"}, 401, id="forged-token"),
+    pytest.param({"Authorization": "Bearer TOK-EXPERT"}, 401, id="token-in-other-case"),
+    pytest.param({"Authorization": "Basic dG9rLWV4cGVydDo="}, 401, id="basic-auth"),
+    pytest.param({"Authorization": "tok-expert"}, 401, id="no-scheme"),
+    pytest.param({"X-Remote-User": "admin", "X-Remote-Roles": "alca-expert,operator"}, 401,
+                 id="proxy-headers-in-token-mode"),
+    pytest.param({"Cookie": "spyagency_token=tok-expert"}, 401, id="dashboard-cookie-on-the-json-api"),
+]
+
+
+@pytest.mark.parametrize("headers,code", BYPASS_HEADERS)
+@pytest.mark.parametrize("url,body", [(ACK_URL, ACK_BODY), (OVERRIDE_URL, OVERRIDE_BODY)], ids=["ack", "override"])
+def test_auth_bypass_attempts_change_nothing(client, world, url, body, headers, code):
+    before = state_counts(world)
+    reply = client.post(url, json=body, headers=headers)
+    assert reply.status_code == code, reply.text
+    assert state_counts(world) == before
+
+
+@pytest.mark.parametrize("url,body,token", [
+    (ACK_URL, ACK_BODY, "tok-op"), (ACK_URL, ACK_BODY, "tok-t0"),
+    (OVERRIDE_URL, OVERRIDE_BODY, "tok-expert"), (OVERRIDE_URL, OVERRIDE_BODY, "tok-t0"),
+], ids=["operator-acks", "tier0-acks", "expert-overrides", "tier0-overrides"])
+def test_a_valid_token_with_the_wrong_role_is_refused(client, world, url, body, token):
+    before = state_counts(world)
+    assert client.post(url, json=body, headers={"Authorization": f"Bearer {token}"}).status_code == 403
+    assert state_counts(world) == before
+
+
+def test_the_dashboard_form_needs_a_login_and_a_csrf_token_of_its_own_session(client, world):
+    before = state_counts(world)
+    form = {"workflow": "SiPixelAli", "kind": "accept", "comment": "x", "csrf": "0" * 64}
+    anonymous = client.post("/runs/386926/acknowledge", data=form, follow_redirects=False)
+    assert anonymous.status_code in (401, 403, 303)
+    client.post("/login", data={"token": "tok-op"})  # logged in, but not an expert
+    assert client.post("/runs/386926/acknowledge", data=form, follow_redirects=False).status_code in (403, 303)
+    assert state_counts(world) == before
+
+
+def test_oversized_bodies_are_refused_before_anything_reads_them(client, world):
+    before = state_counts(world)
+    expert = {"Authorization": "Bearer tok-expert", "Content-Type": "application/json"}
+    huge = b'{"kind": "accept", "comment": "' + b"x" * 200_000 + b'"}'
+    assert client.post(ACK_URL, content=huge, headers=expert).status_code == 413
+    lying = client.post(ACK_URL, content=b"{}", headers={**expert, "Content-Length": "abc"})
+    assert lying.status_code in (400, 413)
+
+    def chunks():  # no Content-Length: sent chunked
+        for _ in range(100):
+            yield b"x" * 1000
+
+    assert client.post(ACK_URL, content=chunks(), headers=expert).status_code == 413
+    assert state_counts(world) == before
+
+
+SQL_SHAPED = ["386926 OR 1=1", "386926;DROP TABLE runs", "386926'--", "-1 UNION SELECT * FROM acknowledgements",
+              "0x5e6e4", "%27%20OR%20%271%27%3D%271"]
+
+
+@pytest.mark.parametrize("value", SQL_SHAPED)
+def test_sql_shaped_path_and_query_values_are_refused_not_run(client, world, value):
+    before = state_counts(world)
+    for url in (f"/api/v1/runs/{value}/release", f"/api/v1/runs/{value}", f"/runs/{value}",
+                f"/api/v1/runs/386926/workflows/{value}/acknowledgements"):
+        reply = client.get(url) if "acknowledgements" not in url else client.post(
+            url, json=ACK_BODY, headers={"Authorization": "Bearer tok-expert"})
+        assert reply.status_code in (404, 405, 422), (url, reply.status_code)
+    for params in ({"state": value}, {"cursor": value}, {"min_run": value}, {"limit": value}):
+        assert client.get("/api/v1/runs", params=params).status_code == 422
+    assert state_counts(world) == before
+
+
+def test_sql_in_a_comment_is_stored_as_text_and_harms_nothing(client, world):
+    comment = "'); DROP TABLE acknowledgements; -- \" OR 1=1 /* <script>alert(1)</script>"
+    reply = client.post(ACK_URL, json={"kind": "accept_without_payload", "comment": comment},
+                        headers={"Authorization": "Bearer tok-expert"})
+    assert reply.status_code == 201
+    assert client.get("/api/v1/runs/386926/acknowledgements").json()[0]["comment"] == comment
+    assert state_counts(world)["runs"] == 2
+    page = client.get("/runs/386926").text
+    assert "<script>alert(1)</script>" not in page  # escaped in the dashboard
+
+
+def test_malformed_requests_over_real_http_get_4xx_not_500(world):
+    server = start_in_thread(world.agency.settings, world.clock, 0)
+    try:
+        port = server.servers[0].sockets[0].getsockname()[1]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            assert http.post(ACK_URL, content=b"{not json", headers={
+                "Authorization": "Bearer tok-expert", "Content-Type": "application/json"}).status_code == 422
+            assert http.post(ACK_URL, json=["a", "list"], headers={"Authorization": "Bearer tok-expert"}
+                             ).status_code == 422
+            assert http.get("/api/v1/runs/386926/release", headers={"Authorization": "Bearer " + "x" * 8000}
+                            ).status_code == 200  # a junk token on a public read is ignored, not an error
+            assert http.get("/api/v1/runs/99999999999999999999/release").status_code == 422
+    finally:
+        server.should_exit = True

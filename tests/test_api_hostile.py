@@ -149,3 +149,13 @@ def test_malformed_requests_over_real_http_get_4xx_not_500(world):
             assert http.get("/api/v1/runs/99999999999999999999/release").status_code == 422
     finally:
         server.should_exit = True
+
+
+def test_an_unreadable_store_answers_503_never_a_release(tmp_path, world):
+    from spyagency.store import Store
+    broken = Store(f"sqlite:///{tmp_path / 'never-migrated.db'}")  # no tables: every read fails
+    app = create_app(world.agency.settings, clock=world.clock, policy=world.agency.policy, store=broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        reply = client.get("/api/v1/runs/386925/release")
+    assert reply.status_code == 503 and "cannot read the store" in reply.json()["detail"]
+    broken.dispose()

@@ -19,6 +19,27 @@ from . import freshness, memory, poll_cycle, release_load
 from .scene import ACTIVE_FIRST_RUN, ACTIVE_RUNS, build
 
 
+def release_load_on_postgres(history_runs: int, seconds: int) -> None:
+    """Benchmark 2 again with the store on a PostgreSQL server (reads go through worker threads)."""
+    from tests.pgserver import PostgresServer  # the tests' throw-away server: initdb in a temp dir
+
+    if not PostgresServer.available():
+        print("== 2b. skipped: PostgreSQL server binaries not installed (apt-get install postgresql)")
+        return
+    server = PostgresServer().start()
+    try:
+        scene = build(history_runs, utcnow(), load_policy(), db_url=server.create_database())
+        try:
+            memory.run(scene.settings, f"first cycle, PostgreSQL store, {history_runs} history runs")
+            print("== 2b. the same on PostgreSQL:")
+            release_load.run(scene.settings, ACTIVE_FIRST_RUN - history_runs, ACTIVE_FIRST_RUN + ACTIVE_RUNS - 1,
+                             seconds=seconds)
+        finally:
+            scene.close()
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,6 +62,7 @@ def main() -> None:
         memory.run(scene.settings, f"incremental cycle, {label}")
     finally:
         scene.close()
+    release_load_on_postgres(history_runs // 10, seconds=3 if args.quick else 5)
     freshness.run(samples=4 if args.quick else 8)
     print(f"all benchmarks took {time.perf_counter() - started:.0f} s")
 

@@ -150,6 +150,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                 sim.advance(clock.now())
                 cycle = agency.reconcile_once()
                 agency.steer_once()
+                agency.notify_once()  # no webhook or e-mail in the demo: warnings go to the log
                 now = clock.now()
                 for verdict in cycle.decision.verdicts:
                     if seen.get(verdict.run) != verdict.state.value:

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
-import anyio
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
@@ -14,14 +13,9 @@ from spyagency.clock import Clock
 from spyagency.policy import Policy
 from spyagency.settings import Settings
 from spyagency.store import Store
-from spyagency.store.release_reader import ReleaseReader
+from spyagency.store.release_reader import ReleaseReader, release_reader
 
 from .auth import TOKEN_COOKIE, Authenticator, Principal
-
-
-#: Store reads of the release API on a database server run in at most this many threads: more only
-#: fight over the GIL (and starve the event loop) without reading any faster.
-RELEASE_READER_THREADS = 2
 
 
 @dataclass
@@ -32,11 +26,9 @@ class AppState:
     clock: Clock
     auth: Authenticator
     release_reader: ReleaseReader = field(init=False)
-    release_limiter: anyio.CapacityLimiter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.release_reader = ReleaseReader(self.store.engine)
-        self.release_limiter = anyio.CapacityLimiter(RELEASE_READER_THREADS)
+        self.release_reader = release_reader(self.store.url)
 
 
 async def app_state(request: Request) -> AppState:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -25,7 +27,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                store: Store | None = None) -> FastAPI:
     """Build the service; the store must already be migrated (``spyagency migrate``)."""
     settings = settings or Settings()
-    app = FastAPI(title="SpyAgency", version=__version__,
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.spyagency.release_reader.close()
+
+    app = FastAPI(title="SpyAgency", version=__version__, lifespan=lifespan,
                   description="Readiness of CMS prompt calibrations: release API for Tier0, "
                               "acknowledgements for AlCa experts, dashboard for operators.")
     app.state.spyagency = AppState(settings=settings, store=store or Store(settings.db_url),

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import anyio.to_thread
-
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from spyagency.models import RunState
@@ -58,12 +56,7 @@ def _release(state: AppState, summary: RunSummary) -> ReleaseOut:
 async def get_release(run: RunNumber, request: Request) -> Response:
     state: AppState = request.app.state.spyagency  # not a dependency: solving one costs more than the read
     try:
-        if state.store.engine.dialect.name == "sqlite":
-            # a local page-cache read takes microseconds: cheaper on the event loop than a thread hop
-            summary = state.release_reader.facts(run)
-        else:
-            summary = await anyio.to_thread.run_sync(state.release_reader.facts, run,
-                                                     limiter=state.release_limiter)
+        summary = await state.release_reader.facts(run)
     except StoreUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
     if summary is None:

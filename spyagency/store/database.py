@@ -21,13 +21,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_store_engine(url: str) -> Engine:
-    """An engine for the store; SQLite gets WAL and a busy timeout."""
+def make_store_engine(url: str, **options: Any) -> Engine:
+    """An engine for the store; SQLite gets WAL and a busy timeout. ``options`` go to create_engine."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **options)
 
 
 def alembic_config(url: str) -> Config:

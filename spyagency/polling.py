@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from .models import Source
-from .policy import Policy
+from .models import DqmCheck, Source
+from .policy import Policy, Workflow
 from .sources.conddb import CondDBClient
 from .sources.dqm import DqmClient
 from .sources.errors import SourceError
@@ -140,9 +140,14 @@ def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> 
         todo = [(r.run, r.era, wf) for r in rows for wf in checked
                 if (r.run, wf.name) not in final and r.streams_done.get(wf.stream)
                 and wf.producer in r.express_producers.get(wf.stream, [])]
+
+    def check(item: tuple[int, str, Workflow]) -> DqmCheck:
+        run, era, wf = item
+        assert wf.dqm is not None  # only DQM-checked workflows are in todo
+        return client.check(run, era, wf.name, wf.dqm, now)
+
     try:
-        results = _fetch_all(lambda item: client.check(item[0], item[1], item[2].name, item[2].dqm, now),
-                             [(run, era, wf) for run, era, wf in todo if wf.dqm is not None and era is not None])
+        results = _fetch_all(check, [(run, era, wf) for run, era, wf in todo if era is not None])
     except SourceError as exc:
         return _fail(store, Source.DQM, now, exc, started)
     with store.session() as session:

@@ -46,9 +46,10 @@ def airflow_env(tmp_path_factory):
 def test_dags_import_without_errors_and_do_no_work_at_import(airflow_env):
     probe = (
         "import sys, time; t = time.perf_counter();"
-        "from airflow.dag_processing.dagbag import DagBag;"
+        "from airflow.dag_processing.dagbag import DagBag; import airflow.sdk;"
+        "t_airflow = time.perf_counter() - t; t = time.perf_counter();"
         f"bag = DagBag(dag_folder={str(ROOT / 'dags')!r});"
-        "print(round(time.perf_counter() - t, 2), file=sys.stderr);"
+        "print(f'Airflow imports {t_airflow:.2f} s, DAG files {time.perf_counter() - t:.2f} s', file=sys.stderr);"
         "import json; print(json.dumps({'errors': {k: str(v) for k, v in bag.import_errors.items()},"
         " 'dags': sorted(bag.dag_ids), 'core_loaded': 'spyagency.agency' in sys.modules}))"
     )
@@ -60,7 +61,7 @@ def test_dags_import_without_errors_and_do_no_work_at_import(airflow_env):
     assert report["dags"] == ["spyagency_decide", "spyagency_poll_conddb", "spyagency_poll_dqm",
                               "spyagency_poll_tier0", "spyagency_steer"]
     assert report["core_loaded"] is False  # the core is only imported when a task runs
-    print(f"DagBag fill time: {result.stderr.strip().splitlines()[-1]} s")
+    print(result.stderr.strip().splitlines()[-1])  # measured, not asserted: about 6.8 s and 0.13 s here
 
 
 def _dags_test(env, dag_id):

@@ -12,13 +12,13 @@ from .clock import Clock, SystemClock
 from .decisions import DecideResult, decide_all
 from .notify import (Notify, deliver_notifications, log_notifier, plan_notifications, smtp_notifier,
                      webhook_notifier)
+from .outbox import Send
 from .policy import Policy, load_policy
 from .polling import PollResult, poll_conddb, poll_dqm, poll_tier0
 from .settings import Settings
 from .sources.conddb import CondDBClient
 from .sources.dqm import DqmClient
 from .sources.tier0 import Tier0Client
-from .steering import Send
 from .store import Store
 from .tier0_control import HttpControl, SqlControl
 

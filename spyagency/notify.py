@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from email.message import EmailMessage
 
@@ -18,6 +18,7 @@ import httpx
 from sqlalchemy import select
 
 from .models import RunState
+from .outbox import Send, deliver_pending
 from .policy import Policy
 from .store import Store
 from .store.tables import OutboxRow, TrackedRun, WorkflowStateRow
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 NOTIFY = "notify"
 
 #: Delivers one warning or raises.
-Notify = Callable[[OutboxRow], None]
+Notify = Send
 
 
 def plan_notifications(store: Store, policy: Policy, now: datetime) -> int:
@@ -61,27 +62,7 @@ def pending_notifications(store: Store) -> list[OutboxRow]:
 
 def deliver_notifications(store: Store, send: Notify, now: datetime) -> int:
     """Hand pending warnings to ``send`` in order; stop at the first failure (it is retried next time)."""
-    pending = pending_notifications(store)
-    delivered = 0
-    for row in pending:
-        try:
-            send(row)
-        except Exception as exc:
-            with store.session() as session:
-                failed = session.get(OutboxRow, row.id)
-                assert failed is not None
-                failed.attempts += 1
-                failed.last_error = f"{type(exc).__name__}: {exc}"
-            log.warning("could not deliver warning %s: %s", row.idempotency_key, exc)
-            return delivered
-        with store.session() as session:
-            sent = session.get(OutboxRow, row.id)
-            assert sent is not None
-            sent.attempts += 1
-            sent.sent_at = now
-            sent.last_error = None
-        delivered += 1
-    return delivered
+    return deliver_pending(store, pending_notifications(store), send, now)
 
 
 def subject(row: OutboxRow) -> str:

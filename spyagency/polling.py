@@ -77,8 +77,9 @@ def poll_conddb(store: Store, client: CondDBClient, policy: Policy, now: datetim
             # first poll: runs that started before the look-back are not followed, nor their uploads
             cursor_time = now - lookback
         # RUN_INFO rows are not always written in run order: look again a little below the cursor
+        open_set = set(open_runs)
         runs = [r for r in client.runs(after_run=cursor_run - REDISCOVER_RUNS, also=open_runs)
-                if r.run > cursor_run or r.run in open_runs or r.start_time >= now - lookback]
+                if r.run > cursor_run or r.run in open_set or r.start_time >= now - lookback]
         time_types = client.tag_time_types(wf.tag for wf in policy.workflows)
         missing = sorted(wf.tag for wf in policy.workflows if wf.tag not in time_types)
         batch = client.uploads_since(time_types, cursor_time)

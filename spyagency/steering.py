@@ -11,7 +11,6 @@ nothing (the action waits in the outbox); a crash after sending repeats nothing
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .models import RunState
+from .outbox import Send, deliver_pending
 from .overrides import active_resume
 from .policy import Policy
 from .store import Store
@@ -93,35 +93,9 @@ def plan(store: Store, policy: Policy, now: datetime, dry_run: bool = False) -> 
     return row
 
 
-Send = Callable[[OutboxRow], None]
-
-
-def deliver(store: Store, send: Send, now: datetime, after_send: Callable[[OutboxRow], None] | None = None) -> int:
+def deliver(store: Store, send: Send, now: datetime, after_send: Send | None = None) -> int:
     """Send every pending action in order; each is marked sent only after Tier0 accepted it."""
-    with store.session() as session:
-        pending = _pending(session)
-    delivered = 0
-    for row in pending:
-        try:
-            send(row)
-        except Exception as exc:
-            with store.session() as session:
-                failed = session.get(OutboxRow, row.id)
-                assert failed is not None
-                failed.attempts += 1
-                failed.last_error = str(exc)
-            log.warning("could not deliver %s: %s", row.idempotency_key, exc)
-            return delivered  # keep order: later actions wait for this one
-        if after_send is not None:
-            after_send(row)  # fault injection: a crash between send and bookkeeping
-        with store.session() as session:
-            sent = session.get(OutboxRow, row.id)
-            assert sent is not None
-            sent.attempts += 1
-            sent.sent_at = now
-            sent.last_error = None
-        delivered += 1
-    return delivered
+    return deliver_pending(store, pending_actions(store), send, now, after_send)
 
 
 def _pending(session: Session) -> list[OutboxRow]:

@@ -13,7 +13,7 @@ from pathlib import Path
 PG_BIN = Path(os.environ.get("SPYAGENCY_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -29,7 +29,7 @@ class PostgresServer:
     """Start with ``start()``; ``url`` gives a SQLAlchemy URL for a fresh database."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="spyagency-pg-"))
         self.data = self.dir / "data"
         self._databases = 0

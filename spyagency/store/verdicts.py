@@ -39,23 +39,18 @@ def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], first_condit
                                         state=verdict.state.value, decided_at=now))
             if verdict not in changed:
                 changed.append(verdict)
-        if row.state != verdict.state.value:
-            row.state = verdict.state.value
-        if row.release != verdict.release:
-            row.release = verdict.release
-        if row.reasons != reasons:
-            row.reasons = reasons
-        if row.lock_time != verdict.lock_time:
-            row.lock_time = verdict.lock_time
-        if row.release_time != verdict.release_time:
-            row.release_time = verdict.release_time
-        row.decided_at = now  # always: the release API trusts only a fresh decision
+        # the ORM writes only columns whose value changed; decided_at changes every cycle on purpose
+        row.state = verdict.state.value
+        row.release = verdict.release
+        row.reasons = reasons
+        row.lock_time = verdict.lock_time
+        row.release_time = verdict.release_time
+        row.decided_at = now
         locked = first_conditions_safe_run is not None and verdict.run < first_conditions_safe_run
         # An overdue run stays watched a while: its late payloads arrive after the lock.
         settled = verdict.state is RunState.RELEASED or (
             verdict.lock_time is not None and now >= verdict.lock_time + LATE_WATCH)
-        if row.finalized != (locked and settled):
-            row.finalized = locked and settled
+        row.finalized = locked and settled
     return changed
 
 

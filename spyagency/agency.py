@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 from . import steering
 from .clock import Clock, SystemClock
 from .decisions import DecideResult, decide_all
 from .notify import (Notify, deliver_notifications, log_notifier, plan_notifications, smtp_notifier,
                      webhook_notifier)
+from .models import Source
 from .outbox import Send
 from .policy import Policy, load_policy
 from .polling import PollResult, poll_conddb, poll_dqm, poll_tier0
@@ -20,9 +23,12 @@ from .sources.conddb import CondDBClient
 from .sources.dqm import DqmClient
 from .sources.tier0 import Tier0Client
 from .store import Store
+from .errors import LeaseHeld
+from .store.lease import lease, new_holder_id
 from .tier0_control import HttpControl, SqlControl
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,42 +55,81 @@ class Agency:
         self.tier0 = Tier0Client(settings.tier0_url, **http)
         self.dqm = DqmClient(settings.dqm_url, **http)
         self.conddb = CondDBClient(settings.conddb_url, settings.conddb_schema)
+        self.holder = new_holder_id()
+        self._control: HttpControl | SqlControl | None = None
 
     def close(self) -> None:
         self.tier0.close()
         self.dqm.close()
         self.conddb.close()
+        if self._control is not None:
+            self._control.close()
         self.store.dispose()
 
-    def reconcile_once(self) -> CycleResult:
-        """Observe all sources, then decide every active run."""
+    def __enter__(self) -> "Agency":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def poll(self, source: Source) -> PollResult | None:
+        """Observe one source into the store; None if another process is polling it right now."""
         now = self.clock.now()
-        polls = (
-            poll_conddb(self.store, self.conddb, self.policy, now,
-                        timedelta(hours=self.settings.lookback_hours)),
-            poll_tier0(self.store, self.tier0, self.policy, now),
-            poll_dqm(self.store, self.dqm, self.policy, now),
-        )
-        return CycleResult(polls, decide_all(self.store, self.policy, now))
+        if source is Source.CONDDB:
+            lookback = timedelta(hours=self.settings.lookback_hours)
+            return self._leased("poll-conddb", now,
+                                lambda: poll_conddb(self.store, self.conddb, self.policy, now, lookback))
+        if source is Source.TIER0:
+            return self._leased("poll-tier0", now, lambda: poll_tier0(self.store, self.tier0, self.policy, now))
+        if source is Source.DQM:
+            return self._leased("poll-dqm", now, lambda: poll_dqm(self.store, self.dqm, self.policy, now))
+        raise ValueError(f"{source.value} is not a source SpyAgency polls")
+
+    def decide(self) -> DecideResult | None:
+        """Decide every active run from the store; None if another process is deciding right now."""
+        now = self.clock.now()
+        return self._leased("decide", now, lambda: decide_all(self.store, self.policy, now))
+
+    def reconcile_once(self) -> CycleResult:
+        """Observe all sources, then decide every active run (steps another process holds are skipped)."""
+        polls = tuple(p for p in (self.poll(s) for s in (Source.CONDDB, Source.TIER0, Source.DQM)) if p is not None)
+        return CycleResult(polls, self.decide() or DecideResult((), (), 0.0))
+
+    def _leased(self, step: str, now: datetime, run: Callable[[], T]) -> T | None:
+        """Run ``step`` under its lease; None (and a log line) if another process holds it."""
+        try:
+            with lease(self.store, step, self.holder, now):
+                return run()
+        except LeaseHeld as exc:
+            log.info("%s", exc)
+            return None
 
     def control(self) -> Send:
-        """The configured way to flip Tier0's promptreco_status (http or sql)."""
-        mode = self.settings.steer_mode
-        if mode == "sql":
-            if not self.settings.tier0_control_db_url:
-                raise ValueError("SPYAGENCY_STEER_MODE=sql needs SPYAGENCY_TIER0_CONTROL_DB_URL")
-            return SqlControl(self.settings.tier0_control_db_url)
-        if mode in ("http", "dry-run"):
-            url = self.settings.tier0_control_url or self.settings.tier0_url.rstrip("/") + "/control/promptreco_status"
-            return HttpControl(url, self.settings.http_timeout_s, self.settings.http_retries)
-        raise ValueError(f"SPYAGENCY_STEER_MODE must be http, sql or dry-run, not {mode!r}")
+        """The configured way to flip Tier0's promptreco_status (http or sql); made once, closed by ``close``."""
+        if self._control is None:
+            mode = self.settings.steer_mode
+            if mode == "sql":
+                if not self.settings.tier0_control_db_url:
+                    raise ValueError("SPYAGENCY_STEER_MODE=sql needs SPYAGENCY_TIER0_CONTROL_DB_URL")
+                self._control = SqlControl(self.settings.tier0_control_db_url, now=self.clock.now)
+            elif mode in ("http", "dry-run"):
+                url = (self.settings.tier0_control_url
+                       or self.settings.tier0_url.rstrip("/") + "/control/promptreco_status")
+                self._control = HttpControl(url, self.settings.http_timeout_s, self.settings.http_retries)
+            else:
+                raise ValueError(f"SPYAGENCY_STEER_MODE must be http, sql or dry-run, not {mode!r}")
+        return self._control
 
     def steer_once(self) -> int:
         """Plan the switch from the stored verdicts and deliver pending actions; return how many were sent."""
         now = self.clock.now()
         dry_run = self.settings.steer_mode == "dry-run"
-        steering.plan(self.store, self.policy, now, dry_run=dry_run)
-        return 0 if dry_run else steering.deliver(self.store, self.control(), now)
+
+        def steer() -> int:
+            steering.plan(self.store, self.policy, now, dry_run=dry_run)
+            return 0 if dry_run else steering.deliver(self.store, self.control(), now)
+
+        return self._leased("steer", now, steer) or 0
 
     def notifier(self) -> Notify:
         """E-mail through ``smtp_host`` if recipients are set, else the webhook, else the log."""
@@ -99,8 +144,12 @@ class Agency:
     def notify_once(self, send: Notify | None = None) -> int:
         """Plan warnings for runs nearing their lock and deliver pending ones; return how many went out."""
         now = self.clock.now()
-        plan_notifications(self.store, self.policy, now)
-        return deliver_notifications(self.store, send or self.notifier(), now)
+
+        def warn() -> int:
+            plan_notifications(self.store, self.policy, now)
+            return deliver_notifications(self.store, send or self.notifier(), now)
+
+        return self._leased("warn", now, warn) or 0
 
     def run_forever(self, stop: threading.Event, interval_s: float | None = None) -> None:
         """Reconcile every ``interval_s`` seconds (wall clock) until ``stop`` is set."""

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -53,9 +52,7 @@ IOV = Table(
     Column("INSERTION_TIME", DateTime, primary_key=True),
     Column("PAYLOAD_HASH", String(40), ForeignKey("PAYLOAD.HASH"), nullable=False),
 )
-# Incremental reads go by insertion time within a tag; without this index every
-# poll scans the whole history of lumi-based tags.
-Index("IOV_TAG_INSERTION_IDX", IOV.c.TAG_NAME, IOV.c.INSERTION_TIME)
+# Like the CondDB API, no index but the primary key: readers must go by TAG_NAME + SINCE ranges.
 
 GLOBAL_TAG = Table(
     "GLOBAL_TAG", metadata,
@@ -85,7 +82,6 @@ TAG_LOG = Table(
     Column("ACTION", String(100), nullable=False),
     Column("USER_TEXT", String(4000), nullable=False),
 )
-Index("TAG_LOG_TAG_TIME_IDX", TAG_LOG.c.TAG_NAME, TAG_LOG.c.EVENT_TIME)
 
 RUN_INFO = Table(
     "RUN_INFO", metadata,

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
+from .attribution import Grouped, attribute_all, group_by_run
 from .models import RunVerdict, Source
 from .policy import Policy
 from .readiness import decide_run
@@ -34,9 +37,22 @@ def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] 
             runs = [r for r in runs if r in set(only)]
         status = session.get(SourceStatusRow, Source.CONDDB.value)
         missing = frozenset(status.missing_tags or []) if status else frozenset()
-        observations = obs.load_observations(session, runs, missing)
+        observations = obs.load_observations(session, runs, *_attributed(session, policy, runs), missing)
         tier0 = obs.tier0_global(session)
         health = obs.health(session)
         verdicts = tuple(decide_run(observations[r], policy, tier0, health, now) for r in runs)
         changed = tuple(save_verdicts(session, verdicts, tier0.first_conditions_safe_run))
     return DecideResult(verdicts, changed, time.perf_counter() - started)
+
+
+def _attributed(session: Session, policy: Policy, runs: Sequence[int]) -> tuple[Grouped, Grouped]:
+    """The uploads of ``runs`` and those that may be their late uploads, attributed from stored facts."""
+    if not runs:
+        return {}, {}
+    lowest = min(runs)
+    line = obs.run_line(session, lowest)
+    lock_delay, tolerance = policy.deadlines.lock_delay, policy.sources.clock_tolerance
+    attributed = attribute_all(obs.uploads_from(session, lowest), obs.tag_info(session),
+                               obs.fcsr_history(session), line, lock_delay, tolerance, obs.first_run(session))
+    wanted = set(runs)
+    return group_by_run(attributed, [e for e in line if e.run in wanted], lock_delay, tolerance)

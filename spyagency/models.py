@@ -32,6 +32,7 @@ class WorkflowState(str, enum.Enum):
     NO_PAYLOAD = "no_payload"  # harvest legitimately produced nothing (e.g. no significant movement)
     VETOED = "vetoed"  # harvest vetoed its own update: needs an expert
     LATE = "late"  # the run's payload landed on a later run (after lock)
+    AMBIGUOUS = "ambiguous"  # a payload at this run's since may be an earlier run's late upload
     MISSING = "missing"  # PCL give-up time passed without a payload
     FAILED = "failed"  # the harvest reported a failure (DQM check)
     UNKNOWN = "unknown"  # a source is down, stale or returned junk
@@ -69,6 +70,7 @@ class DqmOutcome(str, enum.Enum):
     VETOED = "vetoed"
     FAILED = "failed"
     NOT_AVAILABLE = "not_available"  # histogram not (yet) in the DQM GUI
+    UNREADABLE = "unreadable"  # the GUI failed or answered junk for this run (a per-run fault)
 
 
 @dataclass(frozen=True)
@@ -92,18 +94,52 @@ class Tier0Run:
     #: run_stream_done per stream; absent = not asked yet
     streams_done: dict[str, bool] = field(default_factory=dict)
     observed_at: datetime | None = None
+    #: proc_version per express stream (names the PCL datasets in the DQM GUI)
+    express_versions: dict[str, int] = field(default_factory=dict)
+    #: why the latest per-run calls for this run failed (the run's Tier0 facts are then not trusted)
+    error: str | None = None
 
 
 @dataclass(frozen=True)
 class Upload:
-    """An IOV in a destination tag, attributed to the run whose PCL uploaded it."""
+    """The IOVs one upload wrote into a destination tag: one since run, one insertion time.
+
+    Nothing in the CondDB says which run's harvest made it: the since may have been moved
+    up by the upload service. ``attribution.attribute`` works that out from other facts.
+    """
 
     tag: str
-    since: int
-    since_run: int  # the run the since lies in
-    for_run: int  # the run whose harvest produced it (TAG_LOG), else since_run
+    since: int  # the lowest since of the upload
+    since_run: int  # the run that since lies in
     payload_hash: str
-    inserted_at: datetime
+    inserted_at: datetime  # the CondDB's INSERTION_TIME (the database server's clock)
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """A destination tag as the CondDB TAG table describes it."""
+
+    name: str
+    time_type: str  # run | lumi | time | hash | user (lower case)
+    synchronization: str  # any, validation, mc, runmc, hlt, express, prompt, pcl, offline
+
+
+@dataclass(frozen=True)
+class FcsrSpan:
+    """Tier0's first conditions-safe run as SpyAgency saw it: ``value`` throughout [first_seen, last_seen]."""
+
+    value: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class RunLine:
+    """What attribution needs to know of a run: when it stopped and whether Tier0 holds it in line."""
+
+    run: int
+    stop_time: datetime | None
+    tier0_known: bool
 
 
 @dataclass(frozen=True)
@@ -155,10 +191,31 @@ class RunObservations:
 
     info: RunInfo
     tier0: Tier0Run | None
-    uploads: dict[str, tuple[Upload, ...]]  # by destination tag
+    uploads: dict[str, tuple["AttributedUpload", ...]]  # by destination tag, since inside this run
     dqm: dict[str, DqmCheck]  # by workflow name
     acks: dict[str, Acknowledgement]  # latest per workflow name
     missing_tags: frozenset[str] = frozenset()  # destination tags absent from the CondDB
+    #: by destination tag: uploads on later runs, made after this run's lock, that are not the later run's own
+    landed_later: dict[str, tuple["AttributedUpload", ...]] = field(default_factory=dict)
+
+
+class Attribution(str, enum.Enum):
+    """Whose harvest an upload is, as far as the observed facts tell."""
+
+    OWN = "own"  # the payload of the run its since lies in
+    LANDED = "landed"  # an earlier, locked run's upload that the upload service moved onto this since
+    AMBIGUOUS = "ambiguous"  # either: only the upload's file name (not kept by the CondDB) would tell
+    AFTER_LOCK = "after_lock"  # inserted after the since's own run was locked
+
+
+@dataclass(frozen=True)
+class AttributedUpload:
+    """An upload and whose it is, with the facts that say so."""
+
+    upload: Upload
+    attribution: Attribution
+    why: str
+    earlier_run: int | None = None  # the locked run whose late upload it may be
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 Steering actions and expert warnings share this. A failure stops the pass (later rows
 wait, so order holds) and is written on the row; the next pass retries it. A crash
 between sending and bookkeeping means a resend with the same idempotency key.
+
+Each attempt is counted *before* it is made (in its own transaction), so a sender can
+tell a first attempt (``attempts == 0``) from a resend after a crash.
 """
 
 from __future__ import annotations
@@ -25,13 +28,16 @@ def deliver_pending(store: Store, pending: Sequence[OutboxRow], send: Send, now:
     """Send ``pending`` rows in order; return how many went out before the first failure."""
     delivered = 0
     for row in pending:
+        with store.session() as session:
+            attempt = session.get(OutboxRow, row.id)
+            assert attempt is not None
+            attempt.attempts += 1
         try:
-            send(row)
+            send(row)  # row.attempts is the count before this attempt
         except Exception as exc:
             with store.session() as session:
                 failed = session.get(OutboxRow, row.id)
                 assert failed is not None
-                failed.attempts += 1
                 failed.last_error = f"{type(exc).__name__}: {exc}"
             log.warning("could not deliver %s: %s", row.idempotency_key, exc)
             return delivered
@@ -40,7 +46,6 @@ def deliver_pending(store: Store, pending: Sequence[OutboxRow], send: Send, now:
         with store.session() as session:
             sent = session.get(OutboxRow, row.id)
             assert sent is not None
-            sent.attempts += 1
             sent.sent_at = now
             sent.last_error = None
         delivered += 1

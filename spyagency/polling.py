@@ -15,14 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from .models import DqmCheck, Source
+from sqlalchemy import select
+
+from .models import DqmCheck, DqmOutcome, Source, Tier0Run
 from .policy import Policy, Workflow
 from .sources.conddb import CondDBClient
 from .sources.dqm import DqmClient
-from .sources.errors import SourceError
+from .sources.errors import SourceDown, SourceError, SourceUnavailable
 from .sources.tier0 import Tier0Client
 from .store import Store
 from .store import observations as obs
+from .store.switch import record_switch
 from .store.tables import SourceStatusRow, TrackedRun
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,9 @@ log = logging.getLogger(__name__)
 REDISCOVER_RUNS = 100
 #: Requests in flight at once to one HTTP source: a first cycle asks about hundreds of runs.
 CONCURRENT_REQUESTS = 8
+#: Per-run failures that say a source is down: most of the calls, and at least this many. Tier0 has
+#: Tier0-wide calls that already tell an outage, so one or two failing runs are those runs' faults.
+DOWN_AFTER = {Source.TIER0: 3, Source.DQM: 2}
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,6 +59,7 @@ class PollResult:
     changes: int
     duration_s: float
     error: str | None = None
+    run_faults: tuple[int, ...] = ()  # runs whose own calls failed (only those runs are affected)
 
 
 def _fail(store: Store, source: Source, now: datetime, error: Exception, started: float) -> PollResult:
@@ -71,6 +78,8 @@ def poll_conddb(store: Store, client: CondDBClient, policy: Policy, now: datetim
         with store.session() as session:
             cursor_time, cursor_run = obs.cursor(session, Source.CONDDB)
             open_runs = obs.open_runs(session)
+            watched = obs.active_runs(session)
+            fcsr = obs.tier0_global(session).first_conditions_safe_run
         if cursor_run is None:
             cursor_run = client.latest_run_before(now - lookback)
         if cursor_time is None:
@@ -80,14 +89,18 @@ def poll_conddb(store: Store, client: CondDBClient, policy: Policy, now: datetim
         open_set = set(open_runs)
         runs = [r for r in client.runs(after_run=cursor_run - REDISCOVER_RUNS, also=open_runs)
                 if r.run > cursor_run or r.run in open_set or r.start_time >= now - lookback]
-        time_types = client.tag_time_types(wf.tag for wf in policy.workflows)
-        missing = sorted(wf.tag for wf in policy.workflows if wf.tag not in time_types)
-        batch = client.uploads_since(time_types, cursor_time)
+        tags = client.tag_info(wf.tag for wf in policy.workflows)
+        first_run = client.first_run()
+        missing = sorted(wf.tag for wf in policy.workflows if wf.tag not in tags)
+        # sinces from the lowest run still watched: late uploads land on fcsr, above the locked runs
+        from_run = min([*watched, *(r.run for r in runs), *([fcsr] if fcsr else []), cursor_run + 1])
+        batch = client.uploads_since(tags, cursor_time, from_run)
     except SourceError as exc:
         return _fail(store, Source.CONDDB, now, exc, started)
     with store.session() as session:
         added_runs = obs.upsert_runs(session, runs, now)
         added_uploads = obs.add_uploads(session, batch.uploads, now)
+        obs.record_tags(session, tags)
         newest_run = max([cursor_run, *(r.run for r in runs)])
         duration = time.perf_counter() - started
         # a row stamped ahead of our clock (a skewed writer) must not push the cursor past rows to come
@@ -96,28 +109,58 @@ def poll_conddb(store: Store, client: CondDBClient, policy: Policy, now: datetim
         status = session.get(SourceStatusRow, Source.CONDDB.value)
         assert status is not None
         status.missing_tags = missing
+        status.first_run = first_run
     return PollResult(Source.CONDDB, True, added_runs + added_uploads, duration)
 
 
 def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime) -> PollResult:
-    """Read the release switch, the first conditions-safe run, and each active run's express status."""
+    """Read the release switch, the first conditions-safe run, and each active run's express status.
+
+    The Tier0-wide calls failing fails the source (every run is then not ready). A per-run call
+    failing makes only that run not ready, unless most of them fail: then the service is down.
+    """
     started = time.perf_counter()
     with store.session() as session:
-        pending = [r for r in session.query(TrackedRun).filter(TrackedRun.finalized.is_(False))
-                   .order_by(TrackedRun.run) if _tier0_pending(r, policy)]
+        pending = [r for r in session.scalars(select(TrackedRun).where(TrackedRun.finalized.is_(False))
+                                              .order_by(TrackedRun.run)) if _tier0_pending(r, policy)]
         wanted = [r.run for r in pending]
     try:
         global_state = client.observe_global(now)
-        observed = _fetch_all(lambda run: client.observe_run(run, policy.streams, now), wanted)
     except SourceError as exc:
         return _fail(store, Source.TIER0, now, exc, started)
+
+    def observe(run: int) -> Tier0Run | SourceError:
+        try:
+            return client.observe_run(run, policy.streams, now)
+        except SourceError as exc:
+            return exc
+
+    observed = _fetch_all(observe, wanted)
+    faults = {run: item for run, item in zip(wanted, observed) if isinstance(item, SourceError)}
+    if _source_down(Source.TIER0, list(faults.values()), len(wanted)):
+        first = next(iter(faults.values()))
+        return _fail(store, Source.TIER0, now, SourceDown(
+            f"Tier0 Data Service: {len(faults)} of {len(wanted)} per-run calls failed, e.g. {first}"), started)
     with store.session() as session:
         obs.record_tier0_global(session, global_state)
-        for item in observed:
-            obs.record_tier0_run(session, item)
+        record_switch(session, global_state)
+        for run, item in zip(wanted, observed):
+            if isinstance(item, SourceError):
+                log.warning("Tier0 per-run call failed for run %s: %s", run, item)
+                obs.record_tier0_run_fault(session, run, str(item), now)
+            else:
+                obs.record_tier0_run(session, item)
         duration = time.perf_counter() - started
         obs.record_success(session, Source.TIER0, now, duration)
-    return PollResult(Source.TIER0, True, len(observed), duration)
+    return PollResult(Source.TIER0, True, len(observed) - len(faults), duration,
+                      run_faults=tuple(sorted(faults)))
+
+
+def _source_down(source: Source, failures: Sequence[SourceError], asked: int) -> bool:
+    """Whether per-run failures say the service is down rather than some runs' data bad."""
+    if any(isinstance(f, SourceUnavailable) and f.connection_failed for f in failures):
+        return True
+    return len(failures) >= DOWN_AFTER[source] and len(failures) * 2 > asked
 
 
 def _tier0_pending(row: TrackedRun, policy: Policy) -> bool:
@@ -135,25 +178,35 @@ def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> 
     started = time.perf_counter()
     checked = [wf for wf in policy.workflows if wf.dqm]
     with store.session() as session:
-        rows = session.query(TrackedRun).filter(TrackedRun.finalized.is_(False),
-                                                TrackedRun.era.is_not(None)).all()
+        rows = session.scalars(select(TrackedRun).where(TrackedRun.finalized.is_(False),
+                                                        TrackedRun.era.is_not(None))).all()
         final = obs.conclusive_dqm(session, [r.run for r in rows])
+        versions = {r.run: dict(r.express_versions or {}) for r in rows}
         todo = [(r.run, r.era, wf) for r in rows for wf in checked
                 if (r.run, wf.name) not in final and r.streams_done.get(wf.stream)
                 and wf.producer in r.express_producers.get(wf.stream, [])]
 
-    def check(item: tuple[int, str, Workflow]) -> DqmCheck:
+    def check(item: tuple[int, str, Workflow]) -> DqmCheck | SourceError:
         run, era, wf = item
         assert wf.dqm is not None  # only DQM-checked workflows are in todo
-        return client.check(run, era, wf.name, wf.dqm, now)
+        try:
+            return client.check(run, era, wf.name, wf.dqm, now, versions[run].get(wf.stream))
+        except SourceError as exc:
+            return exc
 
-    try:
-        results = _fetch_all(check, [(run, era, wf) for run, era, wf in todo if era is not None])
-    except SourceError as exc:
-        return _fail(store, Source.DQM, now, exc, started)
+    items = [(run, era, wf) for run, era, wf in todo if era is not None]
+    results = _fetch_all(check, items)
+    faults = [(item, r) for item, r in zip(items, results) if isinstance(r, SourceError)]
+    if _source_down(Source.DQM, [error for _item, error in faults], len(items)):
+        return _fail(store, Source.DQM, now, SourceDown(
+            f"DQM GUI: {len(faults)} of {len(items)} histogram reads failed, e.g. {faults[0][1]}"), started)
     with store.session() as session:
-        for check in results:
-            obs.record_dqm(session, check)
+        for (run, _era, wf), result in zip(items, results):
+            if isinstance(result, SourceError):
+                log.warning("DQM read failed for run %s %s: %s", run, wf.name, result)
+                result = DqmCheck(run, wf.name, DqmOutcome.UNREADABLE, str(result), now)
+            obs.record_dqm(session, result)
         duration = time.perf_counter() - started
         obs.record_success(session, Source.DQM, now, duration)
-    return PollResult(Source.DQM, True, len(results), duration)
+    return PollResult(Source.DQM, True, len(results) - len(faults), duration,
+                      run_faults=tuple(sorted({run for (run, _e, _w), _r in faults})))

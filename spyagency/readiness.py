@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from .models import (
     DONE_STATES,
     AckKind,
+    Attribution,
+    AttributedUpload,
     DqmOutcome,
     RunObservations,
     RunState,
@@ -106,6 +108,8 @@ def _run_gates(obs: RunObservations, problems: dict[Source, str | None]) -> list
         gates.append(f"run {obs.info.run} is still taking data (no stop time in RUN_INFO)")
     if problems[Source.TIER0]:
         gates.append(f"Tier0 Data Service {problems[Source.TIER0]}")
+    elif obs.tier0 is not None and obs.tier0.error:
+        gates.append(f"Tier0 Data Service failed for run {obs.info.run}: {obs.tier0.error}")
     elif obs.tier0 is None or not obs.tier0.known:
         gates.append(f"Tier0 has no configuration for run {obs.info.run}")
     return gates
@@ -152,8 +156,9 @@ def _observed_state(
     run, stop, t0 = obs.info.run, obs.info.stop_time, obs.tier0
     deadlines = policy.deadlines
 
-    if problems[Source.TIER0] or t0 is None or not t0.known:
-        why = problems[Source.TIER0] or f"has no configuration for run {run}"
+    if problems[Source.TIER0] or t0 is None or t0.error or not t0.known:
+        why = problems[Source.TIER0] or (f"failed for run {run}: {t0.error}" if t0 and t0.error
+                                         else f"has no configuration for run {run}")
         return WorkflowState.UNKNOWN, f"Tier0 Data Service {why}", Source.TIER0
     if stop is not None and t0.express_producers:
         if wf.producer not in t0.express_producers.get(wf.stream, frozenset()):
@@ -165,21 +170,32 @@ def _observed_state(
     if wf.tag in obs.missing_tags:
         return WorkflowState.UNKNOWN, f"destination tag {wf.tag} is not in the CondDB", Source.CONDDB
 
-    uploads = obs.uploads.get(wf.tag, ())
-    on_time = [u for u in uploads if u.since_run == run]
-    late = [u for u in uploads if u.since_run > run]
+    here = obs.uploads.get(wf.tag, ())
+    own = _of_kind(here, Attribution.OWN)
     dqm = obs.dqm.get(wf.name) if wf.dqm else None
 
-    if on_time:
-        newest = max(on_time, key=lambda u: u.inserted_at)
+    if own:
+        newest = max(own, key=lambda u: u.upload.inserted_at)
         if dqm is not None and dqm.outcome is DqmOutcome.FAILED:
             return WorkflowState.FAILED, f"payload in {wf.tag} but DQM says: {dqm.detail}", Source.DQM
-        return WorkflowState.UPLOADED, _describe_upload(newest, wf), Source.CONDDB
+        return WorkflowState.UPLOADED, _describe_upload(newest.upload, wf), Source.CONDDB
+    after_lock = _of_kind(here, Attribution.AFTER_LOCK)
+    if after_lock:
+        first = min(after_lock, key=lambda u: u.upload.inserted_at)
+        return (WorkflowState.LATE, f"{_describe_upload(first.upload, wf)}: {first.why}", Source.CONDDB)
+    ambiguous = _of_kind(here, Attribution.AMBIGUOUS)
+    if ambiguous:
+        first = min(ambiguous, key=lambda u: u.upload.inserted_at)
+        other = f"run {first.earlier_run}" if first.earlier_run is not None else "an earlier, locked run"
+        return (WorkflowState.AMBIGUOUS,
+                f"{_describe_upload(first.upload, wf)} may belong to run {run} or to {other}: {first.why}; "
+                f"an AlCa expert must say which", Source.CONDDB)
+    late = obs.landed_later.get(wf.tag, ())
     if late:
-        first = min(late, key=lambda u: u.inserted_at)
+        first = min(late, key=lambda u: u.upload.inserted_at)
         return (WorkflowState.LATE,
-                f"payload for run {run} landed late on run {first.since_run} "
-                f"({_describe_upload(first, wf)})", Source.CONDDB)
+                f"no payload of its own; one that may be run {run}'s landed late on run "
+                f"{first.upload.since_run} ({_describe_upload(first.upload, wf)})", Source.CONDDB)
     if stop is None:
         return WorkflowState.WAITING_EXPRESS, f"run {run} is still taking data", Source.CONDDB
 
@@ -190,6 +206,10 @@ def _observed_state(
                 f"express stream {wf.stream} not done (harvest at the latest {_fmt(harvest_by)})",
                 Source.TIER0)
     if dqm is not None:
+        if dqm.outcome is DqmOutcome.UNREADABLE and now < give_up:
+            return (WorkflowState.HARVESTING,
+                    f"waiting for a payload in {wf.tag} (PCL give-up {_fmt(give_up)}); "
+                    f"DQM GUI failed for this run: {dqm.detail}", Source.DQM)
         if dqm.outcome is DqmOutcome.VETOED:
             return WorkflowState.VETOED, f"harvest vetoed its update: {dqm.detail}", Source.DQM
         if dqm.outcome is DqmOutcome.FAILED:
@@ -205,6 +225,10 @@ def _observed_state(
     return (WorkflowState.HARVESTING,
             f"waiting for a payload in {wf.tag} (PCL give-up {_fmt(give_up)}){extra}",
             Source.CONDDB)
+
+
+def _of_kind(uploads: tuple[AttributedUpload, ...], kind: Attribution) -> list[AttributedUpload]:
+    return [u for u in uploads if u.attribution is kind]
 
 
 def _describe_upload(upload: Upload, wf: Workflow) -> str:

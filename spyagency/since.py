@@ -41,3 +41,8 @@ def run_range(run: int, time_type: str) -> tuple[int, int]:
     if kind == "lumi":
         return run << 32, (run + 1) << 32
     raise ValueError(f"time type {time_type!r} has no run range; expected Run or Lumi")
+
+
+def since_floor(run: int, time_type: str) -> int:
+    """Return the lowest since that lies in ``run`` or a later run."""
+    return run_range(run, time_type)[0]

@@ -1,33 +1,61 @@
 """Act: steer Tier0's prompt-reco releases through the global ``promptreco_status`` switch.
 
-Level-triggered. From the stored verdicts, the desired switch position is
-computed; if it differs from what SpyAgency last asked for, an action is put in
-the outbox in the same transaction. A sender then delivers pending actions with
-their idempotency key and marks them sent. A crash after the commit loses
-nothing (the action waits in the outbox); a crash after sending repeats nothing
-(Tier0 ignores a key it has seen).
+Level-triggered. From the stored verdicts of the runs in Tier0's line (from the first
+conditions-safe run up), the desired switch position is computed; if SpyAgency has not
+already asked for it, an action is put in the outbox in the same transaction. A sender
+then delivers pending actions with their idempotency key and marks them sent. A crash
+after the commit loses nothing (the action waits in the outbox); a crash after sending
+repeats nothing (Tier0 ignores a key it has seen).
+
+The switch is shared with people (the Offline Run Manager's "big red button"): SpyAgency
+never resumes a pause it did not make, and does not pause again for a run after someone
+resumed over its pause for that run.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import RunState
 from .outbox import Send, deliver_pending
 from .overrides import active_resume
 from .policy import Policy
 from .store import Store
+from .store.switch import PAUSE, RESUME, SwitchPicture, cancel_pending, switch_picture
 from .store.tables import OutboxRow, Tier0GlobalRow, TrackedRun
 
 log = logging.getLogger(__name__)
 
-PAUSE = "pause"
-RESUME = "resume"
+__all__ = ["PAUSE", "RESUME", "SteeringDecision", "desired_switch", "plan", "deliver", "steering_status"]
+
+#: How many runs of Tier0's line steering looks at (Tier0 may lock several in one go).
+LINE_LENGTH = 20
+
+
+@dataclass(frozen=True)
+class LineRun:
+    """A run in Tier0's line, as its stored verdict describes it."""
+
+    run: int
+    release: bool
+    lock_time: datetime | None
+    decided_at: datetime | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Override:
+    """An operator's standing resume for a run."""
+
+    author: str
+    comment: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -39,55 +67,135 @@ class SteeringDecision:
     reason: str
 
 
-def desired_switch(session: Session, policy: Policy, now: datetime) -> SteeringDecision:
-    """Pause when the next run in Tier0's line is not ready and its lock time is near; else resume.
+def _fmt(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
 
-    An operator's override for that run resumes releases whatever its state.
+
+def _stale(entry: LineRun, policy: Policy, now: datetime) -> str | None:
+    """Why the stored verdict of ``entry`` cannot be acted on, if it cannot."""
+    if entry.decided_at is None:
+        return "has not been decided yet"
+    if entry.decided_at > now + policy.sources.clock_tolerance:
+        return f"has a verdict from the future ({_fmt(entry.decided_at)}): a clock is wrong"
+    if now - entry.decided_at > policy.sources.stale_after:
+        return f"has a stale verdict (decided {_fmt(entry.decided_at)})"
+    return None
+
+
+def desired_switch(line: Sequence[LineRun], overrides: Mapping[int, Override], policy: Policy,
+                   now: datetime) -> SteeringDecision:
+    """Pause when a run Tier0 could lock soon is not ready; else resume. A pure function.
+
+    ``line`` is Tier0's line in run order, from the first conditions-safe run. Tier0 locks in
+    that order, so the first run whose lock is not near ends the look-ahead. A ready run, or
+    one an operator overrode, lets steering look at the next one.
     """
-    row = session.scalars(select(TrackedRun).where(
-        TrackedRun.finalized.is_(False), TrackedRun.decided_at.is_not(None),
-        TrackedRun.state != RunState.RELEASED.value).order_by(TrackedRun.run).limit(1)).first()
-    if row is None:
+    if not line:
         return SteeringDecision(RESUME, None, "no run is waiting for release")
-    if row.release:
-        return SteeringDecision(RESUME, row.run, f"run {row.run} is ready")
-    override = active_resume(session, row.run)
-    if override is not None:
-        return SteeringDecision(RESUME, row.run, f"run {row.run} is not ready, but operator {override.author} "
-                                                 f"overrode at {override.created_at:%Y-%m-%d %H:%M} UTC: "
-                                                 f"{override.comment}")
-    if row.lock_time is None:
-        return SteeringDecision(RESUME, row.run, f"run {row.run} has no lock time yet (still running)")
-    pause_from = row.lock_time - policy.deadlines.pause_before_lock
-    if now < pause_from:
-        return SteeringDecision(RESUME, row.run,
-                                f"run {row.run} is not ready but its lock is not near (pause from {pause_from:%Y-%m-%d %H:%M} UTC)")
-    why = row.reasons[0] if row.reasons else "not ready"
-    return SteeringDecision(PAUSE, row.run, f"run {row.run} is not ready {policy.deadlines.pause_before_lock_minutes:g} min "
-                                            f"before its lock: {why}")
+    passed: list[str] = []
+    for entry in line:
+        stale = _stale(entry, policy, now)
+        if entry.lock_time is None:
+            return SteeringDecision(RESUME, entry.run, _joined(passed, f"run {entry.run} is still running "
+                                                                     f"(no lock time yet)"))
+        pause_from = entry.lock_time - policy.deadlines.pause_before_lock
+        if entry.release and stale is None:
+            passed.append(f"run {entry.run} is ready")
+            continue
+        override = overrides.get(entry.run)
+        if override is not None:
+            passed.append(f"run {entry.run} is not ready, but operator {override.author} overrode at "
+                          f"{_fmt(override.created_at)}: {override.comment}")
+            continue
+        if now < pause_from:
+            return SteeringDecision(RESUME, entry.run, _joined(passed, (
+                f"run {entry.run} is not ready but its lock is not near (pause from {_fmt(pause_from)})")))
+        why = f"its verdict {stale.removeprefix('has ')}" if stale else (
+            entry.reasons[0] if entry.reasons else "not ready")
+        minutes = f"{policy.deadlines.pause_before_lock_minutes:g}"
+        return SteeringDecision(PAUSE, entry.run, f"run {entry.run} is not ready {minutes} min before its lock: {why}")
+    return SteeringDecision(RESUME, line[0].run, "; ".join(passed))
 
 
-def last_requested(session: Session) -> str | None:
-    """The latest action SpyAgency put in the outbox (sent or not)."""
-    row = session.scalars(select(OutboxRow).where(OutboxRow.action.in_((PAUSE, RESUME)))
-                          .order_by(OutboxRow.id.desc()).limit(1)).first()
-    return row.action if row else None
+def _joined(passed: list[str], last: str) -> str:
+    return "; ".join([*passed, last])
+
+
+@dataclass(frozen=True)
+class SharedSwitchStep:
+    """What to enqueue given who holds the switch: an action or None, why, and whether to stand down."""
+
+    action: str | None
+    note: str
+    stand_down: bool = False
+
+
+def shared_switch_step(desired: SteeringDecision, picture: SwitchPicture) -> SharedSwitchStep:
+    """Reconcile the desired position with a switch that people use too. A pure function."""
+    change, last = picture.latest_change, picture.last_action
+    if change is not None and not change.enabled and not change.by_spyagency:
+        return SharedSwitchStep(None, f"someone else paused Tier0 at {_fmt(change.observed_at)}: SpyAgency "
+                                      f"leaves the switch alone until it is released again", stand_down=True)
+    previous = last.action if last else None
+    # someone resumed over SpyAgency's pause: the pause was seen in force, and then released by another
+    if (change is not None and change.enabled and not change.by_spyagency and last is not None
+            and last.action == PAUSE and picture.last_action_seen):
+        previous = RESUME  # SpyAgency's pause is void
+        if desired.action == PAUSE and desired.run == last.run:
+            return SharedSwitchStep(None, f"someone resumed Tier0 at {_fmt(change.observed_at)} over SpyAgency's "
+                                          f"pause for run {last.run}: SpyAgency does not pause again for it")
+    if desired.action == previous or (previous is None and desired.action == RESUME):
+        return SharedSwitchStep(None, "the switch already is as SpyAgency wants it")
+    return SharedSwitchStep(desired.action, desired.reason)
+
+
+def _line(session: Session, first_conditions_safe_run: int | None) -> list[LineRun]:
+    # a run Tier0 said it does not know is not in its line; one Tier0 never answered about may be
+    in_tier0 = ~(TrackedRun.tier0_known.is_(False) & TrackedRun.tier0_observed_at.is_not(None)
+                 & TrackedRun.tier0_error.is_(None))
+    query = select(TrackedRun).where(in_tier0)
+    if first_conditions_safe_run is not None:
+        query = query.where(TrackedRun.run >= first_conditions_safe_run)
+    else:
+        query = query.where(TrackedRun.finalized.is_(False))
+    rows = session.scalars(query.order_by(TrackedRun.run).limit(LINE_LENGTH)).all()
+    return [LineRun(r.run, r.release, r.lock_time, r.decided_at, tuple(r.reasons or ())) for r in rows]
+
+
+def _overrides(session: Session, runs: Sequence[int]) -> dict[int, Override]:
+    found: dict[int, Override] = {}
+    for run in runs:
+        row = active_resume(session, run)
+        if row is not None:
+            found[run] = Override(row.author, row.comment, row.created_at)
+    return found
+
+
+def decide_steering(session: Session, policy: Policy, now: datetime) -> SteeringDecision:
+    """The desired switch position from the stored verdicts of Tier0's line."""
+    tier0 = session.get(Tier0GlobalRow, 1)
+    line = _line(session, tier0.first_conditions_safe_run if tier0 else None)
+    return desired_switch(line, _overrides(session, [e.run for e in line]), policy, now)
 
 
 def plan(store: Store, policy: Policy, now: datetime, dry_run: bool = False) -> OutboxRow | None:
-    """Decide the switch; enqueue an action if it differs from the last request. Returns the new row."""
+    """Decide the switch; enqueue an action if SpyAgency has not asked for it yet. Returns the new row."""
     with store.session() as session:
-        decision = desired_switch(session, policy, now)
-        previous = last_requested(session)
-        # Releasing is Tier0's default; only a pause (and the resume that undoes it) needs saying.
-        if decision.action == previous or (previous is None and decision.action == RESUME):
+        decision = decide_steering(session, policy, now)
+        step = shared_switch_step(decision, switch_picture(session))
+        if step.stand_down:
+            cancelled = cancel_pending(session, now, f"cancelled: {step.note}")
+            if cancelled:
+                log.warning("cancelled %d pending steering action(s): %s", cancelled, step.note)
+        if step.action is None:
             return None
         if dry_run:
-            log.warning("dry run: would %s prompt-reco releases: %s", decision.action, decision.reason)
+            log.warning("dry run: would %s prompt-reco releases: %s", step.action, step.note)
             return None
-        sequence = session.scalar(select(func.count()).select_from(OutboxRow)) or 0
-        row = OutboxRow(idempotency_key=f"spyagency-{sequence + 1}-{decision.action}-{decision.run or 0}",
-                        action=decision.action, run=decision.run, reason=decision.reason, created_at=now)
+        # globally unique: a rebuilt or restored store never repeats a key Tier0 has seen
+        key = f"spyagency-{uuid.uuid4().hex}-{step.action}-{decision.run or 0}"
+        row = OutboxRow(idempotency_key=key, action=step.action, run=decision.run, reason=step.note,
+                        created_at=now)
         session.add(row)
     log.info("enqueued %s (%s): %s", row.action, row.idempotency_key, row.reason)
     return row
@@ -100,13 +208,20 @@ def deliver(store: Store, send: Send, now: datetime, after_send: Send | None = N
 
 def _pending(session: Session) -> list[OutboxRow]:
     return list(session.scalars(select(OutboxRow).where(
-        OutboxRow.sent_at.is_(None), OutboxRow.action.in_((PAUSE, RESUME))).order_by(OutboxRow.id)))
+        OutboxRow.sent_at.is_(None), OutboxRow.cancelled_at.is_(None),
+        OutboxRow.action.in_((PAUSE, RESUME))).order_by(OutboxRow.id)))
 
 
 def pending_actions(store: Store) -> list[OutboxRow]:
     """Actions committed but not yet accepted by Tier0, oldest first."""
     with store.session() as session:
         return _pending(session)
+
+
+def last_requested(session: Session) -> str | None:
+    """The latest action SpyAgency put in the outbox and did not cancel (sent or not)."""
+    last = switch_picture(session).last_action
+    return last.action if last else None
 
 
 @dataclass(frozen=True)
@@ -117,10 +232,18 @@ class SteeringStatus:
     last_requested: str | None
     pending: list[OutboxRow]
     promptreco_enabled: bool | None
+    switch_note: str  # who holds the switch, when it is not SpyAgency's to move
+    changed_by_others_at: datetime | None
 
 
 def steering_status(session: Session, policy: Policy, now: datetime) -> SteeringStatus:
     """The steering picture for operators (read-only)."""
     tier0 = session.get(Tier0GlobalRow, 1)
-    return SteeringStatus(desired_switch(session, policy, now), last_requested(session), _pending(session),
-                          tier0.promptreco_enabled if tier0 else None)
+    desired = decide_steering(session, policy, now)
+    picture = switch_picture(session)
+    step = shared_switch_step(desired, picture)
+    change = picture.latest_change
+    foreign_at = change.observed_at if change is not None and not change.by_spyagency and (
+        not change.enabled or step.note.startswith("someone")) else None
+    return SteeringStatus(desired, last_requested(session), _pending(session),
+                          tier0.promptreco_enabled if tier0 else None, step.note, foreign_at)

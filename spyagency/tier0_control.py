@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, create_engine, insert, select
 
+from .clock import utcnow
+from .errors import SwitchTakenOver, UnexpectedDuplicate
 from .sources.errors import Tier0ProtocolError, Tier0Unavailable
 from .sources.http import JsonHttp
-from .steering import PAUSE
+from .store.switch import PAUSE
 from .store.tables import OutboxRow
+
+#: SpyAgency's rows in promptreco_status carry this prefix before the idempotency key.
+OWN_USER_PREFIX = "spyagency:"
 
 _meta = MetaData()
 #: Tier0's switch table: the latest row by change_time holds (1 = releasing, 0 = paused).
@@ -29,28 +36,62 @@ class HttpControl:
         self.http = JsonHttp(base, unavailable=Tier0Unavailable, protocol_error=Tier0ProtocolError,
                              timeout=timeout, retries=retries)
 
+    def close(self) -> None:
+        self.http.close()
+
     def __call__(self, row: OutboxRow) -> None:
-        self.http.post(self.path, {"enabled": row.action != PAUSE, "reason": row.reason},
-                       headers={"Idempotency-Key": row.idempotency_key})
+        reply = self.http.post(self.path, {"enabled": row.action != PAUSE, "reason": row.reason},
+                               headers={"Idempotency-Key": row.idempotency_key})
+        if _says_duplicate(reply) and row.attempts == 0:
+            raise UnexpectedDuplicate(
+                f"Tier0 calls {row.idempotency_key} a duplicate, but SpyAgency never sent it: the key collides "
+                f"with another action and this {row.action} was not applied")
+
+
+def _says_duplicate(reply: Any) -> bool:
+    result = reply.get("result") if isinstance(reply, dict) else None
+    first = result[0] if isinstance(result, list) and result else None
+    return isinstance(first, dict) and first.get("duplicate") is True
 
 
 class SqlControl:
-    """Inserts a ``promptreco_status`` row; the idempotency key rides in ``username`` so a resend is a no-op."""
+    """Inserts a ``promptreco_status`` row; the idempotency key rides in ``username`` so a resend is a no-op.
 
-    def __init__(self, url: str) -> None:
+    A resume is written only if the latest row is SpyAgency's own pause: a change someone else
+    made since is never undone (compare-and-set inside one transaction, the table locked on
+    PostgreSQL so two writers cannot both pass the check; on SQLite the steering lease keeps
+    SpyAgency to one writer).
+    """
+
+    def __init__(self, url: str, now: Callable[[], datetime] = utcnow) -> None:
         self.engine = create_engine(url)
+        self._now = now
+
+    def close(self) -> None:
+        self.engine.dispose()
 
     def create_table(self) -> None:
         _meta.create_all(self.engine)
 
     def __call__(self, row: OutboxRow) -> None:
-        tag = f"spyagency:{row.idempotency_key}"
+        tag = f"{OWN_USER_PREFIX}{row.idempotency_key}"
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("LOCK TABLE promptreco_status IN EXCLUSIVE MODE")
             seen = conn.execute(select(PROMPTRECO_STATUS.c.username).where(PROMPTRECO_STATUS.c.username == tag))
-            if seen.first() is None:
-                conn.execute(insert(PROMPTRECO_STATUS).values(
-                    status=0 if row.action == PAUSE else 1,
-                    change_time=datetime.now(timezone.utc).replace(tzinfo=None), username=tag))
+            if seen.first() is not None:
+                return  # a resend after a crash: already applied
+            latest = conn.execute(select(PROMPTRECO_STATUS.c.status, PROMPTRECO_STATUS.c.username,
+                                         PROMPTRECO_STATUS.c.change_time)
+                                  .order_by(PROMPTRECO_STATUS.c.change_time.desc()).limit(1)).first()
+            if row.action != PAUSE and latest is not None and not (
+                    latest.status == 0 and latest.username.startswith(OWN_USER_PREFIX)):
+                raise SwitchTakenOver(
+                    f"not resuming: the switch was last set to {latest.status} by {latest.username} at "
+                    f"{latest.change_time:%Y-%m-%d %H:%M} UTC, after SpyAgency's pause")
+            conn.execute(insert(PROMPTRECO_STATUS).values(
+                status=0 if row.action == PAUSE else 1,
+                change_time=self._now().astimezone(timezone.utc).replace(tzinfo=None), username=tag))
 
     def current(self) -> bool | None:
         with self.engine.connect() as conn:

@@ -133,7 +133,7 @@ def test_bad_acknowledgements_are_refused_with_a_reason(client):
 
 
 def test_an_operator_overrides_steering_for_a_vetoed_run(client, world):
-    world.at(40.5 * H)  # 386926's lock (START + 41 h) is 30 min away: SpyAgency wants a pause
+    world.at(40 * H)  # 386926's lock (stop + 47.5 h = START + 40.5 h) is 30 min away: SpyAgency wants a pause
     world.agency.reconcile_once()
     picture = client.get("/api/v1/steering").json()
     assert picture["desired"] == "pause" and picture["run"] == 386926

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from spyagency.models import (
     Acknowledgement,
     AckKind,
+    Attribution,
+    AttributedUpload,
     DqmCheck,
     DqmOutcome,
     RunInfo,
@@ -39,20 +41,23 @@ def tier0(done: bool = True, producers=None) -> Tier0Run:
     return Tier0Run(RUN, True, "Run2026D", producers, {s: done for s in producers}, NOW)
 
 
-def upload(tag: str, since_run: int = RUN, for_run: int = RUN) -> Upload:
+def upload(tag: str, since_run: int = RUN, attribution: Attribution = Attribution.OWN) -> AttributedUpload:
     wf = POLICY.tags[tag]
     since = since_run << 32 | 1 if wf.time_type == "lumi" else since_run
-    return Upload(tag, since, since_run, for_run, "a" * 40, NOW - 2 * H)
+    earlier = RUN if since_run > RUN else None
+    return AttributedUpload(Upload(tag, since, since_run, "a" * 40, NOW - 2 * H), attribution, "test", earlier)
 
 
-def all_uploads(skip: str | None = None) -> dict[str, tuple[Upload, ...]]:
+def all_uploads(skip: str | None = None) -> dict[str, tuple[AttributedUpload, ...]]:
     return {wf.tag: (upload(wf.tag),) for wf in POLICY.workflows if wf.name != skip}
 
 
-def observe(stop_hours_ago: float | None = 10, uploads=None, dqm=None, acks=None, t0=None) -> RunObservations:
+def observe(stop_hours_ago: float | None = 10, uploads=None, dqm=None, acks=None, t0=None,
+            landed_later=None) -> RunObservations:
     stop = NOW - stop_hours_ago * H if stop_hours_ago is not None else None
     return RunObservations(RunInfo(RUN, NOW - 30 * H, stop), t0 or tier0(),
-                           all_uploads() if uploads is None else uploads, dqm or {}, acks or {})
+                           all_uploads() if uploads is None else uploads, dqm or {}, acks or {},
+                           landed_later=landed_later or {})
 
 
 def state_of(verdict, name):
@@ -115,11 +120,34 @@ def test_accept_without_payload_covers_a_vetoed_alignment():
 
 
 def test_a_payload_landed_on_a_later_run_is_late_not_uploaded():
-    uploads = all_uploads(skip="SiStripGains")
-    uploads["SiStripApvGain_PCL_v0_prompt"] = (upload("SiStripApvGain_PCL_v0_prompt", since_run=RUN + 3),)
-    verdict = decide_run(observe(40, uploads=uploads), POLICY, T0, FRESH, NOW)
+    tag = "SiStripApvGain_PCL_v0_prompt"
+    later = {tag: (upload(tag, since_run=RUN + 3, attribution=Attribution.LANDED),)}
+    verdict = decide_run(observe(40, uploads=all_uploads(skip="SiStripGains"), landed_later=later),
+                         POLICY, T0, FRESH, NOW)
     assert state_of(verdict, "SiStripGains").state is WorkflowState.LATE
+    assert "landed late on run 386928" in state_of(verdict, "SiStripGains").reason
     assert not verdict.release
+
+
+def test_an_ambiguous_payload_is_not_the_runs_own_until_an_expert_says_so():
+    uploads = all_uploads(skip="SiStripGains")
+    uploads["SiStripApvGain_PCL_v0_prompt"] = (upload("SiStripApvGain_PCL_v0_prompt",
+                                                      attribution=Attribution.AMBIGUOUS),)
+    verdict = decide_run(observe(uploads=uploads), POLICY, T0, FRESH, NOW)
+    gains = state_of(verdict, "SiStripGains")
+    assert gains.state is WorkflowState.AMBIGUOUS and not gains.done and not verdict.release
+    assert "may belong to run 386925 or to an earlier, locked run" in gains.reason
+    ack = Acknowledgement(RUN, "SiStripGains", AckKind.ACCEPT, "expert", "it is 386925's own", NOW)
+    verdict = decide_run(observe(uploads=uploads, acks={"SiStripGains": ack}), POLICY, T0, FRESH, NOW)
+    assert state_of(verdict, "SiStripGains").state is WorkflowState.ACKNOWLEDGED and verdict.release
+
+
+def test_a_per_run_tier0_fault_keeps_only_that_run_not_ready_and_says_why():
+    faulty = Tier0Run(RUN, True, "Run2026D", ALL_PRODUCERS, {s: True for s in ALL_PRODUCERS}, NOW,
+                      error="GET run_stream_done answered HTTP 500")
+    verdict = decide_run(observe(t0=faulty), POLICY, T0, FRESH, NOW)
+    assert not verdict.release
+    assert verdict.reasons[0] == "Tier0 Data Service failed for run 386925: GET run_stream_done answered HTTP 500"
 
 
 def test_lock_time_passed_without_readiness_is_overdue():
@@ -170,15 +198,17 @@ def scenarios(draw):
         else dict(ALL_PRODUCERS)
     t0_run = Tier0Run(RUN, known, "Run2026D" if known else None, producers if known else {},
                       {s: draw(st.booleans()) for s in producers} if known else {}, NOW)
-    uploads, dqm, acks = {}, {}, {}
+    uploads, dqm, acks, landed = {}, {}, {}, {}
     for wf in POLICY.workflows:
         kind = draw(upload_kind)
         if kind == "on_time":
             uploads[wf.tag] = (upload(wf.tag),)
         elif kind == "late":
-            uploads[wf.tag] = (upload(wf.tag, since_run=RUN + draw(st.integers(1, 5))),)
+            landed[wf.tag] = (upload(wf.tag, since_run=RUN + draw(st.integers(1, 5)),
+                                     attribution=Attribution.LANDED),)
         elif kind == "other_run":
-            uploads[wf.tag] = (upload(wf.tag, since_run=RUN - 1, for_run=RUN),)
+            uploads[wf.tag] = (upload(wf.tag, attribution=draw(st.sampled_from(
+                [Attribution.LANDED, Attribution.AMBIGUOUS, Attribution.AFTER_LOCK]))),)
         outcome = draw(dqm_kind)
         if outcome is not None:
             dqm[wf.name] = DqmCheck(RUN, wf.name, outcome, "x", NOW)
@@ -196,7 +226,7 @@ def scenarios(draw):
             health[source] = SourceHealth(source, NOW - H, "boom", NOW, failing=True)
     fcsr = draw(st.one_of(st.none(), st.integers(RUN - 5, RUN + 5)))
     stop = NOW - stop_hours * H if stop_hours is not None else None
-    obs = RunObservations(RunInfo(RUN, NOW - 100 * H, stop), t0_run, uploads, dqm, acks)
+    obs = RunObservations(RunInfo(RUN, NOW - 100 * H, stop), t0_run, uploads, dqm, acks, landed_later=landed)
     return obs, Tier0Global(fcsr, True, NOW), health
 
 
@@ -212,7 +242,8 @@ def covered(obs: RunObservations, wf, now) -> bool:
     producers = obs.tier0.express_producers if obs.tier0 else {}
     if obs.info.stop_time is not None and producers and wf.producer not in producers.get(wf.stream, ()):
         return True
-    own = [u for u in obs.uploads.get(wf.tag, ()) if u.since_run == obs.info.run and u.for_run == obs.info.run]
+    own = [u for u in obs.uploads.get(wf.tag, ())
+           if u.upload.since_run == obs.info.run and u.attribution is Attribution.OWN]
     dqm = obs.dqm.get(wf.name) if wf.dqm else None
     if own:
         return dqm is None or dqm.outcome is not DqmOutcome.FAILED

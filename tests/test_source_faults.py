@@ -123,7 +123,7 @@ def test_a_reupload_with_the_same_since_is_one_more_upload_not_a_duplicate(world
         verdict = world.verdicts()[READY_RUN]
     assert verdict.state is RunState.READY
     with world.store.session() as session:
-        rows = session.scalars(select(UploadRow).where(UploadRow.for_run == READY_RUN, UploadRow.tag == tag)).all()
+        rows = session.scalars(select(UploadRow).where(UploadRow.since_run == READY_RUN, UploadRow.tag == tag)).all()
     assert len(rows) == 2 and len({r.inserted_at for r in rows}) == 2
 
 

@@ -97,20 +97,24 @@ def test_conddb_reads_runs_and_uploads_incrementally(sim, policy):
     runs = client.runs(after_run=0)
     assert [r.run for r in runs] == [386925, 386926, 386927]
     assert runs[2].stop_time is None  # still running
-    tags = client.tag_time_types(wf.tag for wf in policy.workflows)
-    assert tags["BeamSpotObjects_PCL_byLumi_v0_prompt"] == "Lumi"
-    first = client.uploads_since(tags, None)
+    tags = client.tag_info(wf.tag for wf in policy.workflows)
+    beam_spot = tags["BeamSpotObjects_PCL_byLumi_v0_prompt"]
+    assert beam_spot.time_type == "lumi" and beam_spot.synchronization in ("pcl", "prompt")
+    assert client.first_run() == 386925
+    first = client.uploads_since(tags, None, from_run=386925)
     lumi = [u for u in first.uploads if u.tag == "BeamSpotObjects_PCL_byLumi_v0_prompt"]
-    assert lumi and all(u.since_run == 386925 and u.for_run == 386925 for u in lumi)
+    assert lumi and all(u.since_run == 386925 for u in lumi)
     assert {u.since >> 32 for u in lumi} == {386925}
     # nothing new: the next read from the cursor only re-reads the overlap window
-    again = client.uploads_since(tags, first.cursor + timedelta(hours=1))
+    again = client.uploads_since(tags, first.cursor + timedelta(hours=1), from_run=386925)
     assert again.uploads == ()
     sim.advance(START + 8 * H)  # 386926 and 386927 upload
-    later = client.uploads_since(tags, first.cursor)
+    later = client.uploads_since(tags, first.cursor, from_run=386925)
     new = set(later.uploads) - set(first.uploads)  # the overlap window re-reads; the store dedupes
-    assert {u.for_run for u in new} == {386926, 386927}
+    assert {u.since_run for u in new} == {386926, 386927}
     assert later.cursor > first.cursor
+    # the read starts at a since: runs below it are not read at all
+    assert {u.since_run for u in client.uploads_since(tags, None, from_run=386926).uploads} == {386926, 386927}
     client.close()
 
 

@@ -56,7 +56,7 @@ def test_operator_override_resumes_releases_and_withdrawing_it_pauses_again(worl
     assert world.agency.steer_once() == 1
     assert [a.enabled for a in real_actions(world)] == [False, True]
     with world.store.session() as session:
-        decision = steering.desired_switch(session, world.agency.policy, world.clock.now())
+        decision = steering.decide_steering(session, world.agency.policy, world.clock.now())
     assert decision.action == "resume" and "operator t0-shifter overrode" in decision.reason
     # the run itself is still not ready: the override steers Tier0, it does not fake readiness
     verdicts = {v.run: v for v in world.agency.reconcile_once().decision.verdicts}

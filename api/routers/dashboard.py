@@ -53,11 +53,12 @@ def _run_context(request: Request, state: State, viewer: Principal | None, sessi
     gui = (state.settings.dqm_gui_url or state.settings.dqm_url).rstrip("/")
     for wf in state.policy.workflows:
         if wf.dqm and summary.era:
-            dataset = wf.dqm.dataset_for(summary.era)
+            version = summary.express_versions.get(wf.stream)
+            dataset = wf.dqm.dataset_for(summary.era, version)
             folder = wf.dqm.histogram.rsplit("/", 1)[0]
             dqm_links[wf.name] = (f"{gui}/dqm/offline/start?runnr={run};dataset={quote(dataset)};"
                                   f"workspace=Everything;root={quote(folder)}")
-            dqm_links[wf.name + ":json"] = f"{gui}/{DqmClient.plot_path(run, summary.era, wf.dqm)}"
+            dqm_links[wf.name + ":json"] = f"{gui}/{DqmClient.plot_path(run, summary.era, wf.dqm, version)}"
     return _context(request, state, viewer, run=summary, history=queries.history(session, run),
                     acks=queries.acknowledgements(session, run), dqm_links=dqm_links,
                     ack_kinds=[k.value for k in AckKind])

@@ -29,7 +29,7 @@ class DqmRule(_Strict):
     """How to read a PCL status histogram from the DQM GUI (jsonfairy)."""
 
     dataset: str = Field(description="Dataset, with {era} and {version} placeholders")
-    version: int = 1
+    version: int = Field(1, description="Express processing version when Tier0 has not said (proc_version)")
     histogram: str = Field(description="folder/name of the status histogram")
     updated_bin: str = "DB updated"
     vetoed_bin: str = "DB update vetoed"
@@ -42,9 +42,9 @@ class DqmRule(_Strict):
             raise ValueError(f"dataset must look like /Primary/Processed/TIER, got {value!r}")
         return value
 
-    def dataset_for(self, era: str) -> str:
-        """Return the dataset name for a run of acquisition era ``era``."""
-        return self.dataset.format(era=era, version=self.version)
+    def dataset_for(self, era: str, version: int | None = None) -> str:
+        """The dataset of a run of era ``era`` whose express processing version is ``version``."""
+        return self.dataset.format(era=era, version=self.version if version is None else version)
 
 
 class Workflow(_Strict):
@@ -95,6 +95,11 @@ class Deadlines(_Strict):
         return timedelta(hours=self.pcl_give_up_hours)
 
     @property
+    def lock_delay(self) -> timedelta:
+        """Stop to lock: Tier0 never locks a run earlier than this after it stopped."""
+        return self.reco_delay - self.lock_offset
+
+    @property
     def pause_before_lock(self) -> timedelta:
         return timedelta(minutes=self.pause_before_lock_minutes)
 
@@ -116,10 +121,16 @@ class SourceLimits(_Strict):
     """How old an observation may get before it no longer counts."""
 
     stale_after_minutes: float = Field(15, gt=0)
+    #: how far the CondDB's, Tier0's and SpyAgency's clocks may disagree
+    clock_tolerance_minutes: float = Field(5, ge=0)
 
     @property
     def stale_after(self) -> timedelta:
         return timedelta(minutes=self.stale_after_minutes)
+
+    @property
+    def clock_tolerance(self) -> timedelta:
+        return timedelta(minutes=self.clock_tolerance_minutes)
 
 
 class Policy(_Strict):

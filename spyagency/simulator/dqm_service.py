@@ -49,7 +49,9 @@ def dqm_route(world: World):  # type: ignore[no-untyped-def]
         dataset = "/" + "/".join(parts[1:4])
         histogram = "/".join(parts[4:])
         with world.lock:
-            workflow = world.find_dqm_workflow(dataset, histogram)
+            if run in world.dqm_run_faults:
+                return 500, {"error": f"simulated failure reading run {run}"}
+            workflow = world.find_dqm_workflow(run, dataset, histogram)
             if workflow is None:
                 return 404, {"error": "no such histogram"}
             outcome = world.dqm_outcome(run, workflow.name)

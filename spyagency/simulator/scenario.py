@@ -10,10 +10,21 @@ from datetime import datetime, timedelta
 from ..policy import Policy
 
 ERA = "Run2026D"
-#: Non-PCL ALCARECO skims Tier0 also lists in express alca_skim
-OTHER_SKIMS = {"Express": "SiStripCalZeroBias,TkAlMinBias,SiStripPCLHistos",
-               "ExpressAlignment": "TkAlMinBias"}
-NON_PCL_STREAMS = ("HLTMonitor",)
+#: Tier0's production ``alca_skim`` per express stream (Tier0 stores ",".join(producers), None when empty)
+PRODUCTION_ALCA_SKIMS: dict[str, str | None] = {
+    "Express": ("SiStripPCLHistos,SiStripCalZeroBias,SiStripCalMinBias,SiStripCalMinBiasAAG,TkAlMinBias,"
+                "SiPixelCalZeroBias,SiPixelCalSingleMuon,SiPixelCalSingleMuonTight,TkAlZMuMu,PromptCalibProd,"
+                "PromptCalibProdSiStrip,PromptCalibProdSiPixelAli,PromptCalibProdSiStripGains,"
+                "PromptCalibProdSiStripGainsAAG,PromptCalibProdSiPixel,PromptCalibProdSiPixelLA,"
+                "PromptCalibProdSiStripHitEff,PromptCalibProdSiPixelAliHG,PromptCalibProdSiPixelAliHGComb"),
+    "ExpressAlignment": "TkAlMinBias,PromptCalibProdBeamSpotHP",
+    "ALCALumiPixelsCountsExpress": "AlCaPCCRandom,PromptCalibProdLumiPCC",
+    "ALCAPPSExpress": "PPSCalMaxTracks,PromptCalibProdPPSTimingCalib,PromptCalibProdPPSAlignment",
+    "Calibration": "PromptCalibProdEcalPedestals",
+    "HLTMonitor": "PromptCalibProdSiPixelAliHLTHGC",  # a PCL producer no prompt workflow of the policy needs
+    "ExpressCosmics": None,  # configured without ALCARECO skims
+}
+NON_PCL_STREAMS = ("HLTMonitor", "ExpressCosmics")
 
 
 class Outcome(str, enum.Enum):
@@ -24,6 +35,7 @@ class Outcome(str, enum.Enum):
     MISSING = "missing"  # nothing ever arrives
     VETOED = "vetoed"  # DQM says vetoed, no payload (DQM-checked workflows only)
     NO_PAYLOAD = "no_payload"  # DQM says no update needed, no payload (DQM-checked workflows only)
+    REUPLOADED = "reuploaded"  # on time, then an expert re-uploads it by hand after the lock
 
 
 @dataclass
@@ -41,6 +53,7 @@ class SimRun:
     lumis: int = 500
     iovs_per_lumi_upload: int = 10
     tier0_known: bool = True
+    express_version: int = 1  # the Express ProcessingVersion (proc_version) of the run
 
     @property
     def express_done(self) -> datetime:
@@ -67,7 +80,8 @@ def demo_runs(policy: Policy, now: datetime, extra_runs: int = 12, seed: int = 7
         SimRun(386925, now - 56 * hour, now - 47 * hour, streams),
         SimRun(386926, now - 38 * hour, now - 30 * hour, streams, {"SiPixelAli": Outcome.VETOED}),
         SimRun(386927, now - 30 * hour, now - 26 * hour, no_pps,
-               {"SiPixelAli": Outcome.NO_PAYLOAD, "SiStripGains": Outcome.LATE}),
+               {"SiPixelAli": Outcome.NO_PAYLOAD, "SiStripGains": Outcome.LATE,
+                "SiStripBadChannel": Outcome.REUPLOADED}),
         SimRun(386928, now - 26 * hour, now - 20 * hour, streams, {"EcalPedestals": Outcome.MISSING}),
         SimRun(386929, now - 20 * hour, now - 10 * hour, streams),
         SimRun(386930, now - 10 * hour, now - 2 * hour, streams),

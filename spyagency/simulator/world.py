@@ -14,9 +14,15 @@ from .. import conddb_schema as db
 from ..models import DqmOutcome
 from ..policy import Policy, Workflow
 from ..since import pack_lumi
-from .scenario import OTHER_SKIMS, Outcome, SimRun
+from .scenario import PRODUCTION_ALCA_SKIMS, Outcome, SimRun
 
 PROMPT_GT = "160X_dataRun3_Prompt_v1"
+#: Which destination tags the simulated CondDB synchronizes as ``prompt`` (a late upload is moved
+#: onto the first conditions-safe run); the others are ``pcl`` (a late upload is refused).
+PROMPT_SYNCHRONIZED = frozenset({"SiStripGains", "SiStripGainsAAG", "SiStripBadChannel", "EcalPedestals",
+                                 "LumiPCC", "PPSTimingCalib"})
+#: Synchronizations for which the upload service moves a since below fcsr up to it.
+MOVED_BY_UPLOAD_SERVICE = frozenset({"prompt", "express", "hlt"})
 STATUS_BINS = ("DB updated", "significant movement", "DB update vetoed",
                "within max movement", "within max error", "above significance")
 
@@ -59,6 +65,9 @@ class World:
         self.control_actions: list[ControlAction] = []
         self.repeated_keys: list[str] = []  # writes that came again with a key already applied
         self.released: dict[int, datetime] = {}
+        self.refused_uploads: list[tuple[str, int, datetime]] = []  # (tag, run, when): pcl tags refuse late ones
+        self.tier0_run_faults: set[int] = set()  # runs whose per-run Tier0 calls answer HTTP 500
+        self.dqm_run_faults: set[int] = set()  # runs whose DQM histograms answer HTTP 500
         self._uploads = 0
         self._progress = {r: _Progress() for r in self.runs}
         self._create_schema()
@@ -75,7 +84,7 @@ class World:
                 RELEASE="CMSSW_16_0_7_patch1", INSERTION_TIME=stamp, SNAPSHOT_TIME=stamp)])
             conn.execute(insert(db.TAG), [dict(
                 NAME=wf.tag, TIME_TYPE=wf.time_type.capitalize(), OBJECT_TYPE=wf.record.removesuffix("Rcd"),
-                SYNCHRONIZATION="pcl", DESCRIPTION=f"PCL {wf.producer}", LAST_VALIDATED_TIME=0,
+                SYNCHRONIZATION=self.synchronization(wf), DESCRIPTION=f"PCL {wf.producer}", LAST_VALIDATED_TIME=0,
                 END_OF_VALIDITY=0, INSERTION_TIME=stamp, MODIFICATION_TIME=stamp, PROTECTION_CODE=0)
                 for wf in self.policy.workflows])
             # a second tag of the same record needs a label of its own
@@ -87,35 +96,59 @@ class World:
                 records_seen.add(wf.record)
             conn.execute(insert(db.GLOBAL_TAG_MAP), rows)
 
-    def _upload(self, conn: Any, run: SimRun, wf: Workflow, target_run: int, at: datetime) -> None:
+    @staticmethod
+    def synchronization(wf: Workflow) -> str:
+        """The TAG.SYNCHRONIZATION of a workflow's destination tag in the simulated CondDB."""
+        return "prompt" if wf.name in PROMPT_SYNCHRONIZED else "pcl"
+
+    def _upload(self, conn: Any, run: SimRun, wf: Workflow, at: datetime, user: str = "cmst0",
+                text: str | None = None) -> bool:
+        """Upload run ``run``'s payload as the upload service would; False if the service refused it."""
         # two uploads to one tag and since are never stamped with the same instant in a real DB
         self._uploads += 1
         at = at + timedelta(microseconds=self._uploads)
-        digest = hashlib.sha1(f"{wf.tag}:{run.run}:{target_run}:{at.isoformat()}".encode()).hexdigest()
+        if wf.time_type == "lumi":
+            step = max(1, run.lumis // max(1, run.iovs_per_lumi_upload))
+            sinces = [pack_lumi(run.run, lumi) for lumi in range(1, run.lumis + 1, step)]
+        else:
+            sinces = [run.run]
+        fcsr = self.first_conditions_safe_run()
+        if run.run < fcsr:  # the run is locked: its conditions can no longer reach its prompt reco
+            if self.synchronization(wf) not in MOVED_BY_UPLOAD_SERVICE:
+                self.refused_uploads.append((wf.tag, run.run, at))
+                return False
+            # the service moves the first since up to fcsr and drops the IOVs below it
+            sinces = [pack_lumi(fcsr, 1) if wf.time_type == "lumi" else fcsr]
+        digest = hashlib.sha1(f"{wf.tag}:{run.run}:{sinces[0]}:{at.isoformat()}".encode()).hexdigest()
         stamp = _naive(at)
         conn.execute(insert(db.PAYLOAD), [dict(
             HASH=digest, OBJECT_TYPE=wf.record.removesuffix("Rcd"), DATA=digest.encode() * 4,
             STREAMER_INFO=b"{}", VERSION="CMSSW_16_0_7_patch1", INSERTION_TIME=stamp)])
-        if wf.time_type == "lumi":
-            step = max(1, run.lumis // max(1, run.iovs_per_lumi_upload))
-            sinces = [pack_lumi(target_run, lumi) for lumi in range(1, run.lumis + 1, step)]
-        else:
-            sinces = [target_run]
         conn.execute(insert(db.IOV), [dict(TAG_NAME=wf.tag, SINCE=s, INSERTION_TIME=stamp,
                                            PAYLOAD_HASH=digest) for s in sinces])
+        # the CondDB API's log row: a fixed text per calibration, never the run (that is only in the file name)
         conn.execute(insert(db.TAG_LOG), [dict(
-            TAG_NAME=wf.tag, EVENT_TIME=stamp, USER_NAME="cmst0", HOST_NAME="vocms0314.cern.ch",
-            COMMAND="uploadConditions.py", ACTION="New iov",
-            USER_TEXT=f"T0 PCL Upload for run {run.run} ({wf.producer}), first since {sinces[0]}")])
+            TAG_NAME=wf.tag, EVENT_TIME=stamp, USER_NAME=user, HOST_NAME="vocms0314.cern.ch",
+            COMMAND="uploadConditions.py", ACTION=f"{len(sinces)} iov(s) inserted; ",
+            USER_TEXT=text or f"Tier0 PCL Upload for {wf.name} calib. (prod)")])
+        return True
 
-    def upload(self, run: int, workflow: str, at: datetime) -> None:
-        """An upload out of the timeline (an expert re-running a PCL workflow by hand), stamped ``at``."""
+    def upload(self, run: int, workflow: str, at: datetime) -> bool:
+        """An expert uploads ``run``'s payload by hand at ``at`` (landing as the upload service decides)."""
         with self.lock:
             sim = self.runs[run]
             wf = self.policy.workflow(workflow)
             with self.engine.begin() as conn:
-                self._upload(conn, sim, wf, run, at)
+                landed = self._upload(conn, sim, wf, at, user="alcaexpert", text="re-upload after a fix")
             self._progress[run].uploaded.add(workflow)
+            return landed
+
+    def operator_switch(self, enabled: bool, who: str = "t0-operator") -> None:
+        """Someone else (the Offline Run Manager) flips promptreco_status by hand."""
+        with self.lock:
+            self.control_actions.append(ControlAction(enabled, f"manual:{who}:{len(self.control_actions)}",
+                                                      f"by hand ({who})", self.now))
+            self.promptreco_enabled = enabled
 
     # ---- time -----------------------------------------------------------------------
     def lock_time(self, run: SimRun) -> datetime:
@@ -166,13 +199,18 @@ class World:
             if wf.name in progress.uploaded or wf.stream not in sim.streams:
                 continue
             outcome = sim.outcome(wf.name)
-            if outcome is Outcome.ON_TIME and now >= sim.upload_time:
-                self._upload(conn, sim, wf, sim.run, self._insertion_time(sim.upload_time))
+            if outcome in (Outcome.ON_TIME, Outcome.REUPLOADED) and now >= sim.upload_time:
+                self._upload(conn, sim, wf, self._insertion_time(sim.upload_time))
                 progress.uploaded.add(wf.name)
             elif outcome is Outcome.LATE and progress.locked_at is not None:
-                landing = self.first_conditions_safe_run()
-                self._upload(conn, sim, wf, landing, now)
+                self._upload(conn, sim, wf, now)  # Tier0's harvest, stuck in a backlog until after the lock
                 progress.uploaded.add(wf.name)
+        for wf in self.policy.workflows:
+            reupload = f"{wf.name}:reupload"
+            if (sim.outcome(wf.name) is Outcome.REUPLOADED and progress.locked_at is not None
+                    and reupload not in progress.uploaded):
+                self._upload(conn, sim, wf, now, user="alcaexpert", text="re-upload after a fix")
+                progress.uploaded.add(reupload)
 
     def _lock_and_release(self, now: datetime) -> None:
         # Tier0 locks and releases strictly in run order, only while promptreco_status is on.
@@ -190,6 +228,10 @@ class World:
                 self.released[number] = now
 
     # ---- Tier0 Data Service view -----------------------------------------------------
+    def run_fault(self, run: int) -> bool:
+        """Whether per-run Tier0 calls for ``run`` fail (fault injection)."""
+        return run in self.tier0_run_faults
+
     def run_config(self, run: int) -> list[dict[str, Any]]:
         sim = self.runs.get(run)
         if sim is None or not sim.tier0_known or self.now < sim.start:
@@ -200,15 +242,17 @@ class World:
         sim = self.runs.get(run)
         if not self.run_config(run):
             return []
+        assert sim is not None
         rows = []
         for stream in sorted(sim.streams):
-            producers = [wf.producer for wf in self.policy.workflows if wf.stream == stream]
-            skims = ",".join(filter(None, [OTHER_SKIMS.get(stream, ""), *producers]))
+            skims = PRODUCTION_ALCA_SKIMS.get(stream)
+            if skims is None and stream not in PRODUCTION_ALCA_SKIMS:  # a stream the table lacks
+                skims = ",".join(wf.producer for wf in self.policy.workflows if wf.stream == stream) or None
             rows.append({
                 "run": run, "stream": stream, "cmssw": "CMSSW_16_0_7_patch1", "scram_arch": "el8_amd64_gcc13",
                 "reco_cmssw": "CMSSW_16_0_7_patch1", "reco_scram_arch": "el8_amd64_gcc13",
                 "alca_skim": skims, "dqm_seq": "@common", "global_tag": "160X_dataRun3_Express_v2",
-                "scenario": "ppEra_Run3_2025", "proc_version": 1, "multicore": 8,
+                "scenario": "ppEra_Run3_2025", "proc_version": sim.express_version, "multicore": 8,
                 "write_tiers": "FEVT,ALCARECO,DQMIO", "write_dqm": True,
             })
         return rows
@@ -225,9 +269,14 @@ class World:
         return {Outcome.VETOED: DqmOutcome.VETOED, Outcome.NO_PAYLOAD: DqmOutcome.NO_UPDATE}.get(
             sim.outcome(workflow), DqmOutcome.UPDATED)
 
-    def find_dqm_workflow(self, dataset: str, histogram: str) -> Workflow | None:
+    def find_dqm_workflow(self, run: int, dataset: str, histogram: str) -> Workflow | None:
+        """The DQM-checked workflow of ``run`` this dataset and histogram belong to (its era and version too)."""
+        sim = self.runs.get(run)
+        if sim is None:
+            return None
         for wf in self.policy.workflows:
-            if wf.dqm and wf.dqm.histogram == histogram and wf.producer in dataset:
+            if (wf.dqm and wf.dqm.histogram == histogram
+                    and wf.dqm.dataset.format(era=sim.era, version=sim.express_version) == dataset):
                 return wf
         return None
 

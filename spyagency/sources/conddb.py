@@ -1,15 +1,14 @@
 """Reader of the CondDB (Oracle CMS_CONDITIONS in production, SQLite locally).
 
-Reads are incremental: new runs by run number from RUN_INFO, new uploads by
-IOV insertion time. Each upload is attributed to the run whose PCL made it,
-taken from the TAG_LOG entry the upload wrote (its user text names the run);
-a payload for run R that landed on a later run's since is therefore *late*
-for R, and not a payload for the later run.
+Reads are incremental: new runs by run number from RUN_INFO, new uploads by IOV
+insertion time. Every IOV read is a range on IOV's primary key (TAG_NAME, SINCE,
+INSERTION_TIME), the only index the CondDB API creates: one tag at a time, sinces
+from the lowest run still watched. The reader says what an IOV is (tag, since,
+insertion time) and never whose harvest it is: see ``attribution``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -17,12 +16,10 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from ..conddb_schema import IOV, RUN_INFO, TAG, TAG_LOG
-from ..models import RunInfo, Upload
-from ..since import run_of_since
+from ..conddb_schema import IOV, RUN_INFO, TAG
+from ..models import RunInfo, TagInfo, Upload
+from ..since import run_of_since, since_floor
 from .errors import CondDBProtocolError, CondDBUnavailable
-
-UPLOAD_RUN = re.compile(r"\brun\s*:?\s*([1-9][0-9]{1,6})\b", re.IGNORECASE)
 
 #: Re-read this far behind the cursor: a transaction that commits late may carry
 #: an insertion time just before rows already read. Duplicates are dropped downstream.
@@ -95,6 +92,11 @@ class CondDBClient:
             result[row.RUN_NUMBER] = RunInfo(row.RUN_NUMBER, start_time, _utc(row.END_TIME))
         return [result[r] for r in sorted(result)]
 
+    def first_run(self) -> int | None:
+        """The lowest run in RUN_INFO (a primary-key lookup), None if it is empty."""
+        rows = self._rows(select(RUN_INFO.c.RUN_NUMBER).order_by(RUN_INFO.c.RUN_NUMBER).limit(1))
+        return rows[0][0] if rows else None
+
     def latest_run_before(self, moment: datetime) -> int:
         """The highest run that started before ``moment`` (0 if none): where discovery starts."""
         statement = (select(RUN_INFO.c.RUN_NUMBER).where(RUN_INFO.c.START_TIME < _naive(moment))
@@ -102,39 +104,39 @@ class CondDBClient:
         rows = self._rows(statement)
         return rows[0][0] if rows else 0
 
-    def tag_time_types(self, tags: Iterable[str]) -> dict[str, str]:
-        """Tag name → time type, for the tags that exist."""
-        rows = self._rows(select(TAG.c.NAME, TAG.c.TIME_TYPE).where(TAG.c.NAME.in_(sorted(set(tags)))))
-        return {name: time_type for name, time_type in rows}
+    def tag_info(self, tags: Iterable[str]) -> dict[str, TagInfo]:
+        """Time type and synchronization of the tags that exist."""
+        rows = self._rows(select(TAG.c.NAME, TAG.c.TIME_TYPE, TAG.c.SYNCHRONIZATION)
+                          .where(TAG.c.NAME.in_(sorted(set(tags)))))
+        info: dict[str, TagInfo] = {}
+        for name, time_type, synchronization in rows:
+            if not isinstance(time_type, str) or not isinstance(synchronization, str):
+                raise CondDBProtocolError(f"TAG row of {name} lacks TIME_TYPE or SYNCHRONIZATION")
+            info[name] = TagInfo(name, time_type.lower(), synchronization.lower())
+        return info
 
-    def uploads_since(self, tags: Mapping[str, str], cursor: datetime | None) -> UploadBatch:
-        """IOVs inserted into ``tags`` (name → time type) after ``cursor``, attributed to runs."""
-        if not tags:
-            return UploadBatch((), cursor)
-        names = sorted(tags)
-        iov_query = select(IOV).where(IOV.c.TAG_NAME.in_(names))
-        log_query = select(TAG_LOG.c.TAG_NAME, TAG_LOG.c.EVENT_TIME, TAG_LOG.c.USER_TEXT).where(
-            TAG_LOG.c.TAG_NAME.in_(names))
-        if cursor is not None:
-            floor = _naive(cursor - CURSOR_OVERLAP)
-            iov_query = iov_query.where(IOV.c.INSERTION_TIME > floor)
-            log_query = log_query.where(TAG_LOG.c.EVENT_TIME > floor)
-        iov_rows = self._rows(iov_query)
-        upload_runs: dict[tuple[str, datetime], int] = {}
-        for tag, event_time, text in self._rows(log_query):
-            match = UPLOAD_RUN.search(text or "")
-            if match:
-                upload_runs[(tag, event_time)] = int(match.group(1))
+    def uploads_since(self, tags: Mapping[str, TagInfo], cursor: datetime | None, from_run: int) -> UploadBatch:
+        """IOVs inserted into ``tags`` after ``cursor`` with a since in run ``from_run`` or later.
+
+        One query per tag, each a range scan of IOV's primary key: ``TAG_NAME = t AND SINCE >= s``.
+        """
         uploads: list[Upload] = []
         newest = cursor
-        for row in iov_rows:
-            if not isinstance(row.SINCE, int) or row.INSERTION_TIME is None or not row.PAYLOAD_HASH:
-                raise CondDBProtocolError(f"IOV row of {row.TAG_NAME} is malformed: {tuple(row)!r:.160}")
-            inserted = _utc(row.INSERTION_TIME)
-            assert inserted is not None
-            since_run = run_of_since(row.SINCE, tags[row.TAG_NAME])
-            for_run = upload_runs.get((row.TAG_NAME, row.INSERTION_TIME), since_run)
-            uploads.append(Upload(row.TAG_NAME, row.SINCE, since_run, for_run, row.PAYLOAD_HASH, inserted))
-            if newest is None or inserted > newest:
-                newest = inserted
+        floor = _naive(cursor - CURSOR_OVERLAP) if cursor is not None else None
+        for name in sorted(tags):
+            info = tags[name]
+            if info.time_type not in ("run", "lumi"):
+                raise CondDBProtocolError(f"tag {name} is {info.time_type}-based; PCL tags are run- or lumi-based")
+            query = select(IOV).where(IOV.c.TAG_NAME == name, IOV.c.SINCE >= since_floor(from_run, info.time_type))
+            if floor is not None:
+                query = query.where(IOV.c.INSERTION_TIME > floor)
+            for row in self._rows(query):
+                if not isinstance(row.SINCE, int) or row.INSERTION_TIME is None or not row.PAYLOAD_HASH:
+                    raise CondDBProtocolError(f"IOV row of {row.TAG_NAME} is malformed: {tuple(row)!r:.160}")
+                inserted = _utc(row.INSERTION_TIME)
+                assert inserted is not None
+                since_run = run_of_since(row.SINCE, info.time_type)
+                uploads.append(Upload(name, row.SINCE, since_run, row.PAYLOAD_HASH, inserted))
+                if newest is None or inserted > newest:
+                    newest = inserted
         return UploadBatch(tuple(uploads), newest)

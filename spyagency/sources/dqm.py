@@ -75,14 +75,14 @@ class DqmClient:
         self.http.close()
 
     @staticmethod
-    def plot_path(run: int, era: str, rule: DqmRule) -> str:
+    def plot_path(run: int, era: str, rule: DqmRule, version: int | None = None) -> str:
         """Path of the status histogram under the GUI root (also used for dashboard links)."""
-        dataset = rule.dataset_for(era).strip("/")
+        dataset = rule.dataset_for(era, version).strip("/")
         return f"dqm/offline/jsonfairy/archive/{check_run_number(run)}/{quote(dataset)}/{quote(rule.histogram)}"
 
-    def histogram(self, run: int, era: str, rule: DqmRule) -> dict[str, Any] | None:
+    def histogram(self, run: int, era: str, rule: DqmRule, version: int | None = None) -> dict[str, Any] | None:
         """The jsonfairy ``hist`` object, or None when the GUI has no such histogram."""
-        document = self.http.get(self.plot_path(run, era, rule), allow_404=True)
+        document = self.http.get(self.plot_path(run, era, rule, version), allow_404=True)
         if document is None:
             return None
         if not isinstance(document, dict) or "hist" not in document:
@@ -96,9 +96,10 @@ class DqmClient:
             raise DqmProtocolError(f"hist for run {run} is not an object")
         return hist
 
-    def check(self, run: int, era: str, workflow: str, rule: DqmRule, now: datetime) -> DqmCheck:
-        """Read and classify one workflow's status histogram for one run."""
-        hist = self.histogram(run, era, rule)
+    def check(self, run: int, era: str, workflow: str, rule: DqmRule, now: datetime,
+              version: int | None = None) -> DqmCheck:
+        """Read and classify one workflow's status histogram for one run (``version``: its proc_version)."""
+        hist = self.histogram(run, era, rule, version)
         if hist is None:
             return DqmCheck(run, workflow, DqmOutcome.NOT_AVAILABLE, "no histogram in the DQM GUI yet", now)
         outcome, detail = classify(bin_values(hist), rule)

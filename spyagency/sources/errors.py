@@ -15,6 +15,11 @@ class SourceError(Exception):
 class SourceUnavailable(SourceError):
     """The source did not answer (connection refused, timeout, HTTP 5xx) after retries."""
 
+    def __init__(self, message: str, *, connection_failed: bool = False) -> None:
+        super().__init__(message)
+        #: no connection could be made at all: the whole service is down, not one run's data
+        self.connection_failed = connection_failed
+
 
 class SourceProtocolError(SourceError):
     """The source answered, but not in the shape its protocol promises."""
@@ -42,3 +47,10 @@ class DqmUnavailable(SourceUnavailable):
 
 class DqmProtocolError(SourceProtocolError):
     source = "DQM GUI"
+
+
+class SourceDown(SourceError):
+    """Most per-run calls to a source failed in one cycle: the source is down, not the runs' data."""
+
+    def __init__(self, message: str) -> None:
+        Exception.__init__(self, message)

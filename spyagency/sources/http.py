@@ -62,6 +62,7 @@ class JsonHttp:
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         last_problem = "no attempt made"
+        connection_failed = False
         for attempt in range(self._retries + 1):
             if attempt:
                 self._sleep(self._backoff * 2 ** (attempt - 1))
@@ -69,16 +70,19 @@ class JsonHttp:
                 response = self._client.request(method, path.lstrip("/"), **kwargs)
             except httpx.TimeoutException as exc:
                 last_problem = f"timed out ({type(exc).__name__})"
+                connection_failed = isinstance(exc, httpx.ConnectTimeout)
                 continue
             except httpx.TransportError as exc:
                 last_problem = f"cannot connect ({exc})"
+                connection_failed = True
                 continue
             if response.status_code in RETRYABLE_STATUS:
                 last_problem = f"answered HTTP {response.status_code}"
                 continue
             return response
         raise self._unavailable(
-            f"{method} {self.base_url}{path.lstrip('/')} {last_problem} after {self._retries + 1} attempts"
+            f"{method} {self.base_url}{path.lstrip('/')} {last_problem} after {self._retries + 1} attempts",
+            connection_failed=connection_failed,
         )
 
     def _decode(self, response: httpx.Response) -> Any:

@@ -70,9 +70,10 @@ class Tier0Client:
             raise Tier0ProtocolError(f"run_config for run {run} has an unexpected shape: {row!r:.120}")
         return row["acq_era"]
 
-    def express_producers(self, run: int) -> dict[str, frozenset[str]]:
-        """Express stream → the alca_skim producers Tier0 runs on it for ``run``."""
+    def express_config(self, run: int) -> tuple[dict[str, frozenset[str]], dict[str, int]]:
+        """Per express stream of ``run``: the alca_skim producers Tier0 runs, and the proc_version."""
         producers: dict[str, frozenset[str]] = {}
+        versions: dict[str, int] = {}
         for row in self._result("express_config", run=check_run_number(run)):
             if not isinstance(row, dict) or not isinstance(row.get("stream"), str):
                 raise Tier0ProtocolError(f"express_config for run {run} has a row without stream: {row!r:.120}")
@@ -80,15 +81,22 @@ class Tier0Client:
             if not isinstance(skims, str):
                 raise Tier0ProtocolError(f"express_config alca_skim for run {run} is not a string")
             producers[row["stream"]] = frozenset(s.strip() for s in skims.split(",") if s.strip())
-        return producers
+            version = row.get("proc_version")
+            if isinstance(version, int) and not isinstance(version, bool):
+                versions[row["stream"]] = version
+        return producers, versions
+
+    def express_producers(self, run: int) -> dict[str, frozenset[str]]:
+        """Express stream → the alca_skim producers Tier0 runs on it for ``run``."""
+        return self.express_config(run)[0]
 
     def observe_run(self, run: int, streams: Iterable[str], now: datetime) -> Tier0Run:
         """Everything the decision needs from Tier0 about ``run``."""
         era = self.run_era(run)
         if era is None:
             return Tier0Run(run=run, known=False, observed_at=now)
-        producers = self.express_producers(run)
+        producers, versions = self.express_config(run)
         wanted = sorted(set(streams) & set(producers))
         done = {stream: self.run_stream_done(run, stream) for stream in wanted}
         return Tier0Run(run=run, known=True, era=era, express_producers=producers,
-                        streams_done=done, observed_at=now)
+                        streams_done=done, observed_at=now, express_versions=versions)

@@ -12,17 +12,32 @@ from sqlalchemy.orm import Session
 from ..models import (
     Acknowledgement,
     AckKind,
+    AttributedUpload,
     DqmCheck,
     DqmOutcome,
+    FcsrSpan,
     RunInfo,
+    RunLine,
     RunObservations,
     Source,
     SourceHealth,
+    TagInfo,
     Tier0Global,
     Tier0Run,
     Upload,
 )
-from .tables import AckRow, DqmRow, SourceStatusRow, Tier0GlobalRow, TrackedRun, UploadRow
+from .tables import (
+    AckRow,
+    DqmRow,
+    FcsrSpanRow,
+    SourceStatusRow,
+    Tier0GlobalRow,
+    TrackedRun,
+    UploadRow,
+)
+
+#: How many runs below the lowest watched run attribution also looks at (who held fcsr down).
+LINE_CONTEXT_RUNS = 20
 
 
 def _source_row(session: Session, source: Source) -> SourceStatusRow:
@@ -98,22 +113,71 @@ def open_runs(session: Session) -> list[int]:
 
 
 def record_tier0_run(session: Session, observed: Tier0Run) -> None:
+    """Store what Tier0 said about one run; clears an earlier per-run fault."""
     row = session.get(TrackedRun, observed.run)
     if row is None:
         return
+    row.tier0_error = None
+    row.tier0_error_at = None
     row.tier0_known = observed.known
     row.era = observed.era
     row.express_producers = {s: sorted(p) for s, p in observed.express_producers.items()}
     row.streams_done = dict(observed.streams_done)
+    row.express_versions = dict(observed.express_versions)
     row.tier0_observed_at = observed.observed_at
 
 
+def record_tier0_run_fault(session: Session, run: int, error: str, now: datetime) -> None:
+    """A per-run Tier0 call failed: this run's Tier0 facts stop counting until it answers again."""
+    row = session.get(TrackedRun, run)
+    if row is not None:
+        row.tier0_error = error
+        row.tier0_error_at = now
+
+
 def record_tier0_global(session: Session, observed: Tier0Global) -> None:
+    """Store the release switch and fcsr; extend the fcsr history (it only moves up)."""
     row = session.get(Tier0GlobalRow, 1) or Tier0GlobalRow(id=1)
     row.first_conditions_safe_run = observed.first_conditions_safe_run
     row.promptreco_enabled = observed.promptreco_enabled
     row.observed_at = observed.observed_at
     session.merge(row)
+    if observed.first_conditions_safe_run is not None and observed.observed_at is not None:
+        _extend_fcsr_history(session, observed.first_conditions_safe_run, observed.observed_at)
+
+
+def _extend_fcsr_history(session: Session, value: int, at: datetime) -> None:
+    latest = session.scalars(select(FcsrSpanRow).order_by(FcsrSpanRow.id.desc()).limit(1)).first()
+    if latest is not None and latest.value == value and at >= latest.last_seen:
+        latest.last_seen = at
+    elif latest is None or at >= latest.last_seen:
+        # a lower value than before is recorded as seen too: the bounds then stay conservative
+        session.add(FcsrSpanRow(value=value, first_seen=at, last_seen=at))
+
+
+def fcsr_history(session: Session) -> list[FcsrSpan]:
+    """Every recorded span of the first conditions-safe run, oldest first."""
+    return [FcsrSpan(r.value, r.first_seen, r.last_seen)
+            for r in session.scalars(select(FcsrSpanRow).order_by(FcsrSpanRow.id))]
+
+
+def record_tags(session: Session, tags: dict[str, TagInfo]) -> None:
+    """Remember time type and synchronization of the destination tags."""
+    row = _source_row(session, Source.CONDDB)
+    row.tags = {name: [info.time_type, info.synchronization] for name, info in sorted(tags.items())}
+
+
+def first_run(session: Session) -> int | None:
+    """The lowest run RUN_INFO held at the last CondDB poll (None if not read yet or empty)."""
+    row = session.get(SourceStatusRow, Source.CONDDB.value)
+    return row.first_run if row else None
+
+
+def tag_info(session: Session) -> dict[str, TagInfo]:
+    """Destination tags as last read from the CondDB TAG table."""
+    row = session.get(SourceStatusRow, Source.CONDDB.value)
+    stored = (row.tags or {}) if row else {}
+    return {name: TagInfo(name, str(kind), str(sync)) for name, (kind, sync) in stored.items()}
 
 
 def tier0_global(session: Session) -> Tier0Global:
@@ -124,25 +188,25 @@ def tier0_global(session: Session) -> Tier0Global:
 
 
 def add_uploads(session: Session, uploads: Sequence[Upload], now: datetime) -> int:
-    """Store uploads grouped per (tag, run, since run, insertion); skip ones already stored."""
-    groups: dict[tuple[str, int, int, datetime], list[Upload]] = defaultdict(list)
+    """Store uploads grouped per (tag, since run, insertion); skip ones already stored."""
+    groups: dict[tuple[str, int, datetime], list[Upload]] = defaultdict(list)
     for upload in uploads:
-        groups[(upload.tag, upload.for_run, upload.since_run, upload.inserted_at)].append(upload)
+        groups[(upload.tag, upload.since_run, upload.inserted_at)].append(upload)
     if not groups:
         return 0
     runs = {key[1] for key in groups}
     existing = {
-        (r.tag, r.for_run, r.since_run, r.inserted_at): r
-        for r in session.scalars(select(UploadRow).where(UploadRow.for_run.in_(runs)))
+        (r.tag, r.since_run, r.inserted_at): r
+        for r in session.scalars(select(UploadRow).where(UploadRow.since_run.in_(runs)))
     }
     added = 0
     for key, members in groups.items():
         first = min(members, key=lambda u: u.since)
         row = existing.get(key)
         if row is None:
-            session.add(UploadRow(tag=key[0], for_run=key[1], since_run=key[2], first_since=first.since,
+            session.add(UploadRow(tag=key[0], since_run=key[1], first_since=first.since,
                                   iov_count=len(members), payload_hash=first.payload_hash,
-                                  inserted_at=key[3], observed_at=now))
+                                  inserted_at=key[2], observed_at=now))
             added += 1
         elif len(members) > row.iov_count:  # the overlap window saw more of the same upload
             row.iov_count = len(members)
@@ -157,7 +221,7 @@ def record_dqm(session: Session, check: DqmCheck) -> None:
 
 def conclusive_dqm(session: Session, runs: Iterable[int]) -> set[tuple[int, str]]:
     """(run, workflow) pairs whose DQM reading is final and need not be fetched again."""
-    final = [o.value for o in DqmOutcome if o is not DqmOutcome.NOT_AVAILABLE]
+    final = [o.value for o in DqmOutcome if o not in (DqmOutcome.NOT_AVAILABLE, DqmOutcome.UNREADABLE)]
     rows = session.execute(select(DqmRow.run, DqmRow.workflow).where(
         DqmRow.run.in_(list(runs)), DqmRow.outcome.in_(final)))
     return {(run, wf) for run, wf in rows}
@@ -169,18 +233,31 @@ def mark_finalized(session: Session, runs: Iterable[int]) -> None:
         session.execute(update(TrackedRun).where(TrackedRun.run.in_(runs)).values(finalized=True))
 
 
-def load_observations(session: Session, runs: Sequence[int],
+def uploads_from(session: Session, from_run: int) -> list[Upload]:
+    """Every stored upload whose since lies in ``from_run`` or later."""
+    columns = (UploadRow.tag, UploadRow.first_since, UploadRow.since_run, UploadRow.payload_hash,
+               UploadRow.inserted_at)
+    return [Upload(tag, first_since, since_run, payload_hash, inserted_at)  # plain rows: no ORM objects
+            for tag, first_since, since_run, payload_hash, inserted_at in session.execute(
+                select(*columns).where(UploadRow.since_run >= from_run))]
+
+
+def run_line(session: Session, from_run: int) -> list[RunLine]:
+    """Tracked runs from ``from_run`` up, plus a few below it, in run order."""
+    columns = (TrackedRun.run, TrackedRun.stop_time, TrackedRun.tier0_known)
+    below = session.execute(select(*columns).where(TrackedRun.run < from_run)
+                            .order_by(TrackedRun.run.desc()).limit(LINE_CONTEXT_RUNS)).all()
+    above = session.execute(select(*columns).where(TrackedRun.run >= from_run).order_by(TrackedRun.run)).all()
+    return [RunLine(run, stop, bool(known)) for run, stop, known in [*reversed(below), *above]]
+
+
+def load_observations(session: Session, runs: Sequence[int], attributed: dict[int, dict[str, tuple[AttributedUpload, ...]]],
+                      landed_later: dict[int, dict[str, tuple[AttributedUpload, ...]]],
                       missing_tags: frozenset[str] = frozenset()) -> dict[int, RunObservations]:
-    """Rebuild the decision input for ``runs`` from what the store holds."""
+    """Rebuild the decision input for ``runs`` from what the store holds and the attributed uploads."""
     if not runs:
         return {}
     tracked = session.scalars(select(TrackedRun).where(TrackedRun.run.in_(runs))).all()
-    uploads: dict[int, dict[str, list[Upload]]] = defaultdict(lambda: defaultdict(list))
-    columns = (UploadRow.tag, UploadRow.first_since, UploadRow.since_run, UploadRow.for_run,
-               UploadRow.payload_hash, UploadRow.inserted_at)
-    for tag, first_since, since_run, for_run, payload_hash, inserted_at in session.execute(
-            select(*columns).where(UploadRow.for_run.in_(runs))):  # plain rows: no ORM objects to build
-        uploads[for_run][tag].append(Upload(tag, first_since, since_run, for_run, payload_hash, inserted_at))
     dqm: dict[int, dict[str, DqmCheck]] = defaultdict(dict)
     for row in session.scalars(select(DqmRow).where(DqmRow.run.in_(runs))):
         dqm[row.run][row.workflow] = DqmCheck(row.run, row.workflow, DqmOutcome(row.outcome),
@@ -192,17 +269,19 @@ def load_observations(session: Session, runs: Sequence[int],
     result: dict[int, RunObservations] = {}
     for row in tracked:
         tier0 = None
-        if row.tier0_observed_at is not None:
+        if row.tier0_observed_at is not None or row.tier0_error is not None:
             tier0 = Tier0Run(
                 run=row.run, known=row.tier0_known, era=row.era,
                 express_producers={s: frozenset(p) for s, p in row.express_producers.items()},
-                streams_done=dict(row.streams_done), observed_at=row.tier0_observed_at)
+                streams_done=dict(row.streams_done), observed_at=row.tier0_observed_at,
+                error=row.tier0_error)
         result[row.run] = RunObservations(
             info=RunInfo(row.run, row.start_time, row.stop_time),
             tier0=tier0,
-            uploads={tag: tuple(items) for tag, items in uploads[row.run].items()},
+            uploads=attributed.get(row.run, {}),
             dqm=dqm[row.run],
             acks=acks[row.run],
             missing_tags=missing_tags,
+            landed_later=landed_later.get(row.run, {}),
         )
     return result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -36,6 +36,7 @@ class RunSummary:
     decided_at: datetime | None
     era: str | None
     workflows: tuple[WorkflowStatus, ...]
+    express_versions: dict[str, int] = field(default_factory=dict)
 
 
 def _summary(row: TrackedRun, workflows: list[WorkflowStateRow]) -> RunSummary:
@@ -43,6 +44,7 @@ def _summary(row: TrackedRun, workflows: list[WorkflowStateRow]) -> RunSummary:
         run=row.run, state=row.state, release=row.release, reasons=tuple(row.reasons or ()),
         start_time=row.start_time, stop_time=row.stop_time, lock_time=row.lock_time,
         release_time=row.release_time, decided_at=row.decided_at, era=row.era,
+        express_versions=dict(row.express_versions or {}),
         workflows=tuple(WorkflowStatus(w.workflow, w.state, w.reason, w.source, w.done, w.since)
                         for w in workflows),
     )

@@ -46,7 +46,10 @@ class TrackedRun(Base):
     era: Mapped[str | None] = mapped_column(String(50))
     express_producers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     streams_done: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    express_versions: Mapped[dict[str, Any] | None]  # proc_version per express stream
     tier0_observed_at: Mapped[datetime | None]
+    tier0_error: Mapped[str | None] = mapped_column(Text)  # the latest per-run Tier0 calls failed
+    tier0_error_at: Mapped[datetime | None]
     # current verdict
     state: Mapped[str] = mapped_column(String(20), default="not_ready")
     release: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -60,13 +63,12 @@ class TrackedRun(Base):
 
 
 class UploadRow(Base):
-    """IOVs of one upload: one tag, one producing run, one insertion time."""
+    """IOVs of one upload: one tag, one since run, one insertion time. Whose it is is decided later."""
 
     __tablename__ = "uploads"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tag: Mapped[str] = mapped_column(String(100))
-    for_run: Mapped[int] = mapped_column(Integer)
     since_run: Mapped[int] = mapped_column(Integer)
     first_since: Mapped[int] = mapped_column(BigInteger)
     iov_count: Mapped[int] = mapped_column(Integer, default=1)
@@ -75,8 +77,8 @@ class UploadRow(Base):
     observed_at: Mapped[datetime]
 
     __table_args__ = (
-        UniqueConstraint("tag", "for_run", "since_run", "inserted_at", name="uq_upload"),
-        Index("ix_uploads_for_run", "for_run"),
+        UniqueConstraint("tag", "since_run", "inserted_at", name="uq_upload_since"),
+        Index("ix_uploads_since_run", "since_run"),
     )
 
 
@@ -167,6 +169,8 @@ class SourceStatusRow(Base):
     cursor_run: Mapped[int | None] = mapped_column(Integer)
     last_duration_s: Mapped[float | None]
     missing_tags: Mapped[list[Any] | None]  # destination tags the CondDB lacks (conddb only)
+    tags: Mapped[dict[str, Any] | None]  # tag → [time type, synchronization] (conddb only)
+    first_run: Mapped[int | None] = mapped_column(Integer)  # lowest run in RUN_INFO (conddb only)
 
 
 class Tier0GlobalRow(Base):
@@ -194,6 +198,7 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    cancelled_at: Mapped[datetime | None]  # never to be sent (someone else took over the switch)
 
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "id"),)
 
@@ -211,3 +216,41 @@ class SteeringOverrideRow(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_steering_overrides_run", "run", "id"),)
+
+
+class FcsrSpanRow(Base):
+    """Tier0's first conditions-safe run as observed: ``value`` from ``first_seen`` to ``last_seen``.
+
+    Kept for good: attributing an upload needs the value at its insertion time.
+    """
+
+    __tablename__ = "fcsr_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+
+    __table_args__ = (Index("ix_fcsr_history_last_seen", "last_seen"),)
+
+
+class SwitchObservationRow(Base):
+    """Each change of Tier0's promptreco_status as SpyAgency saw it, and whether SpyAgency made it."""
+
+    __tablename__ = "switch_observations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    observed_at: Mapped[datetime]
+    by_spyagency: Mapped[bool] = mapped_column(Boolean)
+    outbox_id: Mapped[int | None] = mapped_column(Integer)  # SpyAgency's action that explains it
+
+
+class LeaseRow(Base):
+    """Who may run one reconcile step now: one holder per step name until ``expires_at``."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]

@@ -1,0 +1,101 @@
+"""Leases: one process at a time runs a reconcile step against a store.
+
+Two reconcilers on one store (the embedded loop and Airflow, or two replicas) would
+otherwise both plan a pause, or save verdicts over each other. A lease row per step
+names its holder until it expires; taking it is one conditional UPDATE (or the first
+INSERT), which both SQLite and PostgreSQL serialize. A holder that dies frees the step
+when its lease expires.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import LeaseHeld
+from .database import Store
+from .tables import LeaseRow
+
+#: Longer than any step takes; a dead holder blocks the step at most this long.
+DEFAULT_TTL = timedelta(minutes=5)
+
+
+def new_holder_id() -> str:
+    """A name for this process that no other process, here or elsewhere, will share."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def _dead_here(holder: str) -> bool:
+    """Whether ``holder`` is a process of this host that no longer runs (it was killed)."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def acquire(store: Store, name: str, holder: str, now: datetime, ttl: timedelta = DEFAULT_TTL) -> bool:
+    """Take (or renew) the lease ``name`` for ``holder``; False if someone else holds it.
+
+    A lease expires after ``ttl``; one held by a process of this host that has died is free at once.
+    """
+    table = LeaseRow.__table__
+    with store.engine.begin() as conn:
+        taken = conn.execute(update(table).where(
+            table.c.name == name, or_(table.c.holder == holder, table.c.expires_at < now))
+            .values(holder=holder, expires_at=now + ttl))
+        if taken.rowcount == 1:
+            return True
+        current = conn.execute(select(table.c.holder).where(table.c.name == name)).scalar()
+        if current is not None and _dead_here(current):
+            stolen = conn.execute(update(table).where(table.c.name == name, table.c.holder == current)
+                                  .values(holder=holder, expires_at=now + ttl))
+            if stolen.rowcount == 1:
+                return True
+        if current is not None:
+            return False
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(insert(table).values(name=name, holder=holder, expires_at=now + ttl))
+        return True
+    except IntegrityError:
+        return False
+
+
+def release(store: Store, name: str, holder: str) -> None:
+    """Give the lease back at once (only if ``holder`` still has it)."""
+    table = LeaseRow.__table__
+    with store.engine.begin() as conn:
+        conn.execute(update(table).where(table.c.name == name, table.c.holder == holder)
+                     .values(expires_at=datetime(1970, 1, 1, tzinfo=timezone.utc)))
+
+
+def holder_of(store: Store, name: str) -> str | None:
+    """Who holds ``name`` (expired or not), for messages."""
+    with store.session() as session:
+        row = session.get(LeaseRow, name)
+        return row.holder if row else None
+
+
+@contextmanager
+def lease(store: Store, name: str, holder: str, now: datetime, ttl: timedelta = DEFAULT_TTL) -> Iterator[None]:
+    """Hold ``name`` for the body; raise ``LeaseHeld`` if another process has it."""
+    if not acquire(store, name, holder, now, ttl):
+        raise LeaseHeld(f"step {name!r} is being run by {holder_of(store, name)}; skipped")
+    try:
+        yield
+    finally:
+        release(store, name, holder)

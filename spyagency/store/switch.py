@@ -1,0 +1,101 @@
+"""Tier0's release switch as SpyAgency shares it with people: who changed it, and when.
+
+``promptreco_status`` belongs to the Offline Run Manager; SpyAgency is one of its users.
+Each change SpyAgency observes is recorded, and explained as SpyAgency's own when its
+latest delivered action asked for exactly that position and has not explained an earlier
+change. Anything else is someone else's doing, which SpyAgency never undoes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Tier0Global
+from .tables import OutboxRow, SwitchObservationRow
+
+PAUSE = "pause"
+RESUME = "resume"
+STEERING_ACTIONS = (PAUSE, RESUME)
+
+
+@dataclass(frozen=True)
+class SwitchChange:
+    """One observed change of the switch."""
+
+    enabled: bool
+    observed_at: datetime
+    by_spyagency: bool
+
+
+@dataclass(frozen=True)
+class SteeringAction:
+    """An action SpyAgency put in its outbox for the switch."""
+
+    id: int
+    action: str
+    run: int | None
+    reason: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SwitchPicture:
+    """What SpyAgency knows of the switch: the latest observed change and its own latest request."""
+
+    latest_change: SwitchChange | None
+    last_action: SteeringAction | None  # not cancelled; sent or pending
+    last_action_seen: bool = False  # a Tier0 poll has seen the switch where the last action put it
+
+
+def _last_sent(session: Session) -> OutboxRow | None:
+    return session.scalars(select(OutboxRow).where(
+        OutboxRow.action.in_(STEERING_ACTIONS), OutboxRow.sent_at.is_not(None))
+        .order_by(OutboxRow.id.desc()).limit(1)).first()
+
+
+def record_switch(session: Session, observed: Tier0Global) -> SwitchChange | None:
+    """Record the switch position seen by a Tier0 poll if it changed; say who changed it."""
+    if observed.promptreco_enabled is None or observed.observed_at is None:
+        return None
+    latest = session.scalars(select(SwitchObservationRow).order_by(SwitchObservationRow.id.desc())
+                             .limit(1)).first()
+    if latest is not None and latest.enabled == observed.promptreco_enabled:
+        return None
+    action = _last_sent(session)
+    explained = session.scalar(select(SwitchObservationRow.id).where(
+        SwitchObservationRow.outbox_id == action.id)) if action is not None else None
+    ours = (action is not None and explained is None and (action.action == RESUME) == observed.promptreco_enabled
+            and (latest is None or action.sent_at is None or action.sent_at >= latest.observed_at))
+    session.add(SwitchObservationRow(enabled=observed.promptreco_enabled, observed_at=observed.observed_at,
+                                     by_spyagency=ours, outbox_id=action.id if ours and action else None))
+    return SwitchChange(observed.promptreco_enabled, observed.observed_at, ours)
+
+
+def switch_picture(session: Session) -> SwitchPicture:
+    """The latest observed change of the switch and SpyAgency's latest standing request."""
+    row = session.scalars(select(SwitchObservationRow).order_by(SwitchObservationRow.id.desc()).limit(1)).first()
+    change = SwitchChange(row.enabled, row.observed_at, row.by_spyagency) if row else None
+    action = session.scalars(select(OutboxRow).where(
+        OutboxRow.action.in_(STEERING_ACTIONS), OutboxRow.cancelled_at.is_(None))
+        .order_by(OutboxRow.id.desc()).limit(1)).first()
+    last = (SteeringAction(action.id, action.action, action.run, action.reason, action.created_at, action.sent_at)
+            if action else None)
+    seen = action is not None and session.scalar(select(SwitchObservationRow.id).where(
+        SwitchObservationRow.outbox_id == action.id).limit(1)) is not None
+    return SwitchPicture(change, last, seen)
+
+
+def cancel_pending(session: Session, now: datetime, why: str) -> int:
+    """Cancel steering actions not yet sent; return how many."""
+    rows = session.scalars(select(OutboxRow).where(
+        OutboxRow.action.in_(STEERING_ACTIONS), OutboxRow.sent_at.is_(None),
+        OutboxRow.cancelled_at.is_(None))).all()
+    for row in rows:
+        row.cancelled_at = now
+        row.last_error = why
+    return len(rows)

@@ -122,3 +122,6 @@ class SteeringOut(BaseModel):
     last_requested: str | None
     promptreco_enabled: bool | None = Field(description="the switch as last observed from Tier0")
     pending: list[SteeringActionOut]
+    switch_note: str = Field("", description="who holds the switch when it is not SpyAgency's to move")
+    changed_by_others_at: datetime | None = Field(
+        None, description="when someone else last changed the switch over SpyAgency's steering")

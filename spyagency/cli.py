@@ -185,6 +185,8 @@ def cmd_steering(args: argparse.Namespace, settings: Settings) -> int:
         switch = {True: "on", False: "off", None: "not observed yet"}[picture.promptreco_enabled]
         print(f"Tier0 promptreco_status: {switch}; last asked: {picture.last_requested or 'nothing'}")
         print(f"SpyAgency wants: {picture.desired.action} ({picture.desired.reason})")
+        if picture.changed_by_others_at is not None:
+            print(f"switch held by someone else: {picture.switch_note}")
         for action in picture.pending:
             print(f"pending: {action.action} {action.idempotency_key} attempts={action.attempts} "
                   f"{action.last_error or ''}".rstrip())

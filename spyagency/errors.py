@@ -25,6 +25,10 @@ class SteeringRefused(SpyAgencyError):
 class SwitchTakenOver(SteeringRefused):
     """The switch was changed by someone else after SpyAgency's pause: SpyAgency does not undo it."""
 
+    def __init__(self, message: str, *, enabled: bool) -> None:
+        super().__init__(message)
+        self.enabled = enabled  # where the other person left the switch
+
 
 class UnexpectedDuplicate(SteeringRefused):
     """Tier0 says it has seen a key SpyAgency never sent: the key collides, the action was not applied."""

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from .errors import SteeringRefused
 from .store import Store
 from .store.tables import OutboxRow
 
@@ -34,6 +35,14 @@ def deliver_pending(store: Store, pending: Sequence[OutboxRow], send: Send, now:
             attempt.attempts += 1
         try:
             send(row)  # row.attempts is the count before this attempt
+        except SteeringRefused as exc:  # final: this action must never go out; later ones may
+            with store.session() as session:
+                refused = session.get(OutboxRow, row.id)
+                assert refused is not None
+                refused.cancelled_at = now
+                refused.last_error = f"{type(exc).__name__}: {exc}"
+            log.warning("cancelled %s: %s", row.idempotency_key, exc)
+            continue
         except Exception as exc:
             with store.session() as session:
                 failed = session.get(OutboxRow, row.id)

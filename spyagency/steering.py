@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +27,8 @@ from .outbox import Send, deliver_pending
 from .overrides import active_resume
 from .policy import Policy
 from .store import Store
-from .store.switch import PAUSE, RESUME, SwitchPicture, cancel_pending, switch_picture
+from .errors import SwitchTakenOver
+from .store.switch import PAUSE, RESUME, SwitchPicture, cancel_pending, record_refusal, switch_picture
 from .store.tables import OutboxRow, Tier0GlobalRow, TrackedRun
 
 log = logging.getLogger(__name__)
@@ -130,19 +131,37 @@ class SharedSwitchStep:
     stand_down: bool = False
 
 
-def shared_switch_step(desired: SteeringDecision, picture: SwitchPicture) -> SharedSwitchStep:
+def _resumed_by_others(picture: SwitchPicture, margin: timedelta) -> datetime | None:
+    """When someone else released the switch over SpyAgency's standing pause, if they did.
+
+    Evidence: the pause was seen in force and then released by another; Tier0 refused SpyAgency's
+    resume because someone had released it; or a reading made clearly after the pause went out
+    (``margin`` covers clocks of different processes) shows the switch releasing.
+    """
+    change, last = picture.latest_change, picture.last_action
+    if last is None or last.action != PAUSE or last.sent_at is None:
+        return None
+    if change is not None and change.enabled and not change.by_spyagency and (
+            picture.last_action_seen or change.seen_by == "control" or change.observed_at > last.sent_at + margin):
+        return change.observed_at
+    if picture.observed_enabled and picture.observed_at is not None and picture.observed_at > last.sent_at + margin:
+        return picture.observed_at
+    return None
+
+
+def shared_switch_step(desired: SteeringDecision, picture: SwitchPicture,
+                       margin: timedelta = timedelta(minutes=5)) -> SharedSwitchStep:
     """Reconcile the desired position with a switch that people use too. A pure function."""
     change, last = picture.latest_change, picture.last_action
     if change is not None and not change.enabled and not change.by_spyagency:
         return SharedSwitchStep(None, f"someone else paused Tier0 at {_fmt(change.observed_at)}: SpyAgency "
                                       f"leaves the switch alone until it is released again", stand_down=True)
     previous = last.action if last else None
-    # someone resumed over SpyAgency's pause: the pause was seen in force, and then released by another
-    if (change is not None and change.enabled and not change.by_spyagency and last is not None
-            and last.action == PAUSE and picture.last_action_seen):
+    resumed_at = _resumed_by_others(picture, margin)
+    if resumed_at is not None and last is not None:
         previous = RESUME  # SpyAgency's pause is void
         if desired.action == PAUSE and desired.run == last.run:
-            return SharedSwitchStep(None, f"someone resumed Tier0 at {_fmt(change.observed_at)} over SpyAgency's "
+            return SharedSwitchStep(None, f"someone resumed Tier0 at {_fmt(resumed_at)} over SpyAgency's "
                                           f"pause for run {last.run}: SpyAgency does not pause again for it")
     if desired.action == previous or (previous is None and desired.action == RESUME):
         return SharedSwitchStep(None, "the switch already is as SpyAgency wants it")
@@ -182,7 +201,7 @@ def plan(store: Store, policy: Policy, now: datetime, dry_run: bool = False) -> 
     """Decide the switch; enqueue an action if SpyAgency has not asked for it yet. Returns the new row."""
     with store.session() as session:
         decision = decide_steering(session, policy, now)
-        step = shared_switch_step(decision, switch_picture(session))
+        step = shared_switch_step(decision, switch_picture(session), policy.sources.clock_tolerance)
         if step.stand_down:
             cancelled = cancel_pending(session, now, f"cancelled: {step.note}")
             if cancelled:
@@ -202,8 +221,20 @@ def plan(store: Store, policy: Policy, now: datetime, dry_run: bool = False) -> 
 
 
 def deliver(store: Store, send: Send, now: datetime, after_send: Send | None = None) -> int:
-    """Send every pending action in order; each is marked sent only after Tier0 accepted it."""
-    return deliver_pending(store, pending_actions(store), send, now, after_send)
+    """Send every pending action in order; each is marked sent only after Tier0 accepted it.
+
+    An action Tier0 refuses because someone else took the switch over is cancelled, and that
+    fact recorded, so SpyAgency stands down instead of trying again.
+    """
+    def send_or_note_takeover(row: OutboxRow) -> None:
+        try:
+            send(row)
+        except SwitchTakenOver as exc:
+            with store.session() as session:
+                record_refusal(session, exc.enabled, now)
+            raise
+
+    return deliver_pending(store, pending_actions(store), send_or_note_takeover, now, after_send)
 
 
 def _pending(session: Session) -> list[OutboxRow]:
@@ -241,7 +272,7 @@ def steering_status(session: Session, policy: Policy, now: datetime) -> Steering
     tier0 = session.get(Tier0GlobalRow, 1)
     desired = decide_steering(session, policy, now)
     picture = switch_picture(session)
-    step = shared_switch_step(desired, picture)
+    step = shared_switch_step(desired, picture, policy.sources.clock_tolerance)
     change = picture.latest_change
     foreign_at = change.observed_at if change is not None and not change.by_spyagency and (
         not change.enabled or step.note.startswith("someone")) else None

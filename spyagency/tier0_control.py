@@ -88,7 +88,7 @@ class SqlControl:
                     latest.status == 0 and latest.username.startswith(OWN_USER_PREFIX)):
                 raise SwitchTakenOver(
                     f"not resuming: the switch was last set to {latest.status} by {latest.username} at "
-                    f"{latest.change_time:%Y-%m-%d %H:%M} UTC, after SpyAgency's pause")
+                    f"{latest.change_time:%Y-%m-%d %H:%M} UTC, after SpyAgency's pause", enabled=bool(latest.status))
             conn.execute(insert(PROMPTRECO_STATUS).values(
                 status=0 if row.action == PAUSE else 1,
                 change_time=self._now().astimezone(timezone.utc).replace(tzinfo=None), username=tag))

@@ -6,13 +6,16 @@ CondDB addresses in SPYAGENCY_* variables. Modes:
   die-after-plan      plan (commit the outbox row), print KILL-ME and wait to be killed
   die-after-send      plan, send to Tier0, print KILL-ME before writing down that it was sent
   reconcile           print cycle-start, run one observe → decide cycle, print decided N, exit
+  steer-race          wait for the file named by SPYAGENCY_TEST_GO, then steer 25 times as fast as it can
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 
 from spyagency import steering
 from spyagency.agency import Agency
@@ -38,6 +41,13 @@ def main(mode: str, now_iso: str) -> int:
     elif mode == "die-after-send":
         steering.plan(agency.store, agency.policy, now)
         steering.deliver(agency.store, agency.control(), now, after_send=wait_to_be_killed)
+    elif mode == "steer-race":
+        print("ready", flush=True)
+        go = Path(os.environ["SPYAGENCY_TEST_GO"])
+        while not go.exists():
+            time.sleep(0.001)
+        sent = sum(agency.steer_once() for _ in range(25))
+        print(f"sent {sent}", flush=True)
     elif mode == "reconcile":
         print("cycle-start", flush=True)
         cycle = agency.reconcile_once()

@@ -191,3 +191,16 @@ def test_real_uvicorn_serves_the_release_api(world):
         assert reply.status_code == 200 and reply.json()["release"] is True
     finally:
         server.should_exit = True
+
+
+def test_a_pause_someone_else_made_is_shown_and_never_undone(client, world):
+    world.at(10 * H)
+    world.sim.world.operator_switch(False, "orm-shifter")  # the Offline Run Manager's big red button
+    world.at(10 * H + timedelta(minutes=10))
+    assert world.agency.steer_once() == 0  # everything is ready, yet SpyAgency does not resume
+    assert world.sim.world.promptreco_enabled is False
+    picture = client.get("/api/v1/steering").json()
+    assert picture["promptreco_enabled"] is False and picture["changed_by_others_at"] is not None
+    assert "someone else paused Tier0" in picture["switch_note"]
+    page = client.get("/").text
+    assert "Tier0 prompt-reco releases:\n  paused" in page and "someone else paused Tier0" in page

@@ -136,3 +136,26 @@ def test_a_cycle_killed_anywhere_leaves_a_store_the_next_cycle_completes(world_f
         clean.close()
     assert store_snapshot(world.store) == store_snapshot(reference)
     reference.dispose()
+
+
+def test_two_reconcilers_on_one_store_steer_once(world, tmp_path):
+    """Two real processes steer the same store at the same moment: Tier0 gets one pause, not two."""
+    world.at(39 * H)  # the vetoed run's lock is 30 min away: both want to pause
+    go = tmp_path / "go"
+    env = {**child_env(world), "SPYAGENCY_TEST_GO": str(go)}
+    children = [subprocess.Popen([sys.executable, str(CHILD), "steer-race", world.clock.now().isoformat()],
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(2)]
+    try:
+        for child in children:
+            assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        go.touch()
+        outputs = [child.communicate(timeout=120) for child in children]
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+    assert all(child.returncode == 0 for child in children), [err for _out, err in outputs]
+    assert sum(int(out.split()[-1]) for out, _err in outputs) == 1
+    assert applied(world) == [False]
+    assert world.sim.world.repeated_keys == []

@@ -9,11 +9,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from spyagency.acknowledge import AcknowledgementError, acknowledge
 from spyagency.models import AckKind
 from spyagency.report import time_left
 from spyagency.sources.dqm import DqmClient
+from spyagency.steering import steering_status
 from spyagency.store import queries
 
 from ..auth import TOKEN_COOKIE, Principal
@@ -33,16 +35,20 @@ def _context(request: Request, state: State, viewer: Principal | None, **extra: 
             "time_left": time_left, "proxy_mode": state.auth.mode == "proxy", **extra}
 
 
+def _runs_context(request: Request, state: State, viewer: Principal | None, session: Session) -> dict[str, object]:
+    runs = queries.list_runs(session, limit=50, with_workflows=False)
+    steering = steering_status(session, state.policy, state.clock.now())
+    return _context(request, state, viewer, runs=runs, steering=steering)
+
+
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, state: State, viewer: Viewer, session: DbSession) -> Response:
-    runs = queries.list_runs(session, limit=50, with_workflows=False)
-    return templates.TemplateResponse(request, "index.html", _context(request, state, viewer, runs=runs))
+    return templates.TemplateResponse(request, "index.html", _runs_context(request, state, viewer, session))
 
 
 @router.get("/fragments/runs", response_class=HTMLResponse)
 def runs_fragment(request: Request, state: State, viewer: Viewer, session: DbSession) -> Response:
-    runs = queries.list_runs(session, limit=50, with_workflows=False)
-    return templates.TemplateResponse(request, "_runs.html", _context(request, state, viewer, runs=runs))
+    return templates.TemplateResponse(request, "_runs.html", _runs_context(request, state, viewer, session))
 
 
 def _run_context(request: Request, state: State, viewer: Principal | None, session, run: int):  # type: ignore[no-untyped-def]

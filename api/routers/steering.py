@@ -33,7 +33,8 @@ def get_steering(session: DbSession, state: State) -> SteeringOut:
     picture = steering_status(session, state.policy, state.clock.now())
     return SteeringOut(desired=picture.desired.action, run=picture.desired.run, reason=picture.desired.reason,
                        last_requested=picture.last_requested, promptreco_enabled=picture.promptreco_enabled,
-                       pending=[action_out(a) for a in picture.pending])
+                       pending=[action_out(a) for a in picture.pending], switch_note=picture.switch_note,
+                       changed_by_others_at=picture.changed_by_others_at)
 
 
 @router.post("/runs/{run}/steering-overrides", response_model=OverrideOut, status_code=status.HTTP_201_CREATED,

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Tier0Global
-from .tables import OutboxRow, SwitchObservationRow
+from .tables import OutboxRow, SwitchObservationRow, Tier0GlobalRow
 
 PAUSE = "pause"
 RESUME = "resume"
@@ -29,6 +29,7 @@ class SwitchChange:
     enabled: bool
     observed_at: datetime
     by_spyagency: bool
+    seen_by: str = "poll"  # poll: a Tier0 Data Service reading; control: Tier0 refused SpyAgency's write
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class SwitchPicture:
     latest_change: SwitchChange | None
     last_action: SteeringAction | None  # not cancelled; sent or pending
     last_action_seen: bool = False  # a Tier0 poll has seen the switch where the last action put it
+    observed_enabled: bool | None = None  # the latest Tier0 poll's reading, changed or not
+    observed_at: datetime | None = None
 
 
 def _last_sent(session: Session) -> OutboxRow | None:
@@ -72,14 +75,15 @@ def record_switch(session: Session, observed: Tier0Global) -> SwitchChange | Non
     ours = (action is not None and explained is None and (action.action == RESUME) == observed.promptreco_enabled
             and (latest is None or action.sent_at is None or action.sent_at >= latest.observed_at))
     session.add(SwitchObservationRow(enabled=observed.promptreco_enabled, observed_at=observed.observed_at,
-                                     by_spyagency=ours, outbox_id=action.id if ours and action else None))
+                                     by_spyagency=ours, outbox_id=action.id if ours and action else None,
+                                     seen_by="poll"))
     return SwitchChange(observed.promptreco_enabled, observed.observed_at, ours)
 
 
 def switch_picture(session: Session) -> SwitchPicture:
     """The latest observed change of the switch and SpyAgency's latest standing request."""
     row = session.scalars(select(SwitchObservationRow).order_by(SwitchObservationRow.id.desc()).limit(1)).first()
-    change = SwitchChange(row.enabled, row.observed_at, row.by_spyagency) if row else None
+    change = SwitchChange(row.enabled, row.observed_at, row.by_spyagency, row.seen_by) if row else None
     action = session.scalars(select(OutboxRow).where(
         OutboxRow.action.in_(STEERING_ACTIONS), OutboxRow.cancelled_at.is_(None))
         .order_by(OutboxRow.id.desc()).limit(1)).first()
@@ -87,7 +91,15 @@ def switch_picture(session: Session) -> SwitchPicture:
             if action else None)
     seen = action is not None and session.scalar(select(SwitchObservationRow.id).where(
         SwitchObservationRow.outbox_id == action.id).limit(1)) is not None
-    return SwitchPicture(change, last, seen)
+    tier0 = session.get(Tier0GlobalRow, 1)
+    return SwitchPicture(change, last, seen, tier0.promptreco_enabled if tier0 else None,
+                         tier0.observed_at if tier0 else None)
+
+
+def record_refusal(session: Session, enabled: bool, now: datetime) -> None:
+    """Tier0 refused SpyAgency's write because someone else set the switch to ``enabled``."""
+    session.add(SwitchObservationRow(enabled=enabled, observed_at=now, by_spyagency=False, outbox_id=None,
+                                     seen_by="control"))
 
 
 def cancel_pending(session: Session, now: datetime, why: str) -> int:

@@ -244,6 +244,7 @@ class SwitchObservationRow(Base):
     observed_at: Mapped[datetime]
     by_spyagency: Mapped[bool] = mapped_column(Boolean)
     outbox_id: Mapped[int | None] = mapped_column(Integer)  # SpyAgency's action that explains it
+    seen_by: Mapped[str] = mapped_column(String(20), default="poll")  # poll | control (Tier0 refused a write)
 
 
 class LeaseRow(Base):

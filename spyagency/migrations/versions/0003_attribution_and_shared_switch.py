@@ -51,6 +51,7 @@ def upgrade() -> None:
     sa.Column('observed_at', sa.DateTime(), nullable=False),
     sa.Column('by_spyagency', sa.Boolean(), nullable=False),
     sa.Column('outbox_id', sa.Integer(), nullable=True),
+    sa.Column('seen_by', sa.String(length=20), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:

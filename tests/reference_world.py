@@ -224,6 +224,7 @@ class ReferenceWorld:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            wbufsize = 1 << 16  # headers and body in one segment: no delayed-ACK stall
 
             def log_message(self, *args: Any) -> None:
                 pass

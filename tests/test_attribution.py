@@ -1,0 +1,100 @@
+"""Each attribution rule, and the fact it rests on (see the docstring of ``spyagency.attribution``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from spyagency.attribution import attribute, fcsr_bounds, group_by_run
+from spyagency.models import Attribution, FcsrSpan, RunLine, TagInfo, Upload
+
+H = timedelta(hours=1)
+T = datetime(2026, 7, 1, tzinfo=timezone.utc)
+LOCK = timedelta(hours=47.5)
+TOL = timedelta(minutes=5)
+PROMPT = TagInfo("SiStripApvGain_PCL_v0_prompt", "run", "prompt")
+PCL = TagInfo("SiStripApvGain_PCL_v0_prompt", "run", "pcl")
+
+
+def upload(run: int, at: datetime) -> Upload:
+    return Upload(PROMPT.name, run, run, "b" * 40, at)
+
+
+def line(*runs: tuple[int, datetime | None]) -> list[RunLine]:
+    return [RunLine(run, stop, True) for run, stop in runs]
+
+
+def test_a_tag_the_upload_service_never_moves_is_attributed_by_its_since():
+    verdict = attribute(upload(502, T + 60 * H), PCL, [], line((501, T), (502, T + 10 * H)), LOCK, TOL)
+    assert verdict.attribution is Attribution.OWN and "'pcl'" in verdict.why
+
+
+def test_an_earlier_run_tier0_could_not_have_locked_holds_fcsr_below_the_since():
+    # 501 stopped at T: Tier0 cannot lock it before T + 47.5 h, so nothing was moved onto 502 at T + 20 h
+    verdict = attribute(upload(502, T + 20 * H), PROMPT, [], line((501, T), (502, T + 10 * H)), LOCK, TOL)
+    assert verdict.attribution is Attribution.OWN and "run 501 was not locked" in verdict.why
+
+
+def test_a_run_tier0_does_not_know_does_not_hold_the_line():
+    entries = [RunLine(501, T, False), RunLine(502, T + 10 * H, True)]
+    verdict = attribute(upload(502, T + 20 * H), PROMPT, [], entries, LOCK, TOL, first_run=500)
+    assert verdict.attribution is not Attribution.OWN
+
+
+def test_recorded_fcsr_below_the_since_means_nothing_was_moved():
+    history = [FcsrSpan(501, T + 40 * H, T + 70 * H)]
+    verdict = attribute(upload(503, T + 60 * H), PROMPT, history, line((501, T), (503, T + 10 * H)), LOCK, TOL)
+    assert verdict.attribution is Attribution.OWN and "at most 501" in verdict.why
+
+
+def test_an_upload_before_its_since_run_stopped_is_an_earlier_runs_late_payload():
+    history = [FcsrSpan(502, T + 48 * H, T + 70 * H)]
+    verdict = attribute(upload(502, T + 50 * H), PROMPT, history, line((501, T), (502, None)), LOCK, TOL)
+    assert verdict.attribution is Attribution.LANDED and verdict.earlier_run == 501
+
+
+def test_an_upload_while_the_since_run_was_fcsr_after_it_stopped_is_ambiguous():
+    history = [FcsrSpan(502, T + 48 * H, T + 70 * H)]
+    verdict = attribute(upload(502, T + 50 * H), PROMPT, history, line((501, T), (502, T + 10 * H)), LOCK, TOL)
+    assert verdict.attribution is Attribution.AMBIGUOUS and verdict.earlier_run == 501
+    assert "the first conditions-safe run was 502" in verdict.why
+
+
+def test_no_record_of_fcsr_while_spyagency_was_down_is_ambiguous():
+    history = [FcsrSpan(501, T, T + 30 * H), FcsrSpan(503, T + 80 * H, T + 90 * H)]
+    verdict = attribute(upload(502, T + 50 * H), PROMPT, history, line((501, T), (502, T + 10 * H)), LOCK, TOL)
+    assert verdict.attribution is Attribution.AMBIGUOUS and "between 501 and 503" in verdict.why
+
+
+def test_an_upload_after_its_since_run_was_locked_is_late_for_it():
+    history = [FcsrSpan(503, T + 60 * H, T + 70 * H)]
+    verdict = attribute(upload(502, T + 65 * H), PROMPT, history, line((501, T), (502, T + 10 * H)), LOCK, TOL)
+    assert verdict.attribution is Attribution.AFTER_LOCK
+
+
+def test_the_first_run_of_the_conddb_has_nobody_below_it():
+    verdict = attribute(upload(501, T + 5 * H), PROMPT, [FcsrSpan(501, T, T + 9 * H)], line((501, T)), LOCK, TOL,
+                        first_run=501)
+    assert verdict.attribution is Attribution.OWN
+    # without knowing where RUN_INFO starts, untracked runs below may exist
+    unknown = attribute(upload(501, T + 5 * H), PROMPT, [FcsrSpan(501, T, T + 9 * H)], line((501, T)), LOCK, TOL)
+    assert unknown.attribution is Attribution.AMBIGUOUS
+
+
+def test_fcsr_bounds_allow_for_clock_differences():
+    history = [FcsrSpan(501, T, T + 10 * H), FcsrSpan(502, T + 12 * H, T + 20 * H)]
+    assert fcsr_bounds(history, T + 5 * H, TOL) == (501, 501)
+    assert fcsr_bounds(history, T + 11 * H, TOL) == (501, 502)
+    assert fcsr_bounds(history, T + 10 * H, TOL) == (501, 502)  # within the tolerance of the last 501 seen
+    assert fcsr_bounds(history, T + 30 * H, TOL) == (502, None)
+
+
+def test_a_landed_payload_is_a_late_candidate_only_for_runs_locked_when_it_arrived():
+    entries = line((500, T - 10 * H), (501, T), (502, None))
+    landed = attribute(upload(502, T + 49 * H), PROMPT, [FcsrSpan(502, T + 48 * H, T + 60 * H)], entries, LOCK, TOL)
+    early = attribute(upload(502, T + 40 * H), PROMPT, [FcsrSpan(501, T + 38 * H, T + 42 * H)], entries, LOCK, TOL)
+    here, later = group_by_run([landed], entries, LOCK, TOL)
+    assert landed.attribution is Attribution.LANDED and early.attribution is Attribution.OWN
+    assert set(later) == {500, 501} and later[501][PROMPT.name] == (landed,)
+    assert here[502][PROMPT.name] == (landed,)
+    _here, before_lock = group_by_run([early], entries, LOCK, TOL)
+    assert before_lock == {}  # an own payload is nobody's late one

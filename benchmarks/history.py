@@ -130,7 +130,8 @@ def fill_conddb(conddb_url: str, policy: Policy, shape: HistoryShape) -> tuple[i
     def tag_log() -> Iterator[dict[str, Any]]:
         for tag, _, run, inserted, _ in uploads():
             yield dict(TAG_NAME=tag, EVENT_TIME=inserted, USER_NAME="cmst0", HOST_NAME="vocms0314.cern.ch",
-                       COMMAND="uploadConditions.py", ACTION="New iov", USER_TEXT=f"T0 PCL Upload for run {run}")
+                       COMMAND="uploadConditions.py", ACTION="1 iov(s) inserted; ",
+                       USER_TEXT=f"Tier0 PCL Upload for {tag.split('_')[0]} calib. (prod)")
 
     _bulk(engine, db.RUN_INFO, run_info())
     counts = (_bulk(engine, db.IOV, iovs()), _bulk(engine, db.PAYLOAD, payloads()), _bulk(engine, db.TAG_LOG, tag_log()))
@@ -170,7 +171,7 @@ def fill_store(store: Store, policy: Policy, shape: HistoryShape) -> int:
     def uploads() -> Iterator[dict[str, Any]]:
         for run, _, stop in _run_times(shape):
             for n, wf in enumerate(workflows):
-                yield dict(tag=wf.tag, for_run=run, since_run=run, first_since=run, iov_count=1,
+                yield dict(tag=wf.tag, since_run=run, first_since=run, iov_count=1,
                            payload_hash=hashlib.sha1(f"{wf.tag}:{run}".encode()).hexdigest(),
                            inserted_at=_upload_time(stop) + timedelta(seconds=n), observed_at=_upload_time(stop))
 

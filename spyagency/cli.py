@@ -143,10 +143,17 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         print(f"demo: simulated clock at {args.speed:g}x, store {db_path}\n")
         seen: dict[int, str] = {}
         steered: list = []
+        # a fault in one run's Tier0 answers, for two simulated hours: only that run is affected
+        faulty_run, fault_from, fault_until = 386930, start + timedelta(hours=1), start + timedelta(hours=3)
         next_table = 0.0
         deadline = time.monotonic() + args.duration
         try:
             while time.monotonic() < deadline:
+                faulty = fault_from <= clock.now() < fault_until
+                if faulty != (faulty_run in sim.world.tier0_run_faults):
+                    (sim.world.tier0_run_faults.add if faulty else sim.world.tier0_run_faults.discard)(faulty_run)
+                    print(f"[{clock.now():%a %H:%M} sim] Tier0 Data Service {'fails' if faulty else 'answers again'}"
+                          f" for run {faulty_run} only")
                 sim.advance(clock.now())
                 cycle = agency.reconcile_once()
                 agency.steer_once()
@@ -159,8 +166,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                               f"{verdict.reasons[0] if verdict.reasons else ''}")
                 for action in sim.world.control_actions[len(steered):]:
                     steered.append(action)
+                    who = "by hand" if action.idempotency_key.startswith("manual:") else "by SpyAgency"
                     print(f"[{now:%a %H:%M} sim] Tier0 prompt reco {'RESUMED' if action.enabled else 'PAUSED'}"
-                          f" by SpyAgency: {action.reason}")
+                          f" {who}: {action.reason}")
                 if time.monotonic() >= next_table:
                     with agency.store.session() as session:
                         print("\n" + runs_table(list_runs(session, limit=20, with_workflows=False), now) + "\n")

@@ -215,8 +215,8 @@ def test_a_per_run_tier0_fault_stays_in_its_run_and_recovers(harness_factory):
     assert h.verdicts()[1002].release
 
 
-def test_spyagency_never_resumes_a_pause_someone_else_made(harness_factory):
-    h = harness_factory()
+def test_spyagency_never_resumes_a_pause_someone_else_made(harness_factory, store_url):
+    h = harness_factory(store_url)
     h.run_life(1001, T0, 2)
     h.run_life(1002, T0 + 3 * H, 2)
     h.step_to(T0 + 10 * H)

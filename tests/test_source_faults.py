@@ -152,3 +152,47 @@ def test_an_upload_stamped_in_the_future_does_not_hide_later_uploads(world, poli
     verdict = world.verdicts()[PENDING_RUN]
     uploaded = {w.workflow for w in verdict.workflows if w.state is WorkflowState.UPLOADED}
     assert "SiStripGains" in uploaded and "BeamSpotHPByLumi" in uploaded
+
+
+@pytest.mark.parametrize("call", ["run_config", "express_config", "run_stream_done"])
+def test_a_failing_per_run_tier0_call_affects_only_that_run_and_it_recovers(world_factory, policy, call):
+    runs = [SimRun(386925 + i, START - (10 - 2 * i) * H, START - (9 - 2 * i) * H, all_streams(policy))
+            for i in range(4)]  # express done 3 h after each stop: at START, 386928 is still pending
+    world = world_factory(runs)
+    world.at(-2 * H)
+    world.sim.world.tier0_run_faults.add((call, 386928))
+    cycle = world.cycle()
+    tier0 = next(p for p in cycle.polls if p.source.value == "tier0")
+    assert tier0.ok and tier0.run_faults == (386928,)
+    verdicts = world.at(2 * H)
+    assert [r for r, v in verdicts.items() if v.release] == [386925, 386926, 386927]
+    broken = verdicts[386928]
+    assert not broken.release
+    assert broken.reasons[0].startswith("Tier0 Data Service failed for run 386928") and call in broken.reasons[0]
+    world.sim.world.tier0_run_faults.clear()
+    assert world.at(3 * H)[386928].release
+
+
+def test_most_per_run_calls_failing_is_the_source_down_not_many_run_faults(world_factory, policy):
+    runs = [SimRun(386925 + i, START - 3 * H, START - 2 * H, all_streams(policy)) for i in range(4)]
+    world = world_factory(runs)
+    world.cycle()
+    world.sim.world.tier0_run_faults.update({386925, 386926, 386927})
+    cycle = world.cycle()
+    tier0 = next(p for p in cycle.polls if p.source.value == "tier0")
+    assert not tier0.ok and tier0.error.startswith("Tier0 Data Service: 3 of 4 per-run calls failed")
+    assert all(any("Tier0 Data Service failed at" in r for r in v.reasons) for v in cycle.decision.verdicts)
+
+
+def test_a_failing_dqm_read_for_one_run_keeps_the_others_read(world_factory, policy):
+    runs = [SimRun(386925, START - 8 * H, START - 7 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED}),
+            SimRun(386926, START - 6 * H, START - 5 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED})]
+    world = world_factory(runs)
+    world.sim.world.dqm_run_faults.add(386926)
+    verdicts = world.at(timedelta(0))
+    assert next(w for w in verdicts[386925].workflows if w.workflow == "SiPixelAli").state is WorkflowState.VETOED
+    broken = next(w for w in verdicts[386926].workflows if w.workflow == "SiPixelAli")
+    assert broken.state is WorkflowState.HARVESTING and "DQM GUI failed for this run" in broken.reason
+    world.sim.world.dqm_run_faults.clear()
+    verdicts = world.at(10 * timedelta(minutes=1))
+    assert next(w for w in verdicts[386926].workflows if w.workflow == "SiPixelAli").state is WorkflowState.VETOED

@@ -40,7 +40,7 @@ def tier0_route(world: World):  # type: ignore[no-untyped-def]
             if not RUN.match(run_text):
                 return _bad("run must match ^[1-9][0-9]{1,6}$")
             run = int(run_text)
-            if world.run_fault(run):
+            if world.run_fault(run, call):
                 return 500, {"error": f"simulated failure answering for run {run}"}
             if call == "run_config":
                 return 200, {"result": world.run_config(run)}

@@ -66,7 +66,8 @@ class World:
         self.repeated_keys: list[str] = []  # writes that came again with a key already applied
         self.released: dict[int, datetime] = {}
         self.refused_uploads: list[tuple[str, int, datetime]] = []  # (tag, run, when): pcl tags refuse late ones
-        self.tier0_run_faults: set[int] = set()  # runs whose per-run Tier0 calls answer HTTP 500
+        #: runs whose per-run Tier0 calls answer HTTP 500: a run number (every call) or (call, run)
+        self.tier0_run_faults: set[int | tuple[str, int]] = set()
         self.dqm_run_faults: set[int] = set()  # runs whose DQM histograms answer HTTP 500
         self._uploads = 0
         self._progress = {r: _Progress() for r in self.runs}
@@ -228,9 +229,9 @@ class World:
                 self.released[number] = now
 
     # ---- Tier0 Data Service view -----------------------------------------------------
-    def run_fault(self, run: int) -> bool:
-        """Whether per-run Tier0 calls for ``run`` fail (fault injection)."""
-        return run in self.tier0_run_faults
+    def run_fault(self, run: int, call: str) -> bool:
+        """Whether the per-run Tier0 call ``call`` for ``run`` fails (fault injection)."""
+        return run in self.tier0_run_faults or (call, run) in self.tier0_run_faults
 
     def run_config(self, run: int) -> list[dict[str, Any]]:
         sim = self.runs.get(run)

@@ -8,6 +8,7 @@ from .decisions import decide_all
 from .models import AckKind, RunVerdict
 from .policy import Policy
 from .store import Store
+from .store.observations import bump_facts
 from .store.tables import AckRow, TrackedRun
 
 MAX_COMMENT = 2000
@@ -45,5 +46,6 @@ def acknowledge(store: Store, policy: Policy, *, run: int, workflow: str, kind: 
         row = AckRow(run=run, workflow=workflow, kind=kind.value, author=author, comment=comment,
                      created_at=now)
         session.add(row)
+        bump_facts(session, [run])
     verdicts = decide_all(store, policy, now, only=[run]).verdicts
     return row, (verdicts[0] if verdicts else None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,20 +28,28 @@ class DecideResult:
     duration_s: float
 
 
-def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] | None = None) -> DecideResult:
-    """Decide every active run (or the active ones of ``only``) at ``now``; record verdicts and history."""
+def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] | None = None,
+               after_read: Callable[[], None] | None = None) -> DecideResult:
+    """Decide every active run (or the active ones of ``only``) at ``now``; record verdicts and history.
+
+    A run whose facts changed after they were read (an expert's hold committed meanwhile, say)
+    keeps its newer verdict: this one is not saved, and the next pass decides it again.
+    """
     started = time.perf_counter()
     with store.session() as session:
         runs = obs.active_runs(session)
         if only is not None:
             runs = [r for r in runs if r in set(only)]
+        versions = obs.facts_versions(session, runs)
         status = session.get(SourceStatusRow, Source.CONDDB.value)
         missing = frozenset(status.missing_tags or []) if status else frozenset()
         observations = obs.load_observations(session, runs, *_attributed(session, policy, runs), missing)
         tier0 = obs.tier0_global(session)
         health = obs.health(session)
         verdicts = tuple(decide_run(observations[r], policy, tier0, health, now) for r in runs)
-        changed = tuple(save_verdicts(session, verdicts, tier0.first_conditions_safe_run))
+        if after_read is not None:
+            after_read()  # fault injection: another writer commits between read and save
+        changed = tuple(save_verdicts(session, verdicts, tier0.first_conditions_safe_run, versions))
     return DecideResult(verdicts, changed, time.perf_counter() - started)
 
 

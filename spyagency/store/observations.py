@@ -112,11 +112,26 @@ def open_runs(session: Session) -> list[int]:
         TrackedRun.finalized.is_(False), TrackedRun.stop_time.is_(None))))
 
 
+def bump_facts(session: Session, runs: Iterable[int]) -> None:
+    """Say that facts about ``runs`` changed: a verdict made from older facts will not be saved."""
+    runs = sorted(set(runs))
+    if runs:
+        session.execute(update(TrackedRun).where(TrackedRun.run.in_(runs))
+                        .values(facts_version=TrackedRun.facts_version + 1), execution_options={"synchronize_session": False})
+
+
+def facts_versions(session: Session, runs: Sequence[int]) -> dict[int, int]:
+    """The facts version of each run, read before the facts a decision is made from."""
+    rows = session.execute(select(TrackedRun.run, TrackedRun.facts_version).where(TrackedRun.run.in_(runs)))
+    return {run: version for run, version in rows}
+
+
 def record_tier0_run(session: Session, observed: Tier0Run) -> None:
     """Store what Tier0 said about one run; clears an earlier per-run fault."""
     row = session.get(TrackedRun, observed.run)
     if row is None:
         return
+    bump_facts(session, [observed.run])
     row.tier0_error = None
     row.tier0_error_at = None
     row.tier0_known = observed.known
@@ -131,6 +146,7 @@ def record_tier0_run_fault(session: Session, run: int, error: str, now: datetime
     """A per-run Tier0 call failed: this run's Tier0 facts stop counting until it answers again."""
     row = session.get(TrackedRun, run)
     if row is not None:
+        bump_facts(session, [run])
         row.tier0_error = error
         row.tier0_error_at = now
 
@@ -200,9 +216,12 @@ def add_uploads(session: Session, uploads: Sequence[Upload], now: datetime) -> i
         for r in session.scalars(select(UploadRow).where(UploadRow.since_run.in_(runs)))
     }
     added = 0
+    changed: set[int] = set()
     for key, members in groups.items():
         first = min(members, key=lambda u: u.since)
         row = existing.get(key)
+        if row is None or len(members) > row.iov_count:
+            changed.add(key[1])
         if row is None:
             session.add(UploadRow(tag=key[0], since_run=key[1], first_since=first.since,
                                   iov_count=len(members), payload_hash=first.payload_hash,
@@ -211,10 +230,13 @@ def add_uploads(session: Session, uploads: Sequence[Upload], now: datetime) -> i
         elif len(members) > row.iov_count:  # the overlap window saw more of the same upload
             row.iov_count = len(members)
             row.first_since = min(row.first_since, first.since)
+    bump_facts(session, changed)
     return added
 
 
 def record_dqm(session: Session, check: DqmCheck) -> None:
+    """Store the latest DQM reading of one workflow of one run."""
+    bump_facts(session, [check.run])
     session.merge(DqmRow(run=check.run, workflow=check.workflow, outcome=check.outcome.value,
                          detail=check.detail, observed_at=check.observed_at))
 

@@ -58,6 +58,8 @@ class TrackedRun(Base):
     release_time: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
     finalized: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: bumped by every write of a fact about this run: a verdict is saved only over the facts it read
+    facts_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (Index("ix_runs_state", "state"), Index("ix_runs_finalized", "finalized"))
 

@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..models import RunState, RunVerdict, Source
 from .tables import ReleaseDecision, StateChange, TrackedRun, WorkflowStateRow
 
+log = logging.getLogger(__name__)
+
 #: How long after its lock a locked, overdue run is still decided (to see late payloads).
 LATE_WATCH = timedelta(hours=24)
 
 
+def _still_current(session: Session, run: int, version: int) -> bool:
+    """Whether ``run``'s facts are still at ``version``; if so, its row stays locked until commit."""
+    result = session.execute(update(TrackedRun).where(TrackedRun.run == run, TrackedRun.facts_version == version)
+                             .values(facts_version=version), execution_options={"synchronize_session": False})
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], first_conditions_safe_run: int | None,
-                  ) -> list[RunVerdict]:
-    """Store ``verdicts``; return those whose run state or release answer changed."""
+                  versions: Mapping[int, int] | None = None) -> list[RunVerdict]:
+    """Store ``verdicts``; return those whose run state or release answer changed.
+
+    With ``versions`` (the facts version each verdict was made from), a verdict is saved only if
+    its run's facts have not changed since: never over facts newer than the ones it read.
+    """
+    if versions is not None:
+        kept = [v for v in verdicts if v.run in versions and _still_current(session, v.run, versions[v.run])]
+        for skipped in sorted({v.run for v in verdicts} - {v.run for v in kept}):
+            log.info("run %s: facts changed while deciding; its newer verdict stays", skipped)
+        verdicts = kept
     if not verdicts:
         return []
     runs = [v.run for v in verdicts]

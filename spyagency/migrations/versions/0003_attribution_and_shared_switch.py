@@ -33,6 +33,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('tier0_error', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('tier0_error_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('express_versions', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('facts_version', sa.Integer(), server_default='0', nullable=False))
     with op.batch_alter_table('source_status', schema=None) as batch_op:
         batch_op.add_column(sa.Column('tags', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('first_run', sa.Integer(), nullable=True))
@@ -76,6 +77,7 @@ def downgrade() -> None:
         batch_op.drop_column('first_run')
         batch_op.drop_column('tags')
     with op.batch_alter_table('runs', schema=None) as batch_op:
+        batch_op.drop_column('facts_version')
         batch_op.drop_column('express_versions')
         batch_op.drop_column('tier0_error_at')
         batch_op.drop_column('tier0_error')

@@ -1,0 +1,35 @@
+"""A verdict is never saved over facts newer than the ones it was made from."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from spyagency.acknowledge import acknowledge
+from spyagency.decisions import decide_all
+from spyagency.models import AckKind, RunState
+from spyagency.simulator.scenario import SimRun, all_streams
+from spyagency.store.queries import get_run
+
+from .conftest import START
+
+H = timedelta(hours=1)
+
+
+def test_a_hold_committed_while_a_poll_decides_is_not_overwritten(world_factory, policy, store_url):
+    world = world_factory([SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy))], store_url=store_url)
+    assert world.at(timedelta(0))[386925].state is RunState.READY
+    held = []
+
+    def expert_holds_meanwhile() -> None:
+        # the poll cycle has read its observations (ready); now an expert's hold commits and is decided
+        _ack, verdict = acknowledge(world.store, policy, run=386925, workflow="SiStripGains", kind=AckKind.HOLD,
+                                    author="alca", comment="gains look odd", now=world.clock.now())
+        held.append(verdict)
+
+    world.sim.advance(world.clock.now())
+    stale = decide_all(world.store, policy, world.clock.now(), after_read=expert_holds_meanwhile)
+    assert held and held[0] is not None and not held[0].release
+    assert stale.verdicts[0].release  # the pass in flight still thought the run ready …
+    with world.store.session() as session:  # … but the stored answer (what the release API serves) is the hold's
+        answer = get_run(session, 386925)
+    assert answer is not None and answer.release is False and answer.state == "not_ready"

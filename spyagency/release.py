@@ -18,13 +18,25 @@ class ReleaseAnswer:
     decided_at: datetime | None
 
 
+#: How far ahead of the server's clock a decision may be stamped (clocks of different hosts).
+FUTURE_TOLERANCE = timedelta(minutes=2)
+
+
 def release_answer(summary: RunSummary, now: datetime, max_age: timedelta) -> ReleaseAnswer:
-    """The stored verdict, unless it is too old to stand on: then not released, and why."""
+    """The stored verdict, unless it is too old (or from the future) to stand on: then not released, and why.
+
+    A decision stamped in the future would look fresh forever if a poller's clock ran ahead and then
+    the poller died; beyond a small tolerance it counts as stale.
+    """
     reasons = summary.reasons
     release = summary.release
     if summary.decided_at is None or now - summary.decided_at > max_age:
         when = summary.decided_at.isoformat() if summary.decided_at else "never"
         reasons = (f"decision is stale (made {when}): SpyAgency's poller is not running", *reasons)
+        release = False
+    elif summary.decided_at > now + FUTURE_TOLERANCE:
+        reasons = (f"decision is stamped in the future ({summary.decided_at.isoformat()}): a clock is wrong, "
+                   f"so its freshness cannot be trusted", *reasons)
         release = False
     return ReleaseAnswer(summary.run, release, summary.state, tuple(reasons), summary.lock_time,
                          summary.decided_at)

@@ -136,3 +136,18 @@ def test_sql_control_writes_promptreco_status_once(world, tmp_path):
         from sqlalchemy import func, select
         from spyagency.tier0_control import PROMPTRECO_STATUS
         assert conn.execute(select(func.count()).select_from(PROMPTRECO_STATUS)).scalar() == 1
+
+
+def test_a_duplicate_reply_for_a_key_never_sent_is_an_error_and_the_action_is_replanned(world):
+    from spyagency.store.tables import OutboxRow
+    world.at(39 * H)
+    world.sim.world.set_promptreco(True, "spyagency-restored-1", "an action of a store that was rebuilt")
+    with world.store.session() as session:  # a restored store hands out a key Tier0 has already seen
+        session.add(OutboxRow(idempotency_key="spyagency-restored-1", action="pause", run=386925,
+                              reason="test", created_at=world.clock.now()))
+    assert world.agency.steer_once() == 0  # Tier0 called it a duplicate: not applied, so not "sent"
+    with world.store.session() as session:
+        row = session.query(OutboxRow).filter_by(idempotency_key="spyagency-restored-1").one()
+        assert row.sent_at is None and row.cancelled_at is not None and "never sent" in row.last_error
+    assert world.agency.steer_once() == 1  # re-planned with a fresh key and applied
+    assert [a.enabled for a in real_actions(world)] == [True, False]

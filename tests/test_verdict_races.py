@@ -33,3 +33,21 @@ def test_a_hold_committed_while_a_poll_decides_is_not_overwritten(world_factory,
     with world.store.session() as session:  # … but the stored answer (what the release API serves) is the hold's
         answer = get_run(session, 386925)
     assert answer is not None and answer.release is False and answer.state == "not_ready"
+
+
+def test_a_decision_stamped_in_the_future_is_never_a_release():
+    from datetime import datetime, timezone
+
+    from spyagency.release import release_answer
+    from spyagency.store.queries import RunSummary
+
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+
+    def summary(decided_at: datetime) -> RunSummary:
+        return RunSummary(386925, "ready", True, ("all 13 applicable calibrations are in",), now - 20 * H,
+                          now - 10 * H, now + 30 * H, now + 38 * H, decided_at, "Run2026D", ())
+
+    assert release_answer(summary(now - timedelta(minutes=1)), now, timedelta(minutes=15)).release
+    assert release_answer(summary(now + timedelta(minutes=1)), now, timedelta(minutes=15)).release  # small skew
+    ahead = release_answer(summary(now + 3 * H), now, timedelta(minutes=15))  # a poller clock 3 h ahead
+    assert not ahead.release and "stamped in the future" in ahead.reasons[0]

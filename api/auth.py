@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from dataclasses import dataclass
 
@@ -11,6 +12,9 @@ from spyagency.settings import Settings
 
 ROLES = frozenset({"operator", "alca-expert", "tier0"})
 TOKEN_COOKIE = "spyagency_token"
+PROXY_SECRET_HEADER = "x-spyagency-proxy-secret"
+DEFAULT_SECRET = "change-me"
+MIN_SECRET_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,12 @@ class Authenticator:
         self.user_header = settings.proxy_user_header.lower()
         self.roles_header = settings.proxy_roles_header.lower()
         self._secret = settings.secret_key.encode()
+        self._proxy_secret = settings.proxy_secret.encode() if settings.proxy_secret else None
+        try:
+            self._proxies = [ipaddress.ip_network(part.strip(), strict=False)
+                             for part in settings.trusted_proxies.split(",") if part.strip()]
+        except ValueError as exc:
+            raise AuthConfigError(f"SPYAGENCY_TRUSTED_PROXIES: {exc}") from None
 
     def from_token(self, token: str | None) -> Principal | None:
         if not token:
@@ -60,7 +70,24 @@ class Authenticator:
                 return principal
         return None
 
-    def from_proxy(self, headers: dict[str, str]) -> Principal | None:
+    def trusts_proxy(self, headers: dict[str, str], client_host: str | None) -> bool:
+        """Whether identity headers on this request come from the configured SSO proxy."""
+        if self._proxy_secret is not None:
+            sent = headers.get(PROXY_SECRET_HEADER, "").encode()
+            if sent and hmac.compare_digest(sent, self._proxy_secret):
+                return True
+        if client_host is None:
+            return False
+        try:
+            address = ipaddress.ip_address(client_host)
+        except ValueError:
+            return False
+        return any(address in network for network in self._proxies)
+
+    def from_proxy(self, headers: dict[str, str], client_host: str | None = None) -> Principal | None:
+        """The user the SSO proxy vouches for; None when the headers do not come from the proxy."""
+        if not self.trusts_proxy(headers, client_host):
+            return None
         user = headers.get(self.user_header, "").strip()
         if not user:
             return None

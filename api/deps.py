@@ -26,6 +26,7 @@ class AppState:
     clock: Clock
     auth: Authenticator
     release_reader: ReleaseReader = field(init=False)
+    metrics_cache: tuple[float, bytes] = (0.0, b"")  # (monotonic time made, body) of the last scrape
 
     def __post_init__(self) -> None:
         self.release_reader = release_reader(self.store.url)
@@ -47,6 +48,10 @@ def db_session(state: State) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(db_session)]
 
 
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -57,14 +62,14 @@ def current_principal(request: Request, state: State) -> Principal | None:
     """The caller, from a bearer token, the dashboard cookie, or the SSO proxy headers."""
     auth = state.auth
     if auth.mode == "proxy":
-        return auth.from_proxy({k.lower(): v for k, v in request.headers.items()})
+        return auth.from_proxy({k.lower(): v for k, v in request.headers.items()}, _client(request))
     return auth.from_token(_bearer(request) or request.cookies.get(TOKEN_COOKIE))
 
 
 def api_principal(request: Request, state: State) -> Principal | None:
     """The caller of the JSON API: bearer token or proxy headers only (no cookies, so no CSRF)."""
     if state.auth.mode == "proxy":
-        return state.auth.from_proxy({k.lower(): v for k, v in request.headers.items()})
+        return state.auth.from_proxy({k.lower(): v for k, v in request.headers.items()}, _client(request))
     return state.auth.from_token(_bearer(request))
 
 

@@ -17,7 +17,8 @@ from spyagency.store import Store
 
 from .auth import Authenticator
 from .deps import AppState
-from .middleware import BodyLimit
+from . import errors
+from .middleware import BodyLimit, SecurityHeaders
 from .routers import acks, dashboard, health, runs, steering
 
 MAX_BODY_BYTES = 64 * 1024
@@ -40,6 +41,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                                    auth=Authenticator(settings))
 
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeaders)
+    errors.install(app)
     app.include_router(runs.router)
     app.include_router(acks.router)
     app.include_router(steering.router)

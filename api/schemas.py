@@ -5,14 +5,36 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Path
-from pydantic import BaseModel, Field
+import re
+from typing import Any
 
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+
+from spyagency.free_text import free_text_problem
 from spyagency.models import AckKind
 from spyagency.overrides import OverrideKind
 
+CANONICAL_RUN = re.compile(r"^[1-9][0-9]{1,6}$")
+
+
+def _canonical_run(value: Any) -> Any:
+    """Only the canonical spelling of a run number (``386925``, not ``386925.0`` or ``+386925``)."""
+    if isinstance(value, str) and not CANONICAL_RUN.match(value):
+        raise ValueError("a run number is 2 to 7 digits without a leading zero")
+    return value
+
+
+def _free_text(value: str) -> str:
+    problem = free_text_problem(value)
+    if problem:
+        raise ValueError(f"text {problem}")
+    return value
+
+
 #: Tier0 run numbers: ^[1-9][0-9]{1,6}$
-RunNumber = Annotated[int, Path(ge=10, le=9_999_999, description="CMS run number")]
+RunNumber = Annotated[int, BeforeValidator(_canonical_run), Path(ge=10, le=9_999_999, description="CMS run number")]
+Comment = Annotated[str, AfterValidator(_free_text)]
 
 
 class ReleaseOut(BaseModel):
@@ -66,7 +88,7 @@ class StateChangeOut(BaseModel):
 
 class AckIn(BaseModel):
     kind: AckKind
-    comment: str = Field("", max_length=2000)
+    comment: Comment = Field("", max_length=2000)
 
 
 class AckOut(BaseModel):
@@ -92,7 +114,7 @@ class RunDetailOut(RunOut):
 
 class OverrideIn(BaseModel):
     kind: OverrideKind
-    comment: str = Field(min_length=1, max_length=2000)
+    comment: Comment = Field(min_length=1, max_length=2000)
 
 
 class OverrideOut(BaseModel):

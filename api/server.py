@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 import time
 
@@ -12,14 +13,37 @@ from spyagency.clock import Clock
 from spyagency.settings import Settings
 from spyagency.store import Store
 
+from .auth import DEFAULT_SECRET, MIN_SECRET_LENGTH
 from .main import create_app
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def unsafe_exposure(settings: Settings, host: str) -> str | None:
+    """Why serving on ``host`` with these settings would let strangers in, or None."""
+    if host in LOOPBACK_HOSTS:
+        return None
+    if settings.secret_key == DEFAULT_SECRET or len(settings.secret_key) < MIN_SECRET_LENGTH:
+        return (f"refusing to serve on {host}: SPYAGENCY_SECRET_KEY is the default or shorter than "
+                f"{MIN_SECRET_LENGTH} characters (it signs the dashboard's forms)")
+    if settings.auth_mode == "proxy" and not (settings.trusted_proxies or settings.proxy_secret):
+        return (f"refusing to serve on {host} in proxy mode without SPYAGENCY_TRUSTED_PROXIES or "
+                f"SPYAGENCY_PROXY_SECRET: anyone could claim any identity")
+    return None
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     """`spyagency serve`: migrate the store, then serve the API and dashboard."""
+    host = args.host or settings.api_host
+    problem = unsafe_exposure(settings, host)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     Store(settings.db_url).migrate()
-    uvicorn.run(create_app(settings), host=args.host or settings.api_host, port=args.port or settings.api_port,
-                log_level="info", proxy_headers=settings.auth_mode == "proxy")
+    # bounded: at most api_max_concurrency connections, idle keep-alives closed after 5 s
+    uvicorn.run(create_app(settings), host=host, port=args.port or settings.api_port, log_level="info",
+                proxy_headers=False, limit_concurrency=settings.api_max_concurrency, timeout_keep_alive=5,
+                backlog=256)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .decisions import decide_all
+from .free_text import free_text_problem
 from .models import AckKind, RunVerdict
 from .policy import Policy
 from .store import Store
@@ -38,6 +39,10 @@ def acknowledge(store: Store, policy: Policy, *, run: int, workflow: str, kind: 
         raise AcknowledgementError("an acknowledgement needs an author")
     if len(comment) > MAX_COMMENT:
         raise AcknowledgementError(f"comment is longer than {MAX_COMMENT} characters")
+    for text, what in ((comment, "comment"), (author, "author")):
+        problem = free_text_problem(text)
+        if problem:
+            raise AcknowledgementError(f"{what} {problem}")
     if kind is not AckKind.ACCEPT and not comment.strip():
         raise AcknowledgementError(f"a {kind.value} needs a comment saying why")
     with store.session() as session:

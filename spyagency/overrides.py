@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .free_text import free_text_problem
 from .store import Store
 from .store.tables import SteeringOverrideRow, TrackedRun
 
@@ -41,6 +42,10 @@ def record_override(store: Store, *, run: int, kind: OverrideKind, author: str, 
         raise OverrideError("an override needs an author")
     if not comment.strip():
         raise OverrideError("an override needs a comment saying why")
+    for text, what in ((comment, "comment"), (author, "author")):
+        problem = free_text_problem(text)
+        if problem:
+            raise OverrideError(f"{what} {problem}")
     if len(comment) > MAX_COMMENT:
         raise OverrideError(f"comment is longer than {MAX_COMMENT} characters")
     with store.session() as session:

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     proxy_user_header: str = "X-Remote-User"
     proxy_roles_header: str = "X-Remote-Roles"
     secret_key: str = Field("change-me", description="signs CSRF tokens of dashboard forms")
+    trusted_proxies: str = Field("", description="proxy mode: addresses or networks (comma separated) whose "
+                                                 "X-Remote-User/X-Remote-Roles headers are believed")
+    proxy_secret: str | None = Field(None, description="proxy mode: or a secret the proxy sends in "
+                                                       "X-SpyAgency-Proxy-Secret")
+    api_max_concurrency: int = Field(256, gt=0, description="connections served at once; more get 503")
     dqm_gui_url: str | None = Field(None, description="DQM GUI for dashboard links; default dqm_url")
     # steering
     steer_mode: str = Field("http", description="http, sql or dry-run")

@@ -44,7 +44,8 @@ CREATE TABLE TAG_LOG (TAG_NAME VARCHAR(100) NOT NULL REFERENCES TAG(NAME), EVENT
   COMMAND VARCHAR(500) NOT NULL, USER_TEXT VARCHAR(4000) NOT NULL);
 CREATE TABLE RUN_INFO (RUN_NUMBER INTEGER PRIMARY KEY, START_TIME TIMESTAMP NOT NULL, END_TIME TIMESTAMP);
 """
-SWITCH_DDL = "CREATE TABLE promptreco_status (status INTEGER NOT NULL, change_time TIMESTAMP NOT NULL, username VARCHAR(200) NOT NULL)"
+SWITCH_DDL = ("CREATE TABLE promptreco_status (status INTEGER NOT NULL, change_time TIMESTAMP NOT NULL, "
+              "username VARCHAR(200) NOT NULL)")
 
 
 def _sql_time(moment: datetime) -> str:
@@ -172,7 +173,8 @@ class ReferenceWorld:
             stamp = _sql_time(self.now + timedelta(microseconds=self._uploads))
             digest = f"{self._uploads:040x}"
             with self._conddb() as db:
-                db.execute("INSERT INTO PAYLOAD VALUES (?,?,?,?,?,?)", (digest, "Obj", b"x", b"{}", "CMSSW_16_0_7", stamp))
+                db.execute("INSERT INTO PAYLOAD VALUES (?,?,?,?,?,?)",
+                           (digest, "Obj", b"x", b"{}", "CMSSW_16_0_7", stamp))
                 db.executemany("INSERT INTO IOV VALUES (?,?,?,?)", [(tag, s, stamp, digest) for s in sinces])
                 db.execute("INSERT INTO TAG_LOG VALUES (?,?,?,?,?,?,?)",
                            (tag, stamp, "1 iov(s) inserted; ", by, "vocms0314", "uploadConditions.py",

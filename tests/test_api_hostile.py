@@ -25,6 +25,8 @@ ACK_URL = "/api/v1/runs/386926/workflows/SiPixelAli/acknowledgements"
 OVERRIDE_URL = "/api/v1/runs/386926/steering-overrides"
 ACK_BODY = {"kind": "accept_without_payload", "comment": "vetoed on purpose"}
 OVERRIDE_BODY = {"kind": "resume", "comment": "release it"}
+EXPERT = {"Authorization": "Bearer tok-expert"}
+OPERATOR = {"Authorization": "Bearer tok-op"}
 
 
 @pytest.fixture
@@ -159,3 +161,90 @@ def test_an_unreadable_store_answers_503_never_a_release(tmp_path, world):
         reply = client.get("/api/v1/runs/386925/release")
     assert reply.status_code == 503 and "cannot read the store" in reply.json()["detail"]
     broken.dispose()
+
+
+def _proxy_client(world, **settings: object) -> TestClient:
+    config = world.agency.settings.model_copy(update={"auth_mode": "proxy", **settings})
+    return TestClient(create_app(config, clock=world.clock, policy=world.agency.policy, store=world.store),
+                      client=("203.0.113.9", 50000))
+
+
+PROXY_HEADERS = {"X-Remote-User": "mallory", "X-Remote-Roles": "alca-expert,operator"}
+
+
+def test_proxy_identity_headers_from_a_stranger_are_ignored(world):
+    with _proxy_client(world, trusted_proxies="10.0.0.0/8") as stranger:
+        assert stranger.post(ACK_URL, json=ACK_BODY, headers=PROXY_HEADERS).status_code == 401
+    with _proxy_client(world, trusted_proxies="203.0.113.0/24") as behind_proxy:
+        assert behind_proxy.post(ACK_URL, json=ACK_BODY, headers=PROXY_HEADERS).status_code == 201
+    with _proxy_client(world, proxy_secret="s3cret-shared-with-the-sso-proxy") as secret:
+        assert secret.post(ACK_URL, json=ACK_BODY, headers=PROXY_HEADERS).status_code == 401
+        signed = {**PROXY_HEADERS, "X-SpyAgency-Proxy-Secret": "s3cret-shared-with-the-sso-proxy"}
+        assert secret.post(ACK_URL, json=ACK_BODY, headers=signed).status_code == 201
+
+
+def test_serve_refuses_to_expose_a_default_secret_or_an_open_proxy_mode(world):
+    from api.server import unsafe_exposure
+    settings = world.agency.settings
+    assert unsafe_exposure(settings, "127.0.0.1") is None  # loopback: a developer's machine
+    assert "SPYAGENCY_SECRET_KEY" in unsafe_exposure(settings, "0.0.0.0")
+    strong = settings.model_copy(update={"secret_key": "x" * 40})
+    assert unsafe_exposure(strong, "0.0.0.0") is None
+    open_proxy = strong.model_copy(update={"auth_mode": "proxy"})
+    assert "SPYAGENCY_TRUSTED_PROXIES" in unsafe_exposure(open_proxy, "0.0.0.0")
+
+
+@pytest.mark.parametrize("comment", ["\ud800 lone surrogate", "NUL \x00 inside", "bell \x07"])
+def test_control_characters_and_broken_unicode_are_refused_without_echo(client, world, comment):
+    import json
+    body = json.dumps({"kind": "accept", "comment": comment}).encode()  # \ud800 travels as a JSON escape
+    reply = client.post(ACK_URL, content=body, headers={**EXPERT, "Content-Type": "application/json"})
+    assert reply.status_code == 422
+    assert "input" not in reply.text and "inside" not in reply.text
+    override = client.post(OVERRIDE_URL, content=json.dumps({"kind": "resume", "comment": comment}).encode(),
+                           headers={**OPERATOR, "Content-Type": "application/json"})
+    assert override.status_code == 422
+    assert state_counts(world)["acks"] == 0 and state_counts(world)["overrides"] == 0
+
+
+def test_run_numbers_must_be_canonical(client):
+    assert client.get("/api/v1/runs/386925/release").status_code == 200
+    for spelling in ("386925.0", "+386925", "0386925", "386925 ", "3.86925e5"):
+        assert client.get(f"/api/v1/runs/{spelling}/release").status_code == 422, spelling
+
+
+def test_head_is_answered_and_every_page_carries_security_headers(client):
+    for path in ("/", "/runs/386925", "/api/v1/runs/386925/release", "/healthz"):
+        head = client.head(path)
+        assert head.status_code == 200 and head.content == b"", path
+        get = client.get(path)
+        assert "default-src 'self'" in get.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in get.headers["content-security-policy"]
+        assert get.headers["x-content-type-options"] == "nosniff" and get.headers["referrer-policy"]
+
+
+def test_a_form_posted_from_another_site_is_refused(client):
+    reply = client.post("/login", data={"token": "tok-expert"}, headers={"Origin": "https://evil.example"},
+                        follow_redirects=False)
+    assert reply.status_code == 403
+    reply = client.post("/login", data={"token": "tok-expert"}, headers={"Sec-Fetch-Site": "cross-site"},
+                        follow_redirects=False)
+    assert reply.status_code == 403
+    assert client.post("/login", data={"token": "tok-expert"}, follow_redirects=False).status_code == 303
+
+
+def test_a_corrupt_store_answers_503_on_pages_and_readyz(world_factory, policy):
+    world = world_factory([SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy))], tokens=TOKENS)
+    world.at(timedelta(0))  # a SQLite store: a file someone's disk corrupted
+    path = world.store.url.removeprefix("sqlite:///")
+    world.store.dispose()
+    world.agency.store.dispose()
+    with open(path, "r+b") as handle:  # keep the header, scramble the pages behind it
+        handle.seek(100)
+        handle.write(b"\xde\xad\xbe\xef" * 8000)
+    from spyagency.store import Store
+    app = create_app(world.agency.settings, clock=world.clock, policy=world.agency.policy, store=Store(world.store.url))
+    with TestClient(app, raise_server_exceptions=False) as fresh:
+        assert fresh.get("/readyz").status_code == 503
+        for path_ in ("/", "/runs/386925", "/api/v1/runs/386925/release", "/api/v1/runs"):
+            assert fresh.get(path_).status_code == 503, path_

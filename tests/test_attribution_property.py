@@ -165,7 +165,9 @@ def _run(timeline: Timeline, workdir: Path) -> None:
         event("reached: release of a run carrying another run's late payload")
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomized: the same 30 timelines every run, so that the branch-reach shares below are stable
+@settings(max_examples=30, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(timelines)
 def test_no_run_is_released_without_its_own_payloads(timeline: Timeline) -> None:
     with tempfile.TemporaryDirectory() as workdir:

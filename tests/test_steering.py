@@ -8,7 +8,7 @@ import pytest
 
 from spyagency import steering
 from spyagency.simulator.scenario import Outcome, SimRun, all_streams
-from spyagency.tier0_control import HttpControl, SqlControl
+from spyagency.tier0_control import SqlControl
 
 from .conftest import START
 

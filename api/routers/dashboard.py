@@ -29,6 +29,16 @@ templates.env.filters["when"] = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else
 Viewer = Annotated[Principal | None, Depends(current_principal)]
 
 
+def _same_origin(request: Request) -> None:
+    """Refuse a form posted from another site (browsers say so in Origin and Sec-Fetch-Site)."""
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    if origin is not None and origin != own:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "form posted from another site")
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "form posted from another site")
+
+
 def _context(request: Request, state: State, viewer: Principal | None, **extra: object) -> dict[str, object]:
     csrf = state.auth.csrf_token(viewer.user) if viewer else ""
     return {"request": request, "viewer": viewer, "csrf": csrf, "now": state.clock.now(),
@@ -86,6 +96,7 @@ def acknowledge_form(
     workflow: Annotated[str, Form(max_length=100)], kind: Annotated[AckKind, Form()],
     csrf: Annotated[str, Form(max_length=128)], comment: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    _same_origin(request)
     if viewer is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in to acknowledge")
     if not viewer.has("alca-expert"):
@@ -107,6 +118,7 @@ def login_page(request: Request, state: State, viewer: Viewer) -> Response:
 
 @router.post("/login")
 def login(request: Request, state: State, token: Annotated[str, Form(max_length=500)]) -> Response:
+    _same_origin(request)
     principal = state.auth.from_token(token)
     if principal is None:
         return templates.TemplateResponse(request, "login.html",

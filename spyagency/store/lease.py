@@ -52,16 +52,15 @@ def acquire(store: Store, name: str, holder: str, now: datetime, ttl: timedelta 
 
     A lease expires after ``ttl``; one held by a process of this host that has died is free at once.
     """
-    table = LeaseRow.__table__
     with store.engine.begin() as conn:
-        taken = conn.execute(update(table).where(
-            table.c.name == name, or_(table.c.holder == holder, table.c.expires_at < now))
+        taken = conn.execute(update(LeaseRow).where(
+            LeaseRow.name == name, or_(LeaseRow.holder == holder, LeaseRow.expires_at < now))
             .values(holder=holder, expires_at=now + ttl))
         if taken.rowcount == 1:
             return True
-        current = conn.execute(select(table.c.holder).where(table.c.name == name)).scalar()
+        current = conn.execute(select(LeaseRow.holder).where(LeaseRow.name == name)).scalar()
         if current is not None and _dead_here(current):
-            stolen = conn.execute(update(table).where(table.c.name == name, table.c.holder == current)
+            stolen = conn.execute(update(LeaseRow).where(LeaseRow.name == name, LeaseRow.holder == current)
                                   .values(holder=holder, expires_at=now + ttl))
             if stolen.rowcount == 1:
                 return True
@@ -69,7 +68,7 @@ def acquire(store: Store, name: str, holder: str, now: datetime, ttl: timedelta 
             return False
     try:
         with store.engine.begin() as conn:
-            conn.execute(insert(table).values(name=name, holder=holder, expires_at=now + ttl))
+            conn.execute(insert(LeaseRow).values(name=name, holder=holder, expires_at=now + ttl))
         return True
     except IntegrityError:
         return False
@@ -77,9 +76,8 @@ def acquire(store: Store, name: str, holder: str, now: datetime, ttl: timedelta 
 
 def release(store: Store, name: str, holder: str) -> None:
     """Give the lease back at once (only if ``holder`` still has it)."""
-    table = LeaseRow.__table__
     with store.engine.begin() as conn:
-        conn.execute(update(table).where(table.c.name == name, table.c.holder == holder)
+        conn.execute(update(LeaseRow).where(LeaseRow.name == name, LeaseRow.holder == holder)
                      .values(expires_at=datetime(1970, 1, 1, tzinfo=timezone.utc)))
 
 

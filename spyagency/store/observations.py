@@ -117,7 +117,8 @@ def bump_facts(session: Session, runs: Iterable[int]) -> None:
     runs = sorted(set(runs))
     if runs:
         session.execute(update(TrackedRun).where(TrackedRun.run.in_(runs))
-                        .values(facts_version=TrackedRun.facts_version + 1), execution_options={"synchronize_session": False})
+                        .values(facts_version=TrackedRun.facts_version + 1),
+                        execution_options={"synchronize_session": False})
 
 
 def facts_versions(session: Session, runs: Sequence[int]) -> dict[int, int]:
@@ -273,7 +274,8 @@ def run_line(session: Session, from_run: int) -> list[RunLine]:
     return [RunLine(run, stop, bool(known)) for run, stop, known in [*reversed(below), *above]]
 
 
-def load_observations(session: Session, runs: Sequence[int], attributed: dict[int, dict[str, tuple[AttributedUpload, ...]]],
+def load_observations(session: Session, runs: Sequence[int],
+                      attributed: dict[int, dict[str, tuple[AttributedUpload, ...]]],
                       landed_later: dict[int, dict[str, tuple[AttributedUpload, ...]]],
                       missing_tags: frozenset[str] = frozenset()) -> dict[int, RunObservations]:
     """Rebuild the decision input for ``runs`` from what the store holds and the attributed uploads."""
@@ -281,13 +283,13 @@ def load_observations(session: Session, runs: Sequence[int], attributed: dict[in
         return {}
     tracked = session.scalars(select(TrackedRun).where(TrackedRun.run.in_(runs))).all()
     dqm: dict[int, dict[str, DqmCheck]] = defaultdict(dict)
-    for row in session.scalars(select(DqmRow).where(DqmRow.run.in_(runs))):
-        dqm[row.run][row.workflow] = DqmCheck(row.run, row.workflow, DqmOutcome(row.outcome),
-                                              row.detail, row.observed_at)
+    for check in session.scalars(select(DqmRow).where(DqmRow.run.in_(runs))):
+        dqm[check.run][check.workflow] = DqmCheck(check.run, check.workflow, DqmOutcome(check.outcome),
+                                                  check.detail, check.observed_at)
     acks: dict[int, dict[str, Acknowledgement]] = defaultdict(dict)
-    for row in session.scalars(select(AckRow).where(AckRow.run.in_(runs)).order_by(AckRow.id)):
-        acks[row.run][row.workflow] = Acknowledgement(row.run, row.workflow, AckKind(row.kind),
-                                                      row.author, row.comment, row.created_at)
+    for ack in session.scalars(select(AckRow).where(AckRow.run.in_(runs)).order_by(AckRow.id)):
+        acks[ack.run][ack.workflow] = Acknowledgement(ack.run, ack.workflow, AckKind(ack.kind),
+                                                      ack.author, ack.comment, ack.created_at)
     result: dict[int, RunObservations] = {}
     for row in tracked:
         tier0 = None

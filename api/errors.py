@@ -1,0 +1,35 @@
+"""Errors mapped to HTTP once: validation errors that never echo input, an unreadable store as 503."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+
+from spyagency.store.release_reader import StoreUnavailable
+
+
+def _without_input(error: dict[str, Any]) -> dict[str, Any]:
+    # the offending input may be huge, binary or not even encodable (a lone surrogate): never echo it
+    return {key: error[key] for key in ("type", "loc", "msg") if key in error}
+
+
+async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": [_without_input(e) for e in exc.errors()]}, status_code=422)
+
+
+async def store_error(_request: Request, exc: Exception) -> JSONResponse:
+    kind = type(getattr(exc, "orig", None) or exc).__name__
+    return JSONResponse({"detail": f"the store cannot be read ({kind}); try again later"}, status_code=503,
+                        headers={"Retry-After": "30"})
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(DBAPIError, store_error)
+    app.add_exception_handler(StoreUnavailable, store_error)

@@ -4,6 +4,7 @@
 2. release API under wrk load, against a trivial endpoint of the same process
 3. freshness: CondDB payload to release flip, with the embedded loop
 4. peak RSS of the API process and of one poll cycle over the decade of history
+5. the release API while anonymous clients flood /metrics, the dashboard and half-open sockets
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from spyagency.clock import utcnow
 from spyagency.policy import load_policy
 
-from . import freshness, memory, poll_cycle, release_load
+from . import flood, freshness, memory, poll_cycle, release_load
 from .scene import ACTIVE_FIRST_RUN, ACTIVE_RUNS, build
 
 
@@ -60,6 +61,8 @@ def main() -> None:
         release_load.run(scene.settings, ACTIVE_FIRST_RUN - history_runs, ACTIVE_FIRST_RUN + ACTIVE_RUNS - 1,
                          seconds=3 if args.quick else 5)
         memory.run(scene.settings, f"incremental cycle, {label}")
+        flood.run(scene.settings, ACTIVE_FIRST_RUN - history_runs, ACTIVE_FIRST_RUN + ACTIVE_RUNS - 1,
+                  seconds=3 if args.quick else 5)
     finally:
         scene.close()
     release_load_on_postgres(history_runs // 10, seconds=3 if args.quick else 5)

@@ -77,10 +77,12 @@ def test_expert_acknowledges_a_vetoed_alignment_from_the_dashboard(browser, serv
 
 
 def test_the_run_table_refreshes_by_itself(browser, served):
+    from playwright.sync_api import expect
+
     base, world = served
     page = browser.new_page()
     page.goto(base + "/")
     assert page.locator("tr[data-run='386927'] .state").inner_text() == "not ready"
     world.at(10 * H)  # 386927 stopped and harvested: ready now
-    page.wait_for_function(
-        "document.querySelector(\"tr[data-run='386927'] .state\").innerText === 'ready'", timeout=15000)
+    # a locator wait, not a JavaScript string: the page's CSP (rightly) forbids eval
+    expect(page.locator("tr[data-run='386927'] .state")).to_have_text("ready", timeout=15000)

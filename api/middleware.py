@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -93,3 +95,42 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+#: Tier0's question and liveness: never queued behind anything else.
+FAST_PATH = re.compile(r"^/(healthz|api/v1/runs/[^/]+/release|static/.*)$")
+
+
+class ShedLoad:
+    """Keep the release API fast when others flood the rest: bound the expensive requests.
+
+    Anything but the fast path (pages, lists, metrics, writes) waits for one of ``slots`` before it
+    runs, at most ``wait_s``; then it is answered 503 with Retry-After. Pages render in worker
+    threads that hold the GIL, so a few at a time is what leaves the event loop free for Tier0.
+    """
+
+    def __init__(self, app: ASGIApp, slots: int = 2, wait_s: float = 2.0) -> None:
+        self.app = app
+        self.slots = slots
+        self.wait_s = wait_s
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or FAST_PATH.match(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.slots)
+        try:
+            await asyncio.wait_for(self._semaphore.acquire(), self.wait_s)
+        except TimeoutError:
+            payload = json.dumps({"detail": "busy: try again shortly"}).encode()
+            await send({"type": "http.response.start", "status": 503,
+                        "headers": [(b"content-type", b"application/json"), (b"retry-after", b"2"),
+                                    (b"content-length", str(len(payload)).encode())]})
+            await send({"type": "http.response.body", "body": payload})
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._semaphore.release()

@@ -37,7 +37,9 @@ class Settings(BaseSettings):
                                                  "X-Remote-User/X-Remote-Roles headers are believed")
     proxy_secret: str | None = Field(None, description="proxy mode: or a secret the proxy sends in "
                                                        "X-SpyAgency-Proxy-Secret")
-    api_max_concurrency: int = Field(256, gt=0, description="connections served at once; more get 503")
+    api_max_concurrency: int = Field(4096, gt=0, description="connections served at once; more get 503")
+    api_page_slots: int = Field(2, gt=0, description="pages, lists and writes served at once (the release "
+                                                    "API is never queued behind them)")
     dqm_gui_url: str | None = Field(None, description="DQM GUI for dashboard links; default dqm_url")
     # steering
     steer_mode: str = Field("http", description="http, sql or dry-run")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from spyagency.settings import Settings
 
 ROLES = frozenset({"operator", "alca-expert", "tier0"})
-TOKEN_COOKIE = "spyagency_token"
+SESSION_COOKIE = "spyagency_session"
 PROXY_SECRET_HEADER = "x-spyagency-proxy-secret"
 DEFAULT_SECRET = "change-me"
 MIN_SECRET_LENGTH = 32
@@ -21,6 +21,7 @@ MIN_SECRET_LENGTH = 32
 class Principal:
     user: str
     roles: frozenset[str]
+    csrf: str | None = None  # the CSRF token of the dashboard session it logged in with
 
     def has(self, role: str) -> bool:
         return role in self.roles

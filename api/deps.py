@@ -15,7 +15,9 @@ from spyagency.settings import Settings
 from spyagency.store import Store
 from spyagency.store.release_reader import ReleaseReader, release_reader
 
-from .auth import TOKEN_COOKIE, Authenticator, Principal
+from spyagency.store.sessions import find_session
+
+from .auth import SESSION_COOKIE, Authenticator, Principal
 
 
 @dataclass
@@ -63,7 +65,11 @@ def current_principal(request: Request, state: State) -> Principal | None:
     auth = state.auth
     if auth.mode == "proxy":
         return auth.from_proxy({k.lower(): v for k, v in request.headers.items()}, _client(request))
-    return auth.from_token(_bearer(request) or request.cookies.get(TOKEN_COOKIE))
+    bearer = auth.from_token(_bearer(request))
+    if bearer is not None:
+        return bearer
+    session = find_session(state.store, request.cookies.get(SESSION_COOKIE), state.clock.now())
+    return Principal(session.user, session.roles, session.csrf) if session else None
 
 
 def api_principal(request: Request, state: State) -> Principal | None:

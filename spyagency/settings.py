@@ -37,6 +37,8 @@ class Settings(BaseSettings):
                                                  "X-Remote-User/X-Remote-Roles headers are believed")
     proxy_secret: str | None = Field(None, description="proxy mode: or a secret the proxy sends in "
                                                        "X-SpyAgency-Proxy-Secret")
+    session_hours: float = Field(8.0, gt=0, description="a dashboard login lasts this long")
+    cookie_secure: bool = Field(False, description="mark the login cookie Secure (set behind TLS)")
     api_max_concurrency: int = Field(4096, gt=0, description="connections served at once; more get 503")
     api_page_slots: int = Field(2, gt=0, description="pages, lists and writes served at once (the release "
                                                     "API is never queued behind them)")

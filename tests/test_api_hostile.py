@@ -248,3 +248,40 @@ def test_a_corrupt_store_answers_503_on_pages_and_readyz(world_factory, policy):
         assert fresh.get("/readyz").status_code == 503
         for path_ in ("/", "/runs/386925", "/api/v1/runs/386925/release", "/api/v1/runs"):
             assert fresh.get(path_).status_code == 503, path_
+
+
+def test_the_login_cookie_is_an_opaque_session_that_expires_and_ends_at_logout(client, world):
+    login = client.post("/login", data={"token": "tok-expert"}, follow_redirects=False)
+    cookie = login.cookies.get("spyagency_session")
+    assert login.status_code == 303 and cookie and "tok-expert" not in cookie
+    set_cookie = login.headers["set-cookie"].lower()
+    assert "httponly" in set_cookie and "samesite=strict" in set_cookie and "max-age=28800" in set_cookie
+    assert "alice" in client.get("/").text
+    with TestClient(client.app, cookies={"spyagency_token": "tok-expert"}) as raw:  # the old raw-token cookie
+        assert "alice" not in raw.get("/").text
+    form = client.get("/runs/386926").text
+    csrf = form.split('name="csrf" value="')[1].split('"')[0]
+    with TestClient(client.app) as other:  # another session gets a CSRF token of its own
+        other.post("/login", data={"token": "tok-expert"})
+        other_csrf = other.get("/runs/386926").text.split('name="csrf" value="')[1].split('"')[0]
+    assert other_csrf != csrf
+    stolen = client.post("/runs/386926/acknowledge", follow_redirects=False,
+                         data={"workflow": "SiPixelAli", "kind": "accept", "comment": "x", "csrf": other_csrf})
+    assert stolen.status_code == 403
+    client.post("/logout")
+    client.cookies.set("spyagency_session", cookie)  # the cookie kept after logout opens nothing
+    assert "alice" not in client.get("/").text
+
+
+def test_a_session_expires(client, world):
+    client.post("/login", data={"token": "tok-expert"})
+    assert "alice" in client.get("/").text
+    world.clock.current = world.clock.current + timedelta(hours=8, minutes=1)
+    assert "alice" not in client.get("/").text
+
+
+def test_the_cookie_is_secure_when_configured(world):
+    config = world.agency.settings.model_copy(update={"cookie_secure": True})
+    with TestClient(create_app(config, clock=world.clock, policy=world.agency.policy, store=world.store)) as secure:
+        login = secure.post("/login", data={"token": "tok-expert"}, follow_redirects=False)
+        assert "secure" in login.headers["set-cookie"].lower()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -16,9 +18,10 @@ from spyagency.models import AckKind
 from spyagency.report import time_left
 from spyagency.sources.dqm import DqmClient
 from spyagency.steering import steering_status
+from spyagency.store.sessions import end_session, start_session
 from spyagency.store import queries
 
-from ..auth import TOKEN_COOKIE, Principal
+from ..auth import SESSION_COOKIE, Principal
 from ..deps import DbSession, State, current_principal
 from ..schemas import RunNumber
 
@@ -42,7 +45,7 @@ def _same_origin(request: Request) -> None:
 
 
 def _context(request: Request, state: State, viewer: Principal | None, **extra: object) -> dict[str, object]:
-    csrf = state.auth.csrf_token(viewer.user) if viewer else ""
+    csrf = (viewer.csrf or state.auth.csrf_token(viewer.user)) if viewer else ""
     return {"request": request, "viewer": viewer, "csrf": csrf, "now": state.clock.now(),
             "time_left": time_left, "proxy_mode": state.auth.mode == "proxy", **extra}
 
@@ -103,7 +106,9 @@ def acknowledge_form(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in to acknowledge")
     if not viewer.has("alca-expert"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"user {viewer.user} lacks the role alca-expert")
-    if not state.auth.check_csrf(viewer.user, csrf):
+    expected = viewer.csrf
+    valid = secrets.compare_digest(expected, csrf) if expected else state.auth.check_csrf(viewer.user, csrf)
+    if not valid:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "form expired or forged (CSRF check failed)")
     try:
         acknowledge(state.store, state.policy, run=run, workflow=workflow, kind=kind, author=viewer.user,
@@ -126,13 +131,18 @@ def login(request: Request, state: State, token: Annotated[str, Form(max_length=
         return templates.TemplateResponse(request, "login.html",
                                           _context(request, state, None, error="unknown token"),
                                           status_code=status.HTTP_401_UNAUTHORIZED)
+    ttl = timedelta(hours=state.settings.session_hours)
+    cookie = start_session(state.store, principal.user, principal.roles, state.clock.now(), ttl)
     response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
-    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    response.set_cookie(SESSION_COOKIE, cookie, max_age=int(ttl.total_seconds()), httponly=True, samesite="strict",
+                        secure=state.settings.cookie_secure or request.url.scheme == "https")
     return response
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request, state: State) -> Response:
+    _same_origin(request)
+    end_session(state.store, request.cookies.get(SESSION_COOKIE), state.clock.now())
     response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(TOKEN_COOKIE)
+    response.delete_cookie(SESSION_COOKIE)
     return response

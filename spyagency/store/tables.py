@@ -257,3 +257,17 @@ class LeaseRow(Base):
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime]
+
+
+class DashboardSessionRow(Base):
+    """A dashboard login: the hash of its opaque cookie, who, until when, and its forms' CSRF token."""
+
+    __tablename__ = "dashboard_sessions"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie
+    user: Mapped[str] = mapped_column(String(100))
+    roles: Mapped[list[Any]]
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

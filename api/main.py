@@ -18,7 +18,7 @@ from spyagency.store import Store
 from .auth import Authenticator
 from .deps import AppState
 from . import errors
-from .middleware import BodyLimit, SecurityHeaders, ShedLoad
+from .middleware import AnonymousPageCache, BodyLimit, SecurityHeaders, ShedLoad
 from .routers import acks, dashboard, health, runs, steering
 
 MAX_BODY_BYTES = 64 * 1024
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
 
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(ShedLoad, slots=settings.api_page_slots)
+    app.add_middleware(AnonymousPageCache, max_age_s=settings.anonymous_page_cache_s)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
     app.include_router(runs.router)

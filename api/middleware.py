@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -134,3 +136,59 @@ class ShedLoad:
             await self.app(scope, receive, send)
         finally:
             self._semaphore.release()
+
+
+#: Dashboard pages anonymous readers may get from a short-lived shared copy (the JSON API always reads).
+SHARED_PAGES = re.compile(r"^/(|fragments/runs|runs/[0-9]+|fragments/runs/[0-9]+)$")
+
+
+class AnonymousPageCache:
+    """Serve anonymous GETs of shared pages from a copy at most ``max_age_s`` old.
+
+    A flood of anonymous readers then costs one render per page every ``max_age_s``, and none of
+    it holds the GIL away from Tier0's release query. Requests with credentials always render.
+    """
+
+    def __init__(self, app: ASGIApp, max_age_s: float = 2.0, max_entries: int = 256) -> None:
+        self.app = app
+        self.max_age_s = max_age_s
+        self.max_entries = max_entries
+        self._copies: dict[tuple[str, bytes], tuple[float, dict[str, Any], bytes]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["method"] not in ("GET", "HEAD")
+                or not SHARED_PAGES.match(scope["path"]) or self._has_credentials(scope)):
+            await self.app(scope, receive, send)
+            return
+        key = (scope["path"], scope.get("query_string", b""))
+        now = time.monotonic()
+        copy = self._copies.get(key)
+        if copy is not None and now - copy[0] <= self.max_age_s:
+            _made, start, body = copy
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
+        start_message: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def keep(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start_message.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, keep)
+        if start_message.get("status") == 200:
+            if len(self._copies) >= self.max_entries:
+                self._copies.clear()
+            self._copies[key] = (now, start_message, b"".join(chunks))
+
+    @staticmethod
+    def _has_credentials(scope: Scope) -> bool:
+        for name, value in scope["headers"]:
+            if name in (b"authorization", b"x-remote-user", b"x-spyagency-proxy-secret"):
+                return True
+            if name == b"cookie" and b"spyagency_session=" in value:
+                return True
+        return False

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     session_hours: float = Field(8.0, gt=0, description="a dashboard login lasts this long")
     cookie_secure: bool = Field(False, description="mark the login cookie Secure (set behind TLS)")
     api_max_concurrency: int = Field(4096, gt=0, description="connections served at once; more get 503")
+    anonymous_page_cache_s: float = Field(2.0, ge=0, description="anonymous readers may see pages this old")
     api_page_slots: int = Field(2, gt=0, description="pages, lists and writes served at once (the release "
                                                     "API is never queued behind them)")
     dqm_gui_url: str | None = Field(None, description="DQM GUI for dashboard links; default dqm_url")

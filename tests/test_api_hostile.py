@@ -285,3 +285,15 @@ def test_the_cookie_is_secure_when_configured(world):
     with TestClient(create_app(config, clock=world.clock, policy=world.agency.policy, store=world.store)) as secure:
         login = secure.post("/login", data={"token": "tok-expert"}, follow_redirects=False)
         assert "secure" in login.headers["set-cookie"].lower()
+
+
+def test_anonymous_readers_share_a_recent_copy_of_pages_but_logged_in_ones_see_the_store(world):
+    config = world.agency.settings.model_copy(update={"anonymous_page_cache_s": 3600})
+    app = create_app(config, clock=world.clock, policy=world.agency.policy, store=world.store)
+    with TestClient(app) as client:
+        assert "not ready" in client.get("/runs/386926").text
+        acknowledge_url = "/api/v1/runs/386926/workflows/SiPixelAli/acknowledgements"
+        assert client.post(acknowledge_url, json=ACK_BODY, headers=EXPERT).status_code == 201
+        assert 'class="state ready"' in client.get("/runs/386926", headers=EXPERT).text  # renders from the store
+        assert "not ready" in client.get("/runs/386926").text  # anonymous: a shared copy, at most max-age old
+        assert client.get("/api/v1/runs/386926/release").json()["release"] is True  # Tier0's answer: never a copy

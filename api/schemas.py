@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-import re
 from typing import Any
 
 from fastapi import Path
@@ -14,13 +13,12 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 from spyagency.free_text import free_text_problem
 from spyagency.models import AckKind
 from spyagency.overrides import OverrideKind
-
-CANONICAL_RUN = re.compile(r"^[1-9][0-9]{1,6}$")
+from spyagency.sources.tier0 import RUN_NUMBER
 
 
 def _canonical_run(value: Any) -> Any:
     """Only the canonical spelling of a run number (``386925``, not ``386925.0`` or ``+386925``)."""
-    if isinstance(value, str) and not CANONICAL_RUN.match(value):
+    if isinstance(value, str) and not RUN_NUMBER.match(value):
         raise ValueError("a run number is 2 to 7 digits without a leading zero")
     return value
 

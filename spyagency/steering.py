@@ -129,6 +129,7 @@ class SharedSwitchStep:
     action: str | None
     note: str
     stand_down: bool = False
+    taken_over_at: datetime | None = None  # when someone else took the switch over SpyAgency's steering
 
 
 def _resumed_by_others(picture: SwitchPicture, margin: timedelta) -> datetime | None:
@@ -155,14 +156,16 @@ def shared_switch_step(desired: SteeringDecision, picture: SwitchPicture,
     change, last = picture.latest_change, picture.last_action
     if change is not None and not change.enabled and not change.by_spyagency:
         return SharedSwitchStep(None, f"someone else paused Tier0 at {_fmt(change.observed_at)}: SpyAgency "
-                                      f"leaves the switch alone until it is released again", stand_down=True)
+                                      f"leaves the switch alone until it is released again", stand_down=True,
+                                taken_over_at=change.observed_at)
     previous = last.action if last else None
     resumed_at = _resumed_by_others(picture, margin)
     if resumed_at is not None and last is not None:
         previous = RESUME  # SpyAgency's pause is void
         if desired.action == PAUSE and desired.run == last.run:
             return SharedSwitchStep(None, f"someone resumed Tier0 at {_fmt(resumed_at)} over SpyAgency's "
-                                          f"pause for run {last.run}: SpyAgency does not pause again for it")
+                                          f"pause for run {last.run}: SpyAgency does not pause again for it",
+                                    taken_over_at=resumed_at)
     if desired.action == previous or (previous is None and desired.action == RESUME):
         return SharedSwitchStep(None, "the switch already is as SpyAgency wants it")
     return SharedSwitchStep(desired.action, desired.reason)
@@ -271,10 +274,6 @@ def steering_status(session: Session, policy: Policy, now: datetime) -> Steering
     """The steering picture for operators (read-only)."""
     tier0 = session.get(Tier0GlobalRow, 1)
     desired = decide_steering(session, policy, now)
-    picture = switch_picture(session)
-    step = shared_switch_step(desired, picture, policy.sources.clock_tolerance)
-    change = picture.latest_change
-    foreign_at = change.observed_at if change is not None and not change.by_spyagency and (
-        not change.enabled or step.note.startswith("someone")) else None
+    step = shared_switch_step(desired, switch_picture(session), policy.sources.clock_tolerance)
     return SteeringStatus(desired, last_requested(session), _pending(session),
-                          tier0.promptreco_enabled if tier0 else None, step.note, foreign_at)
+                          tier0.promptreco_enabled if tier0 else None, step.note, step.taken_over_at)

@@ -46,7 +46,7 @@ def tier0(sim):
 def test_tier0_reads_runs_express_config_and_stream_status(tier0, policy):
     assert tier0.run_era(386925) == "Run2026D"
     assert tier0.run_era(999999) is None
-    producers = tier0.express_producers(386925)
+    producers, _versions = tier0.express_config(386925)
     assert "PromptCalibProdSiPixelAli" in producers["Express"]
     assert "SiStripCalZeroBias" in producers["Express"]  # non-PCL skims are listed too
     assert tier0.run_stream_done(386925, "Express") is True

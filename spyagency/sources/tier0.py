@@ -86,10 +86,6 @@ class Tier0Client:
                 versions[row["stream"]] = version
         return producers, versions
 
-    def express_producers(self, run: int) -> dict[str, frozenset[str]]:
-        """Express stream → the alca_skim producers Tier0 runs on it for ``run``."""
-        return self.express_config(run)[0]
-
     def observe_run(self, run: int, streams: Iterable[str], now: datetime) -> Tier0Run:
         """Everything the decision needs from Tier0 about ``run``."""
         era = self.run_era(run)

@@ -11,8 +11,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from .database import Store
 from .tables import DashboardSessionRow
 
@@ -45,7 +43,7 @@ def find_session(store: Store, cookie: str | None, now: datetime) -> DashboardSe
     if not cookie or len(cookie) > 200:
         return None
     with store.session() as session:
-        row = session.scalars(select(DashboardSessionRow).where(DashboardSessionRow.key == _key(cookie))).first()
+        row = session.get(DashboardSessionRow, _key(cookie))
         if row is None or row.ended_at is not None or now >= row.expires_at:
             return None
         return DashboardSession(row.user, frozenset(row.roles), row.csrf, row.expires_at)
@@ -56,6 +54,6 @@ def end_session(store: Store, cookie: str | None, now: datetime) -> None:
     if not cookie:
         return
     with store.session() as session:
-        row = session.scalars(select(DashboardSessionRow).where(DashboardSessionRow.key == _key(cookie))).first()
+        row = session.get(DashboardSessionRow, _key(cookie))
         if row is not None and row.ended_at is None:
             row.ended_at = now

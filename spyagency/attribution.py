@@ -12,7 +12,9 @@ per calibration. What is observable, and what each rule rests on:
 2. Tier0 never locks a run before ``stop + RecoDelay - RecoDelayOffset`` and
    locks in run order, so fcsr at a moment ``t`` is at most the lowest run
    Tier0 holds (``run_config`` knows it) that had not reached that time. If such
-   a run lies below the since run S, nothing was moved onto S.
+   a run lies below the since run S, nothing was moved onto S. A run without
+   prompt reco is not in Tier0's line (``reco_locked``) although ``run_config``
+   knows it, so this rule never overrides a recorded fcsr of S or above at ``t``.
 3. fcsr only moves up. SpyAgency records what it saw and when (``FcsrSpan``),
    which bounds fcsr at ``t`` from below and above. Above S: S was already
    locked when the IOV went in. Below S: nothing was moved onto S.
@@ -95,14 +97,14 @@ def attribute(upload: Upload, tag: TagInfo | None, history: Sequence[FcsrSpan], 
         return AttributedUpload(upload, Attribution.OWN,
                                 f"tag {tag.name} is synchronized as {tag.synchronization!r}: "
                                 f"the upload service never moves its sinces")
-    held = _held_by(line, run, at, lock_delay, tolerance)
+    low, high = fcsr_bounds(history, at, tolerance)
+    held = _held_by(line, run, at, lock_delay, tolerance) if low is None or low < run else None
     if held is not None:
         return AttributedUpload(upload, Attribution.OWN,
                                 f"run {held} was not locked at {_fmt(at)}, so nothing could be moved onto run {run}")
     if _nothing_below(line, run, first_run):
         return AttributedUpload(upload, Attribution.OWN,
                                 f"no run below {run} exists in RUN_INFO that Tier0 could have locked")
-    low, high = fcsr_bounds(history, at, tolerance)
     if high is not None and high < run:
         return AttributedUpload(upload, Attribution.OWN,
                                 f"the first conditions-safe run was at most {high} at {_fmt(at)}")

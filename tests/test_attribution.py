@@ -98,3 +98,11 @@ def test_a_landed_payload_is_a_late_candidate_only_for_runs_locked_when_it_arriv
     assert here[502][PROMPT.name] == (landed,)
     _here, before_lock = group_by_run([early], entries, LOCK, TOL)
     assert before_lock == {}  # an own payload is nobody's late one
+
+
+def test_a_recorded_fcsr_at_the_since_outranks_an_earlier_run_that_seems_unlocked():
+    # 501 is known to run_config but (no prompt reco) not in Tier0's line: fcsr was seen at 502 anyway
+    history = [FcsrSpan(502, T + 20 * H, T + 40 * H)]
+    verdict = attribute(upload(502, T + 30 * H), PROMPT, history, line((501, T + 10 * H), (502, T + 12 * H)),
+                        LOCK, TOL)
+    assert verdict.attribution is Attribution.AMBIGUOUS

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from sqlalchemy.orm import Session
 
 from spyagency.clock import Clock
 from spyagency.policy import Policy
 from spyagency.settings import Settings
-from spyagency.store import Store
+from spyagency.store import Session, Store
 from spyagency.store.release_reader import ReleaseReader, release_reader
 from spyagency.store.sessions import find_session
 

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
 
 from spyagency.errors import InputRefused, NotFound, StoreUnavailable
+from spyagency.store import DatabaseError
 
 
 def _without_input(error: dict[str, Any]) -> dict[str, Any]:
@@ -37,5 +37,5 @@ def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(InputRefused, input_refused)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(DBAPIError, store_error)
+    app.add_exception_handler(DatabaseError, store_error)
     app.add_exception_handler(StoreUnavailable, store_error)

@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from spyagency.free_text import free_text_problem
 from spyagency.models import AckKind, RunState, Source, WorkflowState
-from spyagency.overrides import OverrideKind
-from spyagency.sources.tier0 import RUN_NUMBER
+from spyagency.observe.tier0 import RUN_NUMBER
+from spyagency.people.overrides import OverrideKind
 
 
 def _canonical_run(value: Any) -> Any:
@@ -88,6 +88,8 @@ class AckIn(BaseModel):
 
 
 class AckOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     run: int
     workflow: str
@@ -114,6 +116,8 @@ class OverrideIn(BaseModel):
 
 
 class OverrideOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     run: int
     kind: OverrideKind
@@ -123,6 +127,8 @@ class OverrideOut(BaseModel):
 
 
 class SteeringActionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     idempotency_key: str
     action: Literal["pause", "resume"]
     run: int | None

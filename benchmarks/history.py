@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, insert
 
-from spyagency import conddb_schema as db
+from spyagency.observe import conddb_schema as db
 from spyagency.policy import Policy
 from spyagency.since import pack_lumi
 from spyagency.store import Store

@@ -9,22 +9,29 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from . import steering
-from .clock import Clock, SystemClock
-from .decisions import DecideResult, decide_all
-from .errors import LeaseHeld
-from .models import Source
-from .notify import Notify, deliver_notifications, log_notifier, plan_notifications, smtp_notifier, webhook_notifier
-from .outbox import Send
-from .policy import Policy, load_policy
-from .polling import PollResult, poll_conddb, poll_dqm, poll_tier0
-from .settings import Settings
-from .sources.conddb import CondDBClient
-from .sources.dqm import DqmClient
-from .sources.tier0 import Tier0Client
-from .store import Store
-from .store.lease import lease, new_holder_id
-from .tier0_control import HttpControl, SqlControl
+from spyagency.act import steering
+from spyagency.act.notify import (
+    Notify,
+    deliver_notifications,
+    log_notifier,
+    plan_notifications,
+    smtp_notifier,
+    webhook_notifier,
+)
+from spyagency.act.outbox import Send
+from spyagency.act.tier0_control import HttpControl, SqlControl
+from spyagency.clock import Clock, SystemClock
+from spyagency.decide.decisions import DecideResult, decide_all
+from spyagency.errors import LeaseHeld
+from spyagency.models import Source
+from spyagency.observe.conddb import CondDBClient
+from spyagency.observe.dqm import DqmClient
+from spyagency.observe.polling import PollResult, poll_conddb, poll_dqm, poll_tier0
+from spyagency.observe.tier0 import Tier0Client
+from spyagency.policy import Policy, load_policy
+from spyagency.settings import Settings
+from spyagency.store import Store
+from spyagency.store.lease import lease, new_holder_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -117,7 +124,7 @@ class Agency:
                 self._control = HttpControl(url, self.settings.http_timeout_s, self.settings.http_retries)
         return self._control
 
-    def steer_once(self) -> int:
+    def steer(self) -> int:
         """Plan the switch from the stored verdicts and deliver pending actions; return how many were sent."""
         now = self.clock.now()
         dry_run = self.settings.steer_mode == "dry-run"
@@ -138,7 +145,7 @@ class Agency:
             return webhook_notifier(self.settings.notify_webhook, self.settings.http_timeout_s)
         return log_notifier
 
-    def notify_once(self, send: Notify | None = None) -> int:
+    def warn(self, send: Notify | None = None) -> int:
         """Plan warnings for runs nearing their lock and deliver pending ones; return how many went out."""
         now = self.clock.now()
 
@@ -154,8 +161,8 @@ class Agency:
         while not stop.is_set():
             try:
                 self.reconcile_once()
-                self.steer_once()
-                self.notify_once()
+                self.steer()
+                self.warn()
             except Exception:  # keep the loop alive; the next cycle starts from the store
                 log.exception("reconcile cycle failed")
             stop.wait(interval)

@@ -18,17 +18,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .agency import Agency
-from .clock import ScaledClock, SystemClock, utcnow
-from .overrides import OverrideError, OverrideKind, record_override
-from .policy import PolicyError, load_policy
-from .report import run_detail, runs_table
-from .settings import SIM_DQM_PORT, SIM_TIER0_PORT, Settings
-from .simulator.scenario import demo_runs
-from .simulator.simulator import Simulator
-from .steering import steering_status
-from .store import Store
-from .store.queries import get_run, list_runs
+from spyagency.act.steering import steering_status
+from spyagency.agency import Agency
+from spyagency.clock import ScaledClock, SystemClock, utcnow
+from spyagency.people.overrides import OverrideError, OverrideKind, record_override
+from spyagency.policy import PolicyError, load_policy
+from spyagency.report import run_detail, runs_table
+from spyagency.settings import SIM_DQM_PORT, SIM_TIER0_PORT, Settings
+from spyagency.simulator.scenario import demo_runs
+from spyagency.simulator.simulator import Simulator
+from spyagency.store import Store
+from spyagency.store.queries import get_run, list_runs
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -57,7 +57,7 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         cycle = agency.reconcile_once()
         if args.steer:
-            sent = agency.steer_once()
+            sent = agency.steer()
             print(f"steering: {sent} action(s) delivered to Tier0 ({settings.steer_mode})")
         for poll in cycle.polls:
             status = "ok" if poll.ok else f"FAILED: {poll.error}"
@@ -159,8 +159,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                           f" for run {faulty_run} only")
                 sim.advance(clock.now())
                 cycle = agency.reconcile_once()
-                agency.steer_once()
-                agency.notify_once()  # no webhook or e-mail in the demo: warnings go to the log
+                agency.steer()
+                agency.warn()  # no webhook or e-mail in the demo: warnings go to the log
                 now = clock.now()
                 for verdict in cycle.decision.verdicts:
                     if seen.get(verdict.run) != verdict.state.value:

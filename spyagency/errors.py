@@ -5,11 +5,11 @@
     │   ├── NotFound              it names a run or workflow SpyAgency does not have (HTTP 404)
     │   │   ├── UnknownRun
     │   │   └── UnknownWorkflow
-    │   ├── AcknowledgementError  (spyagency.acknowledge)
-    │   └── OverrideError         (spyagency.overrides)
+    │   ├── AcknowledgementError  (spyagency.people.acknowledge)
+    │   └── OverrideError         (spyagency.people.overrides)
     ├── PolicyError           the policy file is invalid (spyagency.policy)
     ├── StoreUnavailable      the store cannot be read: never answer "release" (HTTP 503)
-    ├── SourceError           a source failed or answered junk (spyagency.sources.errors)
+    ├── SourceError           a source failed or answered junk (spyagency.observe.errors)
     ├── LeaseHeld             another process is running this reconcile step
     └── SteeringRefused       Tier0's switch cannot take this action as planned
         ├── SwitchTakenOver      someone else changed the switch since SpyAgency's pause

@@ -62,6 +62,21 @@ class AckKind(str, enum.Enum):
     HOLD = "hold"  # keep the run not ready until another acknowledgement
 
 
+class OutboxAction(str, enum.Enum):
+    """What an outbox entry carries: a steering action toward Tier0, or a warning to AlCa experts."""
+
+    PAUSE = "pause"  # pause Tier0's prompt-reco releases
+    RESUME = "resume"  # let Tier0 release again
+    NOTIFY = "notify"  # warn experts: a run nears its lock with a workflow missing
+    FOLLOW_UP = "notify-update"  # tell experts what changed since their warning
+
+
+#: The outbox actions that move Tier0's release switch.
+STEERING_ACTIONS = (OutboxAction.PAUSE.value, OutboxAction.RESUME.value)
+#: The outbox actions that are messages to experts.
+WARNING_ACTIONS = (OutboxAction.NOTIFY.value, OutboxAction.FOLLOW_UP.value)
+
+
 class DqmOutcome(str, enum.Enum):
     """What a PCL DQM status histogram says about a harvest."""
 
@@ -246,3 +261,99 @@ class RunVerdict:
     #: healthy sources that have not looked at this run yet: the verdict is provisional, and no
     #: warning or pause may rest on it until they have
     awaiting: tuple[Source, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One outbox entry as senders and readers see it; ``attempts`` counts tries before this one."""
+
+    id: int
+    idempotency_key: str
+    action: str  # an OutboxAction value
+    run: int | None
+    reason: str
+    created_at: datetime
+    sent_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    detail: dict[str, object] | None = None
+
+
+@dataclass(frozen=True)
+class LineRun:
+    """A run in Tier0's line, as its stored verdict describes it (what steering decides on)."""
+
+    run: int
+    release: bool
+    lock_time: datetime | None
+    decided_at: datetime | None
+    reasons: tuple[str, ...]
+    awaiting: tuple[str, ...] = ()  # healthy sources that have not looked at the run yet
+
+
+@dataclass(frozen=True)
+class ResumeOverride:
+    """An operator's standing resume for a run."""
+
+    author: str
+    comment: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OverrideRecord:
+    """One override as recorded (resume or withdraw)."""
+
+    id: int
+    run: int
+    kind: str
+    author: str
+    comment: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AckRecord:
+    """One acknowledgement as recorded."""
+
+    id: int
+    run: int
+    workflow: str
+    kind: str
+    author: str
+    comment: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SwitchChange:
+    """One observed change of the switch."""
+
+    enabled: bool
+    observed_at: datetime
+    by_spyagency: bool
+    seen_by: str = "poll"  # poll: a Tier0 Data Service reading; control: Tier0 refused SpyAgency's write
+
+
+@dataclass(frozen=True)
+class SteeringAction:
+    """An action SpyAgency put in its outbox for the switch."""
+
+    id: int
+    action: str
+    run: int | None
+    reason: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SwitchPicture:
+    """What SpyAgency knows of the switch: the latest observed change and its own latest request."""
+
+    latest_change: SwitchChange | None
+    last_action: SteeringAction | None  # not cancelled; sent or pending
+    last_action_seen: bool = False  # a Tier0 poll has seen the switch where the last action put it
+    observed_enabled: bool | None = None  # the latest Tier0 poll's reading, changed or not
+    observed_at: datetime | None = None

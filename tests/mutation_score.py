@@ -32,7 +32,7 @@ def main() -> int:
         name, sep, status = line.strip().rpartition(": ")
         if not sep or "__mutmut_" not in name:
             continue
-        module = name.rsplit(".", 1)[0]  # spyagency.outbox.x_deliver_pending__mutmut_9 → spyagency.outbox
+        module = name.rsplit(".", 1)[0]  # spyagency.act.outbox.x_deliver_pending__mutmut_9 → spyagency.act.outbox
         if status == "skipped":
             continue
         if name in known:

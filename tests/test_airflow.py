@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from spyagency.acknowledge import acknowledge
 from spyagency.clock import utcnow
 from spyagency.models import AckKind
+from spyagency.people.acknowledge import acknowledge
 from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 from spyagency.simulator.simulator import Simulator
 from spyagency.store import Store
@@ -130,10 +130,14 @@ def test_the_conditions_trigger_fires_once_the_runs_payload_is_in(airflow_env, t
     now = utcnow()
     runs = [SimRun(386925, now - 12 * H, now - 8 * H, all_streams(policy)),
             SimRun(386926, now - 2 * H, now + 2 * H, all_streams(policy))]
-    with Simulator(policy, runs, tmp_path / "sim", now) as sim:
+    with Simulator(policy, runs, tmp_path / "sim", now) as sim, pytest.MonkeyPatch.context() as env:
         sim.advance(now)
+        env.setenv("AIRFLOW_CONN_SPYAGENCY_CONDDB", json.dumps({"conn_type": "generic",
+                                                                "extra": {"url": sim.conddb_url}}))
         tag = policy.workflow("SiStripGains").tag
-        _path, kwargs = triggers.IovTrigger(sim.conddb_url, tag, 386925, "run", poke_interval=0.05).serialize()
+        _path, kwargs = triggers.IovTrigger(tag, 386925, "run", poke_interval=0.05).serialize()
+        # the serialized trigger (stored and shown by Airflow) holds the connection id, never the URL
+        assert kwargs["conddb_conn_id"] == "spyagency_conddb" and sim.conddb_url not in json.dumps(kwargs)
         rebuilt = triggers.IovTrigger(**kwargs)
 
         async def first_event():  # type: ignore[no-untyped-def]
@@ -141,7 +145,7 @@ def test_the_conditions_trigger_fires_once_the_runs_payload_is_in(airflow_env, t
 
         event = asyncio.run(first_event())
         assert event.payload == {"tag": tag, "run": 386925}
-        waiting = triggers.IovTrigger(sim.conddb_url, tag, 386926, "run", poke_interval=0.05)
+        waiting = triggers.IovTrigger(tag, 386926, "run", poke_interval=0.05)
 
         async def still_waiting() -> bool:
             try:

@@ -198,7 +198,7 @@ def test_a_pause_someone_else_made_is_shown_and_never_undone(client, world):
     world.at(10 * H)
     world.sim.world.operator_switch(False, "orm-shifter")  # the Offline Run Manager's big red button
     world.at(10 * H + timedelta(minutes=10))
-    assert world.agency.steer_once() == 0  # everything is ready, yet SpyAgency does not resume
+    assert world.agency.steer() == 0  # everything is ready, yet SpyAgency does not resume
     assert world.sim.world.promptreco_enabled is False
     picture = client.get("/api/v1/steering").json()
     assert picture["promptreco_enabled"] is False and picture["changed_by_others_at"] is not None

@@ -5,11 +5,11 @@ from datetime import timedelta
 
 import pytest
 
-from spyagency.acknowledge import acknowledge
+from spyagency.act.notify import FOLLOW_UP, NOTIFY, pending_notifications
+from spyagency.act.steering import WAIT, pending_actions
 from spyagency.models import AckKind, Source
-from spyagency.notify import FOLLOW_UP, NOTIFY, pending_notifications
+from spyagency.people.acknowledge import acknowledge
 from spyagency.simulator.scenario import Outcome, SimRun, all_streams
-from spyagency.steering import WAIT, pending_actions
 from spyagency.store.observations import load_observations
 from spyagency.store.tables import OutboxRow, TrackedRun
 
@@ -46,10 +46,10 @@ def test_a_run_only_conddb_has_seen_is_not_judged_on_what_tier0_and_dqm_did_not_
     assert verdict.awaiting == (Source.TIER0,)
     assert "Tier0 Data Service has not looked at run 386925 yet" in verdict.reasons
     assert not any("no configuration" in r for r in verdict.reasons)
-    assert world.agency.notify_once(send=lambda row: None) == 0  # no warning on a provisional verdict
-    assert world.agency.steer_once() == 0 and pending_actions(world.store) == []  # and no pause
+    assert world.agency.warn(send=lambda row: None) == 0  # no warning on a provisional verdict
+    assert world.agency.steer() == 0 and pending_actions(world.store) == []  # and no pause
     with world.store.session() as session:
-        from spyagency.steering import decide_steering
+        from spyagency.act.steering import decide_steering
         assert decide_steering(session, world.agency.policy, world.clock.now()).action == WAIT
 
     world.agency.poll(Source.TIER0)  # Tier0 named the era: now the DQM GUI must look too
@@ -57,17 +57,17 @@ def test_a_run_only_conddb_has_seen_is_not_judged_on_what_tier0_and_dqm_did_not_
     assert verdict.awaiting == (Source.DQM,)
     [pixel] = [w for w in verdict.workflows if w.workflow == "SiPixelAli"]
     assert pixel.reason == "DQM GUI has not looked at run 386925 yet"  # not "missing": DQM may say why
-    assert world.agency.notify_once(send=lambda row: None) == 0
+    assert world.agency.warn(send=lambda row: None) == 0
 
     world.agency.poll(Source.DQM)
     verdict = world.agency.decide().verdicts[0]
     assert verdict.awaiting == ()
     sent = []
-    assert world.agency.notify_once(send=sent.append) == 1
+    assert world.agency.warn(send=sent.append) == 1
     blocking = {w.workflow: w.state.value for w in verdict.workflows if not w.done}
     assert blocking == {"SiPixelAli": "vetoed", "SiStripGains": "missing"}
     assert sent[0].reason.endswith("still lacks: SiPixelAli (vetoed), SiStripGains (missing)")
-    assert world.agency.steer_once() == 1  # the pause now rests on what every source said
+    assert world.agency.steer() == 1  # the pause now rests on what every source said
     assert "SiStripGains: no payload" in pending_or_sent_pause(world).reason
 
 
@@ -82,7 +82,7 @@ def test_a_failing_source_that_never_looked_does_not_hold_back_a_pause(world):
     verdict = world.agency.decide().verdicts[0]
     assert verdict.awaiting == ()  # Tier0 did look: its failure is a fact
     assert any("Tier0 Data Service failed for run 386925" in r for r in verdict.reasons)
-    assert world.agency.steer_once() == 1  # paused, naming the failure
+    assert world.agency.steer() == 1  # paused, naming the failure
 
 
 def test_a_source_never_polled_is_awaited_with_its_own_reason(world):
@@ -94,21 +94,21 @@ def test_a_source_never_polled_is_awaited_with_its_own_reason(world):
     assert observed.unobserved_by == (Source.TIER0,)
     verdict = world.agency.decide().verdicts[0]
     assert verdict.awaiting == (Source.TIER0,) and verdict.reasons[0] == "Tier0 Data Service has not answered yet"
-    assert world.agency.steer_once() == 0
+    assert world.agency.steer() == 0
 
 
 def test_a_sent_warning_is_followed_up_once_per_change_until_nothing_blocks(world, policy):
     world.agency.reconcile_once()
-    assert world.agency.notify_once(send=lambda row: None) == 1
-    assert world.agency.notify_once(send=lambda row: None) == 0
+    assert world.agency.warn(send=lambda row: None) == 1
+    assert world.agency.warn(send=lambda row: None) == 0
 
     world.sim.world.upload(386925, "SiStripGains", world.clock.now())  # an expert uploads by hand
     world.clock.current += timedelta(minutes=5)
     world.sim.advance(world.clock.now())
     world.agency.reconcile_once()
     sent = []
-    assert world.agency.notify_once(send=sent.append) == 1
-    assert world.agency.notify_once(send=sent.append) == 0  # reported once
+    assert world.agency.warn(send=sent.append) == 1
+    assert world.agency.warn(send=sent.append) == 0  # reported once
     update = sent[0]
     assert update.action == FOLLOW_UP
     assert "SiStripGains no longer blocks (uploaded" in update.reason
@@ -118,11 +118,11 @@ def test_a_sent_warning_is_followed_up_once_per_change_until_nothing_blocks(worl
 
 def test_an_acknowledgement_after_the_warning_is_followed_up(world, policy):
     world.agency.reconcile_once()
-    assert world.agency.notify_once(send=lambda row: None) == 1
+    assert world.agency.warn(send=lambda row: None) == 1
     acknowledge(world.store, policy, run=386925, workflow="SiStripGains", kind=AckKind.ACCEPT_WITHOUT_PAYLOAD,
                 author="alca-expert", comment="gains stable, previous payload is fine", now=world.clock.now())
     sent = []
-    assert world.agency.notify_once(send=sent.append) == 1
+    assert world.agency.warn(send=sent.append) == 1
     assert "SiStripGains no longer blocks (acknowledged: accepted without payload by alca-expert" in sent[0].reason
 
 
@@ -132,10 +132,10 @@ def test_a_warning_the_relay_held_back_says_what_blocks_when_it_goes_out(world, 
     def relay_down(row):
         raise ConnectionRefusedError("relay down")
 
-    assert world.agency.notify_once(send=relay_down) == 0
+    assert world.agency.warn(send=relay_down) == 0
     acknowledge(world.store, policy, run=386925, workflow="SiStripGains", kind=AckKind.ACCEPT,
                 author="alca-expert", comment="", now=world.clock.now())
-    assert world.agency.notify_once(send=relay_down) == 0
+    assert world.agency.warn(send=relay_down) == 0
     [pending] = pending_notifications(world.store)
     assert pending.reason.endswith("still lacks: SiPixelAli (vetoed)")  # rewritten before it goes out
     assert pending.detail == {"blocking": {"SiPixelAli": "vetoed"}}

@@ -30,8 +30,8 @@ def test_every_core_exception_is_a_spyagency_error():
 
 
 def test_refused_inputs_are_value_errors_and_unknown_things_are_not_found():
-    from spyagency.acknowledge import AcknowledgementError
-    from spyagency.overrides import OverrideError
+    from spyagency.people.acknowledge import AcknowledgementError
+    from spyagency.people.overrides import OverrideError
 
     assert issubclass(AcknowledgementError, InputRefused) and issubclass(OverrideError, InputRefused)
     assert issubclass(UnknownRun, NotFound) and issubclass(InputRefused, ValueError)

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from spyagency.notify import deliver_notifications, log_notifier, pending_notifications, plan_notifications
+from spyagency.act.notify import deliver_notifications, log_notifier, pending_notifications, plan_notifications
 from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 
 from .conftest import START
@@ -38,8 +38,8 @@ def test_experts_get_one_email_per_run_through_a_real_smtp_server(world):
         world.agency.settings = world.agency.settings.model_copy(update={"smtp_host": "127.0.0.1",
                                                                          "smtp_port": smtp.port})
         world.at(36 * H)  # both runs are within 6 h of their locks
-        assert world.agency.notify_once() == 2
-        assert world.agency.notify_once() == 0
+        assert world.agency.warn() == 2
+        assert world.agency.warn() == 0
         assert sorted(m["Subject"] for m in smtp.messages) == [
             "[SpyAgency] run 386925: conditions missing near its prompt-reco lock",
             "[SpyAgency] run 386926: conditions missing near its prompt-reco lock"]
@@ -58,8 +58,8 @@ def test_a_failing_relay_keeps_warnings_pending_and_repeats_none(world):
             raise ConnectionRefusedError("relay down")
         delivered.append(row.run)
 
-    assert world.agency.notify_once(relay_down_after_first) == 1
+    assert world.agency.warn(relay_down_after_first) == 1
     pending = pending_notifications(world.store)
     assert [p.run for p in pending] == [386926] and "relay down" in pending[0].last_error
-    assert world.agency.notify_once(lambda row: delivered.append(row.run)) == 1
+    assert world.agency.warn(lambda row: delivered.append(row.run)) == 1
     assert delivered == [386925, 386926]  # each exactly once

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from spyagency.acknowledge import acknowledge
 from spyagency.models import AckKind
+from spyagency.people.acknowledge import acknowledge
 from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 
 from .conftest import START

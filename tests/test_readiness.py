@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from spyagency.decide.readiness import decide_run
 from spyagency.models import (
     AckKind,
     Acknowledgement,
@@ -22,7 +23,6 @@ from spyagency.models import (
     WorkflowState,
 )
 from spyagency.policy import load_policy
-from spyagency.readiness import decide_run
 
 POLICY = load_policy()
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -202,8 +202,8 @@ def test_a_failed_harvest_is_released_only_by_an_experts_acceptance():
 
 
 def test_a_status_histogram_with_a_configured_failure_bin_classifies_failed_first():
+    from spyagency.observe.dqm import classify
     from spyagency.policy import DqmRule
-    from spyagency.sources.dqm import classify
 
     rule = DqmRule(dataset="/StreamExpress/{era}-PromptCalibProdSiPixelAli-Express-v{version}/ALCAPROMPT",
                    histogram="AlCaReco/SiPixelAli/statusResults", updated_bin="DB updated",

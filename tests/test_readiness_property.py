@@ -16,6 +16,8 @@ from datetime import timedelta
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from spyagency.decide.readiness import decide_run
+from spyagency.decide.release import release_answer
 from spyagency.models import (
     AckKind,
     Acknowledgement,
@@ -29,8 +31,6 @@ from spyagency.models import (
     Tier0Global,
     Tier0Run,
 )
-from spyagency.readiness import decide_run
-from spyagency.release import release_answer
 from spyagency.store.queries import RunSummary
 
 from .test_readiness import ALL_PRODUCERS, NOW, POLICY, RUN, upload

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from spyagency import steering
-from spyagency.acknowledge import acknowledge
+from spyagency.act import steering
 from spyagency.agency import Agency
 from spyagency.clock import ManualClock
 from spyagency.models import AckKind, RunState, RunVerdict, WorkflowState
-from spyagency.overrides import OverrideKind, record_override
+from spyagency.people.acknowledge import acknowledge
+from spyagency.people.overrides import OverrideKind, record_override
 from spyagency.policy import Policy
 from spyagency.settings import Settings
 from spyagency.store import Store
@@ -101,7 +101,7 @@ class Harness:
             self.clock.current = now
             if spyagency:
                 self.agency.reconcile_once()
-                self.agency.steer_once()
+                self.agency.steer()
 
     def _note_locks(self, before: dict[int, datetime | None]) -> None:
         with self.agency.store.session() as session:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from spyagency.steering import PAUSE, RESUME, SteeringDecision, shared_switch_step
-from spyagency.store.switch import SteeringAction, SwitchChange, SwitchPicture
+from spyagency.decide.steering import PAUSE, RESUME, SteeringDecision, shared_switch_step
+from spyagency.models import SteeringAction, SwitchChange, SwitchPicture
 
 T = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 MARGIN = timedelta(minutes=5)
@@ -70,8 +70,9 @@ def test_the_margin_is_the_policys_clock_tolerance_not_a_constant():
 
 
 def test_the_steering_reason_lists_each_run_it_looked_at():
+    from spyagency.decide.steering import desired_switch
+    from spyagency.models import LineRun
     from spyagency.policy import load_policy
-    from spyagency.steering import LineRun, desired_switch
 
     policy = load_policy()
     lock = T + timedelta(minutes=30)
@@ -84,8 +85,9 @@ def test_the_steering_reason_lists_each_run_it_looked_at():
 
 
 def test_a_verdict_steering_cannot_stand_on_is_named_and_its_limits_are_inclusive():
+    from spyagency.decide.steering import desired_switch
+    from spyagency.models import LineRun
     from spyagency.policy import load_policy
-    from spyagency.steering import LineRun, desired_switch
 
     policy = load_policy()
     lock = T + timedelta(minutes=30)  # inside the pause window
@@ -106,8 +108,10 @@ def test_a_verdict_steering_cannot_stand_on_is_named_and_its_limits_are_inclusiv
 
 
 def test_the_line_stops_at_a_running_run_passes_overrides_and_pauses_from_the_margin_on():
+    from spyagency.decide.steering import WAIT, desired_switch
+    from spyagency.models import LineRun
+    from spyagency.models import ResumeOverride as Override
     from spyagency.policy import load_policy
-    from spyagency.steering import WAIT, LineRun, Override, desired_switch
 
     policy = load_policy()
     lock = T + policy.deadlines.pause_before_lock  # so that T is exactly when pausing starts

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from spyagency.acknowledge import AcknowledgementError
-from spyagency.signoff import SignOffRequest, record_signoff, signoff_requests
+from spyagency.people.acknowledge import AcknowledgementError
+from spyagency.people.signoff import SignOffRequest, record_signoff, signoff_requests
 from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 
 from .conftest import START

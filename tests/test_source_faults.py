@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, func, insert, select, update
 
-from spyagency import conddb_schema as db
 from spyagency.models import RunState, WorkflowState
+from spyagency.observe import conddb_schema as db
 from spyagency.simulator.httpserver import Fault
 from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 from spyagency.store.tables import AckRow, DqmRow, StateChange, TrackedRun, UploadRow

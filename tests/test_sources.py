@@ -8,18 +8,18 @@ from datetime import timedelta
 import pytest
 
 from spyagency.models import DqmOutcome
-from spyagency.simulator.httpserver import Fault
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
-from spyagency.sources.conddb import CondDBClient
-from spyagency.sources.dqm import DqmClient
-from spyagency.sources.errors import (
+from spyagency.observe.conddb import CondDBClient
+from spyagency.observe.dqm import DqmClient
+from spyagency.observe.errors import (
     CondDBProtocolError,
     CondDBUnavailable,
     DqmProtocolError,
     Tier0ProtocolError,
     Tier0Unavailable,
 )
-from spyagency.sources.tier0 import Tier0Client
+from spyagency.observe.tier0 import Tier0Client
+from spyagency.simulator.httpserver import Fault
+from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 
 from .conftest import START
 from .support.net import refused_port

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from spyagency import steering
+from spyagency.act import steering
+from spyagency.act.tier0_control import SqlControl
 from spyagency.simulator.scenario import Outcome, SimRun, all_streams
-from spyagency.tier0_control import SqlControl
 
 from .conftest import START
 
@@ -33,27 +33,27 @@ def real_actions(world):
 
 def test_pause_near_lock_then_resume_after_acknowledgement(world):
     world.at(timedelta(0))
-    assert world.agency.steer_once() == 0  # far from lock: nothing to say
+    assert world.agency.steer() == 0  # far from lock: nothing to say
     world.at(39 * H)  # half an hour before lock, within the 60 min pause margin
-    assert world.agency.steer_once() == 1
+    assert world.agency.steer() == 1
     assert [a.enabled for a in real_actions(world)] == [False]
     assert not world.sim.world.promptreco_enabled
-    assert world.agency.steer_once() == 0  # level-triggered: nothing new to do
-    from spyagency.acknowledge import acknowledge
+    assert world.agency.steer() == 0  # level-triggered: nothing new to do
     from spyagency.models import AckKind
+    from spyagency.people.acknowledge import acknowledge
     acknowledge(world.store, world.agency.policy, run=386925, workflow="SiPixelAli",
                 kind=AckKind.ACCEPT_WITHOUT_PAYLOAD, author="expert", comment="ok", now=world.clock.now())
-    assert world.agency.steer_once() == 1
+    assert world.agency.steer() == 1
     assert [a.enabled for a in real_actions(world)] == [False, True]
 
 
 def test_operator_override_resumes_releases_and_withdrawing_it_pauses_again(world):
-    from spyagency.overrides import OverrideKind, record_override
+    from spyagency.people.overrides import OverrideKind, record_override
     world.at(39 * H)
-    assert world.agency.steer_once() == 1  # paused: 386925 is vetoed and its lock is near
+    assert world.agency.steer() == 1  # paused: 386925 is vetoed and its lock is near
     record_override(world.store, run=386925, kind=OverrideKind.RESUME, author="t0-shifter",
                     comment="AlCa on leave; run without new alignment", now=world.clock.now())
-    assert world.agency.steer_once() == 1
+    assert world.agency.steer() == 1
     assert [a.enabled for a in real_actions(world)] == [False, True]
     with world.store.session() as session:
         decision = steering.decide_steering(session, world.agency.policy, world.clock.now())
@@ -63,12 +63,12 @@ def test_operator_override_resumes_releases_and_withdrawing_it_pauses_again(worl
     assert verdicts[386925].release is False
     record_override(world.store, run=386925, kind=OverrideKind.WITHDRAW, author="t0-shifter",
                     comment="expert is back", now=world.clock.now())
-    assert world.agency.steer_once() == 1
+    assert world.agency.steer() == 1
     assert [a.enabled for a in real_actions(world)] == [False, True, False]
 
 
 def test_override_needs_a_tracked_run_and_a_reason(world):
-    from spyagency.overrides import OverrideError, OverrideKind, UnknownRun, record_override
+    from spyagency.people.overrides import OverrideError, OverrideKind, UnknownRun, record_override
     world.at(timedelta(0))
     with pytest.raises(UnknownRun):
         record_override(world.store, run=999999, kind=OverrideKind.RESUME, author="op", comment="why",
@@ -84,7 +84,7 @@ def test_crash_between_commit_and_send_loses_nothing(world):
     assert row is not None and row.action == "pause"
     # the process dies here: committed, never sent. A new process delivers it.
     assert real_actions(world) == []
-    assert world.agency.steer_once() == 1
+    assert world.agency.steer() == 1
     assert [a.enabled for a in real_actions(world)] == [False]
 
 
@@ -99,7 +99,7 @@ def test_crash_between_send_and_bookkeeping_repeats_nothing(world):
     with pytest.raises(Crash):
         steering.deliver(world.store, control, world.clock.now(), after_send=die)
     assert len(steering.pending_actions(world.store)) == 1  # Tier0 got it, we did not write it down
-    assert world.agency.steer_once() == 1  # resent with the same key …
+    assert world.agency.steer() == 1  # resent with the same key …
     actions = world.sim.world.control_actions
     assert [a.enabled for a in actions if not a.duplicate] == [False]  # … and applied once
     assert steering.pending_actions(world.store) == []
@@ -109,18 +109,18 @@ def test_tier0_down_keeps_the_action_pending_until_it_is_back(world):
     world.at(39 * H)
     from spyagency.simulator.httpserver import Fault
     world.sim.tier0.fault = Fault.HTTP_500
-    assert world.agency.steer_once() == 0
+    assert world.agency.steer() == 0
     pending = steering.pending_actions(world.store)
     assert len(pending) == 1 and pending[0].attempts == 1 and "HTTP 500" in pending[0].last_error
     world.sim.tier0.fault = Fault.NONE
-    assert world.agency.steer_once() == 1
+    assert world.agency.steer() == 1
     assert [a.enabled for a in real_actions(world)] == [False]
 
 
 def test_dry_run_only_logs(world, caplog):
     world.agency.settings = world.agency.settings.model_copy(update={"steer_mode": "dry-run"})
     world.at(39 * H)
-    assert world.agency.steer_once() == 0
+    assert world.agency.steer() == 0
     assert real_actions(world) == [] and "would pause" in caplog.text
 
 
@@ -135,7 +135,7 @@ def test_sql_control_writes_promptreco_status_once(world, tmp_path):
     with control.engine.connect() as conn:
         from sqlalchemy import func, select
 
-        from spyagency.tier0_control import PROMPTRECO_STATUS
+        from spyagency.act.tier0_control import PROMPTRECO_STATUS
         assert conn.execute(select(func.count()).select_from(PROMPTRECO_STATUS)).scalar() == 1
 
 
@@ -146,11 +146,11 @@ def test_a_duplicate_reply_for_a_key_never_sent_is_an_error_and_the_action_is_re
     with world.store.session() as session:  # a restored store hands out a key Tier0 has already seen
         session.add(OutboxRow(idempotency_key="spyagency-restored-1", action="pause", run=386925,
                               reason="test", created_at=world.clock.now()))
-    assert world.agency.steer_once() == 0  # Tier0 called it a duplicate: not applied, so not "sent"
+    assert world.agency.steer() == 0  # Tier0 called it a duplicate: not applied, so not "sent"
     with world.store.session() as session:
         row = session.query(OutboxRow).filter_by(idempotency_key="spyagency-restored-1").one()
         assert row.sent_at is None and row.cancelled_at is not None and "never sent" in row.last_error
-    assert world.agency.steer_once() == 1  # re-planned with a fresh key and applied
+    assert world.agency.steer() == 1  # re-planned with a fresh key and applied
     assert [a.enabled for a in real_actions(world)] == [True, False]
 
 
@@ -159,10 +159,10 @@ def test_a_resume_tier0_refuses_records_who_holds_the_switch_and_is_never_retrie
     is recorded as someone else's change (seen by the control path, at that moment), and the resume cancelled."""
     from datetime import datetime
 
-    from spyagency.acknowledge import acknowledge
+    from spyagency.act.tier0_control import PROMPTRECO_STATUS
     from spyagency.models import AckKind
+    from spyagency.people.acknowledge import acknowledge
     from spyagency.store.switch import switch_picture
-    from spyagency.tier0_control import PROMPTRECO_STATUS
 
     control = SqlControl(f"sqlite:///{tmp_path / 't0.db'}", now=world.clock.now)
     control.create_table()
@@ -220,7 +220,7 @@ def test_a_foreign_pause_cancels_what_spyagency_had_pending(world):
 
     world.at(39 * H)
     world.sim.tier0.fault = Fault.HTTP_500  # SpyAgency's pause cannot be delivered yet
-    assert world.agency.steer_once() == 0 and len(steering.pending_actions(world.store)) == 1
+    assert world.agency.steer() == 0 and len(steering.pending_actions(world.store)) == 1
     world.sim.tier0.fault = Fault.NONE
     world.sim.world.operator_switch(False, "orm-shifter")  # someone pauses by hand meanwhile
     world.at(39 * H + timedelta(minutes=2))
@@ -239,7 +239,7 @@ def test_the_steering_status_says_what_spyagency_last_asked(world):
         status = steering.steering_status(session, world.agency.policy, world.clock.now())
     assert status.last_requested is None and status.promptreco_enabled is None and status.pending == []
     world.at(39 * H)
-    assert world.agency.steer_once() == 1
+    assert world.agency.steer() == 1
     with world.store.session() as session:
         status = steering.steering_status(session, world.agency.policy, world.clock.now())
     assert status.last_requested == "pause" and status.desired.action == "pause"
@@ -252,6 +252,9 @@ def test_tier0s_line_as_steering_reads_it_from_the_store(tmp_path):
     from spyagency.store import Store
     from spyagency.store.tables import TrackedRun
 
+    from spyagency.store.queries import tier0_line
+    from spyagency.store.tables import Tier0GlobalRow
+
     store = Store(f"sqlite:///{tmp_path / 'line.db'}")
     store.migrate()
     t = START
@@ -263,8 +266,10 @@ def test_tier0s_line_as_steering_reads_it_from_the_store(tmp_path):
         unknown = session.get(TrackedRun, 386908)
         unknown.tier0_known, unknown.tier0_observed_at = False, None  # Tier0 never answered: it may be in line
     with store.session() as session:
-        before_fcsr = steering._line(session, None)
-        from_fcsr = steering._line(session, 386903)
+        before_fcsr = tier0_line(session, steering.LINE_LENGTH)
+        session.add(Tier0GlobalRow(id=1, first_conditions_safe_run=386903, observed_at=t))
+        session.flush()
+        from_fcsr = tier0_line(session, steering.LINE_LENGTH)
     runs = [e.run for e in before_fcsr]
     assert runs == sorted(runs) and runs[0] == 386905 and 386907 not in runs and 386908 in runs
     assert len(runs) == steering.LINE_LENGTH
@@ -275,8 +280,8 @@ def test_tier0s_line_as_steering_reads_it_from_the_store(tmp_path):
 
 
 def test_a_refused_action_is_cancelled_with_its_reason_and_the_next_one_still_goes_out(world):
+    from spyagency.act.outbox import deliver_pending
     from spyagency.errors import UnexpectedDuplicate
-    from spyagency.outbox import deliver_pending
     from spyagency.store.tables import OutboxRow
 
     world.at(39 * H)
@@ -300,7 +305,7 @@ def test_a_refused_action_is_cancelled_with_its_reason_and_the_next_one_still_go
 
 
 def test_each_attempt_is_counted(world):
-    from spyagency.outbox import deliver_pending
+    from spyagency.act.outbox import deliver_pending
 
     world.at(39 * H)
     steering.plan(world.store, world.agency.policy, world.clock.now())

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select, text
 
+from spyagency.act.tier0_control import PROMPTRECO_STATUS, SqlControl
 from spyagency.store.tables import OutboxRow
-from spyagency.tier0_control import PROMPTRECO_STATUS, SqlControl
 
 ROUNDS = 15
 DDL = ("CREATE TABLE promptreco_status (status INTEGER NOT NULL, change_time TIMESTAMP NOT NULL, "

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
-from spyagency.acknowledge import acknowledge
-from spyagency.decisions import decide_all
+from spyagency.decide.decisions import decide_all
 from spyagency.models import AckKind, RunState
+from spyagency.people.acknowledge import acknowledge
 from spyagency.simulator.scenario import SimRun, all_streams
 from spyagency.store.queries import get_run
 
@@ -38,7 +38,7 @@ def test_a_hold_committed_while_a_poll_decides_is_not_overwritten(world_factory,
 def test_a_decision_stamped_in_the_future_is_never_a_release():
     from datetime import datetime
 
-    from spyagency.release import release_answer
+    from spyagency.decide.release import release_answer
     from spyagency.store.queries import RunSummary
 
     now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -59,7 +59,7 @@ def test_a_verdict_the_store_saved_long_ago_is_stale_whatever_the_api_clock_says
 
     from sqlalchemy import text
 
-    from spyagency.release import release_answer
+    from spyagency.decide.release import release_answer
     from spyagency.store.release_reader import release_reader
 
     world = world_factory([SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy))], store_url=store_url)
@@ -91,7 +91,7 @@ def test_the_release_answer_at_its_boundaries_says_exactly_why_not():
     from dataclasses import replace
     from datetime import datetime
 
-    from spyagency.release import FUTURE_TOLERANCE, release_answer
+    from spyagency.decide.release import FUTURE_TOLERANCE, release_answer
     from spyagency.store.queries import RunSummary
 
     now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

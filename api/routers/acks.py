@@ -6,13 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, status
 
-from spyagency.acknowledge import acknowledge
-from spyagency.store import queries
+from spyagency.people.acknowledge import acknowledge
+from spyagency.store.people import acknowledgements
 
 from ..auth import Principal
 from ..deps import DbSession, State, api_principal, require_role
 from ..schemas import AckIn, AckOut, AckResult, RunNumber
-from .runs import ack_out
 
 router = APIRouter(prefix="/api/v1", tags=["acknowledgements"])
 
@@ -28,10 +27,10 @@ def post_acknowledgement(run: RunNumber, workflow: WorkflowName, body: AckIn, st
     row, verdict = acknowledge(state.store, state.policy, run=run, workflow=workflow, kind=body.kind,
                                author=expert.user, comment=body.comment, now=state.clock.now())
     wf_state = next((w.state.value for w in verdict.workflows if w.workflow == workflow), None) if verdict else None
-    return AckResult(acknowledgement=ack_out(row), run_state=verdict.state.value if verdict else None,
+    return AckResult(acknowledgement=AckOut.model_validate(row), run_state=verdict.state.value if verdict else None,
                      workflow_state=wf_state)
 
 
 @router.get("/runs/{run}/acknowledgements", response_model=list[AckOut], summary="Every acknowledgement of a run")
 def list_acknowledgements(run: RunNumber, session: DbSession) -> list[AckOut]:
-    return [ack_out(a) for a in queries.acknowledgements(session, run)]
+    return [AckOut.model_validate(a) for a in acknowledgements(session, run)]

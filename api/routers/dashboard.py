@@ -11,14 +11,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
 
-from spyagency.acknowledge import acknowledge
+from spyagency.act.steering import steering_status
 from spyagency.errors import InputRefused, NotFound
 from spyagency.models import AckKind
+from spyagency.people.acknowledge import acknowledge
 from spyagency.report import time_left
-from spyagency.steering import steering_status
-from spyagency.store import queries
+from spyagency.store import Session, queries
+from spyagency.store.people import acknowledgements
 from spyagency.store.sessions import end_session, start_session
 
 from ..auth import SESSION_COOKIE, Principal
@@ -82,7 +82,7 @@ def _run_context(request: Request, state: State, viewer: Principal | None, sessi
                                   f"workspace=Everything;root={quote(folder)}")
             dqm_links[wf.name + ":json"] = f"{gui}/{wf.dqm.jsonfairy_path(run, summary.era, version)}"
     return _context(request, state, viewer, run=summary, history=queries.history(session, run),
-                    acks=queries.acknowledgements(session, run), dqm_links=dqm_links,
+                    acks=acknowledgements(session, run), dqm_links=dqm_links,
                     ack_kinds=[k.value for k in AckKind])
 
 

@@ -9,12 +9,10 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from sqlalchemy import func, select, text
 
-from spyagency.models import RunState, Source, SourceHealth
-from spyagency.readiness import source_problem
+from spyagency.decide.readiness import source_problem
+from spyagency.models import RunState, Source
 from spyagency.store import queries
-from spyagency.store.tables import ReleaseDecision
 
 from ..deps import AppState, State
 
@@ -31,17 +29,14 @@ def readyz(state: State) -> JSONResponse:
     problems: dict[str, str] = {}
     try:
         with state.store.session() as session:
-            # reads real pages of the tables the release API serves from: a corrupt file fails here
-            session.execute(text("SELECT version_num FROM alembic_version")).all()
-            session.execute(text("SELECT run, state, release FROM runs ORDER BY run DESC LIMIT 5")).all()
+            queries.check_integrity(session)
             statuses = {row.source: row for row in queries.source_statuses(session)}
     except Exception as exc:  # any store failure means not ready
         return JSONResponse({"ready": False, "problems": {"store": f"unreachable: {type(exc).__name__}"}}, 503)
     now = state.clock.now()
     for source in (Source.TIER0, Source.CONDDB, Source.DQM):
         row = statuses.get(source.value)
-        health = SourceHealth(source, row.last_success, row.last_error, row.last_error_at,
-                              bool(row.failing)) if row else None
+        health = row.health() if row else None
         problem = source_problem(health, now, state.policy.sources.stale_after)
         if problem:
             problems[source.value] = problem
@@ -59,8 +54,7 @@ class StoreCollector:
         with self.app_state.store.session() as session:
             by_state = queries.runs_by_state(session)
             statuses = queries.source_statuses(session)
-            decisions = session.execute(select(ReleaseDecision.release, func.count())
-                                        .group_by(ReleaseDecision.release)).all()
+            decisions = queries.release_decision_counts(session)
         runs = GaugeMetricFamily("spyagency_runs", "Runs by readiness state", labels=["state"])
         for run_state in RunState:
             runs.add_metric([run_state.value], by_state.get(run_state.value, 0))
@@ -82,7 +76,7 @@ class StoreCollector:
         yield duration
         released = CounterMetricFamily("spyagency_release_decisions", "Release answers recorded",
                                        labels=["release"])
-        for release, count in decisions:
+        for release, count in decisions.items():
             released.add_metric(["true" if release else "false"], count)
         yield released
 

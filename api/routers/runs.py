@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
+from spyagency.decide.release import release_answer
 from spyagency.errors import StoreUnavailable
 from spyagency.models import RunState
-from spyagency.release import release_answer
 from spyagency.store import queries
+from spyagency.store.people import acknowledgements
 from spyagency.store.queries import RunSummary
 
 from ..deps import AppState, DbSession, State
@@ -34,11 +35,6 @@ def run_out(summary: RunSummary) -> RunOut:
         era=summary.era, start_time=summary.start_time, stop_time=summary.stop_time,
         lock_time=summary.lock_time, release_time=summary.release_time, decided_at=summary.decided_at,
         workflows=[WorkflowOut(**vars(w)) for w in summary.workflows])
-
-
-def ack_out(row) -> AckOut:  # type: ignore[no-untyped-def]
-    return AckOut(id=row.id, run=row.run, workflow=row.workflow, kind=row.kind, author=row.author,
-                  comment=row.comment, created_at=row.created_at)
 
 
 def _not_found(run: int) -> HTTPException:
@@ -100,4 +96,4 @@ def get_run(run: RunNumber, session: DbSession) -> RunDetailOut:
         **run_out(summary).model_dump(),
         history=[StateChangeOut(workflow=c.workflow, state=c.state, reason=c.reason, source=c.source, at=c.at)
                  for c in queries.history(session, run)],
-        acknowledgements=[ack_out(a) for a in queries.acknowledgements(session, run)])
+        acknowledgements=[AckOut.model_validate(a) for a in acknowledgements(session, run)])

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from spyagency.overrides import overrides_for, record_override
-from spyagency.steering import steering_status
-from spyagency.store.tables import OutboxRow, SteeringOverrideRow
+from spyagency.act.steering import steering_status
+from spyagency.people.overrides import record_override
+from spyagency.store.people import overrides_for
 
 from ..auth import Principal
 from ..deps import DbSession, State, api_principal, require_role
@@ -17,24 +17,13 @@ from ..schemas import OverrideIn, OverrideOut, RunNumber, SteeringActionOut, Ste
 router = APIRouter(prefix="/api/v1", tags=["steering"])
 
 
-def override_out(row: SteeringOverrideRow) -> OverrideOut:
-    return OverrideOut(id=row.id, run=row.run, kind=row.kind, author=row.author, comment=row.comment,
-                       created_at=row.created_at)
-
-
-def action_out(row: OutboxRow) -> SteeringActionOut:
-    return SteeringActionOut(idempotency_key=row.idempotency_key, action=row.action, run=row.run,
-                             reason=row.reason, created_at=row.created_at, sent_at=row.sent_at,
-                             attempts=row.attempts, last_error=row.last_error)
-
-
 @router.get("/steering", response_model=SteeringOut, summary="What SpyAgency asks of Tier0's release switch, and why")
 def get_steering(session: DbSession, state: State) -> SteeringOut:
     picture = steering_status(session, state.policy, state.clock.now())
     return SteeringOut(desired=picture.desired.action, run=picture.desired.run, reason=picture.desired.reason,
                        last_requested=picture.last_requested, promptreco_enabled=picture.promptreco_enabled,
-                       pending=[action_out(a) for a in picture.pending], switch_note=picture.switch_note,
-                       changed_by_others_at=picture.changed_by_others_at)
+                       pending=[SteeringActionOut.model_validate(a) for a in picture.pending],
+                       switch_note=picture.switch_note, changed_by_others_at=picture.changed_by_others_at)
 
 
 @router.post("/runs/{run}/steering-overrides", response_model=OverrideOut, status_code=status.HTTP_201_CREATED,
@@ -44,10 +33,10 @@ def post_override(run: RunNumber, body: OverrideIn, state: State,
     operator = require_role(principal, "operator")
     row = record_override(state.store, run=run, kind=body.kind, author=operator.user, comment=body.comment,
                           now=state.clock.now())  # a refused override is mapped once, in api/errors.py
-    return override_out(row)
+    return OverrideOut.model_validate(row)
 
 
 @router.get("/runs/{run}/steering-overrides", response_model=list[OverrideOut],
             summary="Every steering override of a run")
 def list_overrides(run: RunNumber, session: DbSession) -> list[OverrideOut]:
-    return [override_out(o) for o in overrides_for(session, run)]
+    return [OverrideOut.model_validate(o) for o in overrides_for(session, run)]

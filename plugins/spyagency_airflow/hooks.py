@@ -19,6 +19,17 @@ CONNECTIONS = {
 }
 
 
+def connection_url(conn_id: str) -> str | None:
+    """The endpoint of Airflow connection ``conn_id`` (its ``extra.url``, else its URI); None if undefined."""
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except Exception:  # not defined: the caller falls back (to SPYAGENCY_* settings) or says so
+        return None
+    extra = conn.extra_dejson or {}
+    url = extra.get("url") or conn.get_uri()
+    return str(url) if url else None
+
+
 class SpyAgencyHook(BaseHook):
     """Gives tasks an Agency wired to the endpoints of the ``spyagency_*`` connections."""
 
@@ -29,19 +40,10 @@ class SpyAgencyHook(BaseHook):
         super().__init__()
         self.overrides = overrides
 
-    @staticmethod
-    def _url(conn_id: str) -> str | None:
-        try:
-            conn = BaseHook.get_connection(conn_id)
-        except Exception:  # not defined: fall back to SPYAGENCY_* environment settings
-            return None
-        extra = conn.extra_dejson or {}
-        return extra.get("url") or conn.get_uri()
-
     def settings(self) -> Settings:
         values: dict[str, Any] = {}
         for conn_id, field in CONNECTIONS.items():
-            url = self._url(conn_id)
+            url = connection_url(conn_id)
             if url:
                 values[field] = url
         values.update(self.overrides)

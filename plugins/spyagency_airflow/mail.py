@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-from spyagency.notify import Notify, body, subject
-from spyagency.store.tables import OutboxRow
+from spyagency.act.notify import Notify, body, subject
+from spyagency.models import OutboxEntry
 
 #: The SMTP relay; Airflow's own ``smtp_default`` is used when this connection is not defined.
 SMTP_CONN_ID = "spyagency_smtp"
@@ -26,7 +26,7 @@ def smtp_provider_notifier(sender: str, recipients: Sequence[str], dashboard_url
     """Send each warning as an e-mail with ``SmtpHook.send_email_smtp``."""
     conn_id = _conn_id()
 
-    def send(row: OutboxRow) -> None:
+    def send(row: OutboxEntry) -> None:
         with SmtpHook(smtp_conn_id=conn_id) as smtp:
             smtp.send_email_smtp(to=list(recipients), from_email=sender, subject=subject(row),
                                  html_content=f"<pre>{html.escape(body(row, dashboard_url))}</pre>",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from spyagency import steering
+from spyagency.act import steering
+from spyagency.act.notify import pending_notifications
 from spyagency.models import Source
-from spyagency.notify import pending_notifications
 from spyagency_airflow.hooks import SpyAgencyHook
 from spyagency_airflow.mail import smtp_provider_notifier
 
@@ -47,7 +47,7 @@ def notify() -> dict[str, Any]:
         recipients = settings.notify_recipients()
         send = (smtp_provider_notifier(settings.notify_email_from, recipients, settings.dashboard_url)
                 if recipients else agency.notifier())
-        sent = agency.notify_once(send)
+        sent = agency.warn(send)
         pending = len(pending_notifications(agency.store))
     if pending:
         raise RuntimeError(f"{pending} warning(s) could not be delivered; will retry")
@@ -57,7 +57,7 @@ def notify() -> dict[str, Any]:
 def steer() -> dict[str, Any]:
     """Plan the promptreco_status switch and deliver pending actions to Tier0."""
     with SpyAgencyHook().agency() as agency:
-        sent = agency.steer_once()
+        sent = agency.steer()
         pending = len(steering.pending_actions(agency.store))
     if pending:
         raise RuntimeError(f"{pending} steering action(s) still pending; will retry")
@@ -66,7 +66,7 @@ def steer() -> dict[str, Any]:
 
 def signoff_requests() -> list[dict[str, Any]]:
     """One trigger per open question to the experts; the run id names it, so each is asked once."""
-    from spyagency.signoff import signoff_requests as requests
+    from spyagency.people.signoff import signoff_requests as requests
 
     with SpyAgencyHook().agency() as agency:
         found = requests(agency.store, agency.policy, agency.clock.now())
@@ -75,8 +75,8 @@ def signoff_requests() -> list[dict[str, Any]]:
 
 def record_signoff(conf: dict[str, Any], choice: str, author: str, comment: str) -> dict[str, Any]:
     """Record an expert's answer from Airflow as acknowledgements, exactly as the API would."""
-    from spyagency.signoff import SignOffRequest
-    from spyagency.signoff import record_signoff as record
+    from spyagency.people.signoff import SignOffRequest
+    from spyagency.people.signoff import record_signoff as record
 
     with SpyAgencyHook().agency() as agency:
         result = record(agency.store, agency.policy, SignOffRequest.from_json(conf), choice, author, comment,

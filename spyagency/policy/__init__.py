@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import SpyAgencyError
+from spyagency.errors import SpyAgencyError
 
 DEFAULT_POLICY_NAME = "default.toml"
 

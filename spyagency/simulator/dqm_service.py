@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from ..models import DqmOutcome
-from .httpserver import Request, SimService
-from .world import STATUS_BINS, World
+from spyagency.models import DqmOutcome
+from spyagency.simulator.httpserver import Request, SimService
+from spyagency.simulator.world import STATUS_BINS, World
 
 PREFIX = "/dqm/offline/jsonfairy/archive/"
 

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..policy import Policy
+from spyagency.policy import Policy
 
 ERA = "Run2026D"
 #: Tier0's production ``alca_skim`` per express stream (Tier0 stores ",".join(producers), None when empty)

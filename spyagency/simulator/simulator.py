@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from ..policy import Policy
-from . import dqm_service, tier0_service
-from .httpserver import SimService
-from .scenario import SimRun
-from .world import World
+from spyagency.policy import Policy
+from spyagency.simulator import dqm_service, tier0_service
+from spyagency.simulator.httpserver import SimService
+from spyagency.simulator.scenario import SimRun
+from spyagency.simulator.world import World
 
 
 class Simulator:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .httpserver import Request, SimService
-from .world import World
+from spyagency.simulator.httpserver import Request, SimService
+from spyagency.simulator.world import World
 
 PREFIX = "/t0wmadatasvc/prod/"
 RUN = re.compile(r"^[1-9][0-9]{1,6}$")

@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, insert, update
 
-from .. import conddb_schema as db
-from ..models import DqmOutcome
-from ..policy import Policy, Workflow
-from ..since import pack_lumi
-from .scenario import PRODUCTION_ALCA_SKIMS, Outcome, SimRun
+from spyagency.models import DqmOutcome
+from spyagency.observe import conddb_schema as db
+from spyagency.policy import Policy, Workflow
+from spyagency.simulator.scenario import PRODUCTION_ALCA_SKIMS, Outcome, SimRun
+from spyagency.since import pack_lumi
 
 PROMPT_GT = "160X_dataRun3_Prompt_v1"
 #: Which destination tags the simulated CondDB synchronizes as ``prompt`` (a late upload is moved

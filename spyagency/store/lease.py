@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import LeaseHeld
-from .database import Store
-from .tables import LeaseRow
+from spyagency.errors import LeaseHeld
+from spyagency.store.database import Store
+from spyagency.store.tables import LeaseRow
 
 #: Longer than any step takes; a dead holder blocks the step at most this long.
 DEFAULT_TTL = timedelta(minutes=5)

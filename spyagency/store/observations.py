@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..models import (
+from spyagency.models import (
     AckKind,
     Acknowledgement,
     AttributedUpload,
@@ -26,7 +27,7 @@ from ..models import (
     Tier0Run,
     Upload,
 )
-from .tables import (
+from spyagency.store.tables import (
     AckRow,
     DqmRow,
     FcsrSpanRow,
@@ -59,6 +60,42 @@ def record_success(session: Session, source: Source, now: datetime, duration_s: 
         row.cursor_time = cursor_time
     if cursor_run is not None:
         row.cursor_run = cursor_run
+
+
+def record_conddb_catalog(session: Session, missing_tags: list[str], first_run: int | None) -> None:
+    """What the CondDB said about itself: destination tags it lacks, and its lowest run."""
+    row = _source_row(session, Source.CONDDB)
+    row.missing_tags = missing_tags
+    row.first_run = first_run
+
+
+@dataclass(frozen=True)
+class UnfinishedRun:
+    """What the pollers need to know of a run SpyAgency still watches."""
+
+    run: int
+    era: str | None
+    stop_time: datetime | None
+    tier0_known: bool | None
+    tier0_observed_at: datetime | None
+    express_producers: dict[str, list[str]]
+    streams_done: dict[str, bool]
+    express_versions: dict[str, int]
+
+
+def unfinished_runs(session: Session) -> list[UnfinishedRun]:
+    """Runs not yet finalized, in run order."""
+    return [UnfinishedRun(r.run, r.era, r.stop_time, r.tier0_known, r.tier0_observed_at,
+                          dict(r.express_producers or {}), dict(r.streams_done or {}),
+                          dict(r.express_versions or {}))
+            for r in session.scalars(select(TrackedRun).where(TrackedRun.finalized.is_(False))
+                                     .order_by(TrackedRun.run))]
+
+
+def missing_tags(session: Session) -> frozenset[str]:
+    """Destination tags the CondDB said it lacks at its latest catalogue read."""
+    row = session.get(SourceStatusRow, Source.CONDDB.value)
+    return frozenset(row.missing_tags or []) if row else frozenset()
 
 
 def record_failure(session: Session, source: Source, now: datetime, error: str) -> None:

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from ..models import RunState
-from .tables import AckRow, ReleaseDecision, SourceStatusRow, StateChange, TrackedRun, WorkflowStateRow
+from spyagency.models import LineRun, RunState, Source, SourceHealth
+from spyagency.store.tables import (
+    ReleaseDecision,
+    SourceStatusRow,
+    StateChange,
+    Tier0GlobalRow,
+    TrackedRun,
+    WorkflowStateRow,
+)
 
 
 @dataclass(frozen=True)
@@ -47,9 +55,12 @@ def _summary(row: TrackedRun, workflows: list[WorkflowStateRow]) -> RunSummary:
         start_time=row.start_time, stop_time=row.stop_time, lock_time=row.lock_time,
         release_time=row.release_time, decided_at=row.decided_at, era=row.era,
         express_versions=dict(row.express_versions or {}),
-        workflows=tuple(WorkflowStatus(w.workflow, w.state, w.reason, w.source, w.done, w.since)
-                        for w in workflows),
+        workflows=tuple(_workflow(w) for w in workflows),
     )
+
+
+def _workflow(w: WorkflowStateRow) -> WorkflowStatus:
+    return WorkflowStatus(w.workflow, w.state, w.reason, w.source, w.done, w.since)
 
 
 def list_runs(session: Session, *, state: RunState | None = None, min_run: int | None = None,
@@ -97,10 +108,6 @@ def history(session: Session, run: int) -> list[StateChange]:
     return list(session.scalars(select(StateChange).where(StateChange.run == run).order_by(StateChange.id)))
 
 
-def acknowledgements(session: Session, run: int) -> list[AckRow]:
-    return list(session.scalars(select(AckRow).where(AckRow.run == run).order_by(AckRow.id)))
-
-
 def release_decisions(session: Session, run: int) -> list[ReleaseDecision]:
     return list(session.scalars(select(ReleaseDecision).where(ReleaseDecision.run == run)
                                 .order_by(ReleaseDecision.id)))
@@ -112,5 +119,91 @@ def runs_by_state(session: Session) -> Counter[str]:
     return Counter({state: count for state, count in rows})
 
 
-def source_statuses(session: Session) -> list[SourceStatusRow]:
-    return list(session.scalars(select(SourceStatusRow).order_by(SourceStatusRow.source)))
+@dataclass(frozen=True)
+class SourceStatus:
+    """What SpyAgency knows of a source's latest answers."""
+
+    source: str
+    last_success: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    failing: bool
+    last_duration_s: float | None
+
+    def health(self) -> SourceHealth:
+        """The part the readiness decision reads."""
+        return SourceHealth(Source(self.source), self.last_success, self.last_error, self.last_error_at,
+                            self.failing)
+
+
+def source_statuses(session: Session) -> list[SourceStatus]:
+    """Every polled source's status, by name."""
+    return [SourceStatus(r.source, r.last_success, r.last_error, r.last_error_at, bool(r.failing),
+                         r.last_duration_s)
+            for r in session.scalars(select(SourceStatusRow).order_by(SourceStatusRow.source))]
+
+
+def release_decision_counts(session: Session) -> dict[bool, int]:
+    """How many release answers were recorded, by answer."""
+    rows = session.execute(select(ReleaseDecision.release, func.count()).group_by(ReleaseDecision.release))
+    return {bool(release): int(count) for release, count in rows}
+
+
+def check_integrity(session: Session) -> None:
+    """Read real pages of the tables the release API serves from: a corrupt store raises here, cheaply."""
+    session.execute(text("SELECT version_num FROM alembic_version")).all()
+    session.execute(text("SELECT run, state, release FROM runs ORDER BY run DESC LIMIT 5")).all()
+
+
+_SOURCE_NAMES = {"tier0": "the Tier0 Data Service", "dqm": "the DQM GUI", "conddb": "the CondDB"}
+
+
+def tier0_line(session: Session, length: int) -> list[LineRun]:
+    """The first ``length`` runs of Tier0's line, from its first conditions-safe run (or the first
+    unfinished run when Tier0 has not said), with their stored verdicts."""
+    tier0 = session.get(Tier0GlobalRow, 1)
+    first_safe = tier0.first_conditions_safe_run if tier0 else None
+    # a run Tier0 said it does not know is not in its line; one Tier0 never answered about may be
+    in_tier0 = ~(TrackedRun.tier0_known.is_(False) & TrackedRun.tier0_observed_at.is_not(None)
+                 & TrackedRun.tier0_error.is_(None))
+    query = select(TrackedRun).where(in_tier0)
+    if first_safe is not None:
+        query = query.where(TrackedRun.run >= first_safe)
+    else:
+        query = query.where(TrackedRun.finalized.is_(False))
+    rows = session.scalars(query.order_by(TrackedRun.run).limit(length)).all()
+    return [LineRun(r.run, r.release, r.lock_time, r.decided_at, tuple(r.reasons or ()),
+                    tuple(_SOURCE_NAMES.get(s, s) for s in r.awaiting or ())) for r in rows]
+
+
+@dataclass(frozen=True)
+class OpenRun:
+    """An unfinished run with a lock time: what warnings and sign-off questions are planned from."""
+
+    run: int
+    state: str
+    lock_time: datetime
+    awaiting: tuple[str, ...]  # sources that have not looked at it yet: its verdict is provisional
+
+
+def open_runs_with_lock(session: Session, state: RunState | None = None) -> list[OpenRun]:
+    """Unfinished runs whose lock time is known (only those in ``state`` if given), in run order."""
+    query = select(TrackedRun).where(TrackedRun.finalized.is_(False), TrackedRun.lock_time.is_not(None))
+    if state is not None:
+        query = query.where(TrackedRun.state == state.value)
+    return [OpenRun(r.run, r.state, r.lock_time, tuple(r.awaiting or ()))
+            for r in session.scalars(query.order_by(TrackedRun.run)) if r.lock_time is not None]
+
+
+def blocking_workflows(session: Session, run: int, states: Sequence[str] | None = None) -> list[WorkflowStatus]:
+    """The workflows that keep ``run`` from being ready (only those in ``states`` if given), by name."""
+    query = select(WorkflowStateRow).where(WorkflowStateRow.run == run, WorkflowStateRow.done.is_(False))
+    if states is not None:
+        query = query.where(WorkflowStateRow.state.in_(list(states)))
+    return [_workflow(w) for w in session.scalars(query.order_by(WorkflowStateRow.workflow))]
+
+
+def workflow_states(session: Session, run: int) -> dict[str, WorkflowStatus]:
+    """Every stored workflow state of ``run``, by workflow."""
+    return {w.workflow: _workflow(w) for w in session.scalars(
+        select(WorkflowStateRow).where(WorkflowStateRow.run == run))}

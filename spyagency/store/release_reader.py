@@ -21,9 +21,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, make_url
 
-from ..errors import StoreUnavailable
-from .database import AGE_SECONDS_SQL, make_store_engine
-from .queries import RunSummary
+from spyagency.errors import StoreUnavailable
+from spyagency.store.database import AGE_SECONDS_SQL, make_store_engine
+from spyagency.store.queries import RunSummary
 
 _COLUMNS = "run, state, release, reasons, start_time, stop_time, lock_time, release_time, decided_at, era"
 

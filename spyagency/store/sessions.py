@@ -11,8 +11,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .database import Store
-from .tables import DashboardSessionRow
+from spyagency.store.database import Store
+from spyagency.store.tables import DashboardSessionRow
 
 
 @dataclass(frozen=True)

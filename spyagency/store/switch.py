@@ -8,51 +8,24 @@ change. Anything else is someone else's doing, which SpyAgency never undoes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Tier0Global
-from .tables import OutboxRow, SwitchObservationRow, Tier0GlobalRow
+from spyagency.models import (
+    STEERING_ACTIONS,
+    OutboxAction,
+    SteeringAction,
+    SwitchChange,
+    SwitchPicture,
+    Tier0Global,
+)
+from spyagency.store import outbox
+from spyagency.store.tables import OutboxRow, SwitchObservationRow, Tier0GlobalRow
 
-PAUSE = "pause"
-RESUME = "resume"
-STEERING_ACTIONS = (PAUSE, RESUME)
-
-
-@dataclass(frozen=True)
-class SwitchChange:
-    """One observed change of the switch."""
-
-    enabled: bool
-    observed_at: datetime
-    by_spyagency: bool
-    seen_by: str = "poll"  # poll: a Tier0 Data Service reading; control: Tier0 refused SpyAgency's write
-
-
-@dataclass(frozen=True)
-class SteeringAction:
-    """An action SpyAgency put in its outbox for the switch."""
-
-    id: int
-    action: str
-    run: int | None
-    reason: str
-    created_at: datetime
-    sent_at: datetime | None
-
-
-@dataclass(frozen=True)
-class SwitchPicture:
-    """What SpyAgency knows of the switch: the latest observed change and its own latest request."""
-
-    latest_change: SwitchChange | None
-    last_action: SteeringAction | None  # not cancelled; sent or pending
-    last_action_seen: bool = False  # a Tier0 poll has seen the switch where the last action put it
-    observed_enabled: bool | None = None  # the latest Tier0 poll's reading, changed or not
-    observed_at: datetime | None = None
+PAUSE = OutboxAction.PAUSE.value
+RESUME = OutboxAction.RESUME.value
 
 
 def _last_sent(session: Session) -> OutboxRow | None:
@@ -104,10 +77,4 @@ def record_refusal(session: Session, enabled: bool, now: datetime) -> None:
 
 def cancel_pending(session: Session, now: datetime, why: str) -> int:
     """Cancel steering actions not yet sent; return how many."""
-    rows = session.scalars(select(OutboxRow).where(
-        OutboxRow.action.in_(STEERING_ACTIONS), OutboxRow.sent_at.is_(None),
-        OutboxRow.cancelled_at.is_(None))).all()
-    for row in rows:
-        row.cancelled_at = now
-        row.last_error = why
-    return len(rows)
+    return outbox.cancel_pending(session, STEERING_ACTIONS, now, why)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..models import RunState, RunVerdict, Source
-from .database import database_now
-from .tables import ReleaseDecision, StateChange, TrackedRun, WorkflowStateRow
+from spyagency.models import RunVerdict, Source
+from spyagency.store.database import database_now
+from spyagency.store.tables import ReleaseDecision, StateChange, TrackedRun, WorkflowStateRow
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +22,13 @@ def _still_current(session: Session, run: int, version: int) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], first_conditions_safe_run: int | None,
-                  versions: Mapping[int, int] | None = None, *,
-                  late_watch: timedelta) -> list[RunVerdict]:
+def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], final: Collection[int],
+                  versions: Mapping[int, int] | None = None) -> list[RunVerdict]:
     """Store ``verdicts``; return those whose run state or release answer changed.
 
     With ``versions`` (the facts version each verdict was made from), a verdict is saved only if
-    its run's facts have not changed since: never over facts newer than the ones it read. A locked run
-    is finalized (never decided again) once released, or ``late_watch`` after its lock.
+    its run's facts have not changed since: never over facts newer than the ones it read. Runs in
+    ``final`` are finalized: never decided again (the rule is ``spyagency.decide.finalize``).
     """
     if versions is not None:
         kept = [v for v in verdicts if v.run in versions and _still_current(session, v.run, versions[v.run])]
@@ -67,11 +66,7 @@ def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], first_condit
         row.decided_at = now
         row.saved_at = saved_at
         row.awaiting = [source.value for source in verdict.awaiting]
-        locked = first_conditions_safe_run is not None and verdict.run < first_conditions_safe_run
-        # An overdue run stays watched a while: its late payloads arrive after the lock.
-        settled = verdict.state is RunState.RELEASED or (
-            verdict.lock_time is not None and now >= verdict.lock_time + late_watch)
-        row.finalized = locked and settled
+        row.finalized = verdict.run in final
     return changed
 
 

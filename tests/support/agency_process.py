@@ -20,7 +20,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from spyagency import steering
+from spyagency.act import steering
 from spyagency.agency import Agency
 from spyagency.clock import ManualClock
 from spyagency.settings import Settings
@@ -40,8 +40,9 @@ CRASH_POINTS = ("inside-conddb-poll", "after-conddb-poll", "inside-tier0-poll", 
 
 def cycle_dying_at(agency: Agency, marker: str) -> None:
     """One observe → decide cycle that waits to be killed at ``marker``."""
-    from spyagency import decisions, polling
+    from spyagency.decide import decisions
     from spyagency.models import Source
+    from spyagency.observe import polling
 
     record_success = polling.obs.record_success
 
@@ -66,7 +67,7 @@ def main(mode: str, now_iso: str) -> int:
     now = datetime.fromisoformat(now_iso)
     agency = Agency(Settings(), clock=ManualClock(now))
     if mode == "steer":
-        print(f"sent {agency.steer_once()}", flush=True)
+        print(f"sent {agency.steer()}", flush=True)
     elif mode == "die-after-plan":
         steering.plan(agency.store, agency.policy, now)
         wait_to_be_killed()
@@ -78,7 +79,7 @@ def main(mode: str, now_iso: str) -> int:
         go = Path(os.environ["SPYAGENCY_TEST_GO"])
         while not go.exists():
             time.sleep(0.001)
-        sent = sum(agency.steer_once() for _ in range(25))
+        sent = sum(agency.steer() for _ in range(25))
         print(f"sent {sent}", flush=True)
     elif mode.startswith("die-at:"):
         cycle_dying_at(agency, mode.removeprefix("die-at:"))

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from .models import AttributedUpload, Attribution, FcsrSpan, RunLine, TagInfo, Upload
+from spyagency.models import AttributedUpload, Attribution, FcsrSpan, RunLine, TagInfo, Upload
 
 #: Synchronizations for which the upload service moves a since below fcsr up to fcsr.
 MOVING_SYNCHRONIZATIONS = frozenset({"prompt", "express", "hlt"})

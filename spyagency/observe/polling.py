@@ -15,18 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
-
-from .models import DqmCheck, DqmOutcome, Source, Tier0Run
-from .policy import Policy, Workflow
-from .sources.conddb import CondDBClient
-from .sources.dqm import DqmClient
-from .sources.errors import SourceDown, SourceError, SourceUnavailable
-from .sources.tier0 import Tier0Client
-from .store import Store
-from .store import observations as obs
-from .store.switch import record_switch
-from .store.tables import SourceStatusRow, TrackedRun
+from spyagency.models import DqmCheck, DqmOutcome, Source, Tier0Run
+from spyagency.observe.conddb import CondDBClient
+from spyagency.observe.dqm import DqmClient
+from spyagency.observe.errors import SourceDown, SourceError, SourceUnavailable
+from spyagency.observe.tier0 import Tier0Client
+from spyagency.policy import Policy, Workflow
+from spyagency.store import Store
+from spyagency.store import observations as obs
+from spyagency.store.switch import record_switch
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +103,7 @@ def poll_conddb(store: Store, client: CondDBClient, policy: Policy, now: datetim
         # a row stamped ahead of our clock (a skewed writer) must not push the cursor past rows to come
         next_cursor = min(batch.cursor, now) if batch.cursor is not None else None
         obs.record_success(session, Source.CONDDB, now, duration, next_cursor, newest_run)
-        status = session.get(SourceStatusRow, Source.CONDDB.value)
-        assert status is not None
-        status.missing_tags = missing
-        status.first_run = first_run
+        obs.record_conddb_catalog(session, missing, first_run)
     return PollResult(Source.CONDDB, True, added_runs + added_uploads, duration)
 
 
@@ -121,8 +115,7 @@ def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime)
     """
     started = time.perf_counter()
     with store.session() as session:
-        pending = [r for r in session.scalars(select(TrackedRun).where(TrackedRun.finalized.is_(False))
-                                              .order_by(TrackedRun.run)) if _tier0_pending(r, policy)]
+        pending = [r for r in obs.unfinished_runs(session) if _tier0_pending(r, policy)]
         wanted = [r.run for r in pending]
     try:
         global_state = client.observe_global(now)
@@ -163,7 +156,7 @@ def _source_down(source: Source, failures: Sequence[SourceError], asked: int) ->
     return len(failures) >= DOWN_AFTER[source] and len(failures) * 2 > asked
 
 
-def _tier0_pending(row: TrackedRun, policy: Policy) -> bool:
+def _tier0_pending(row: obs.UnfinishedRun, policy: Policy) -> bool:
     """Whether Tier0 may still say something new about this run."""
     if row.stop_time is None or not row.tier0_known or row.tier0_observed_at is None:
         return True
@@ -178,8 +171,7 @@ def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> 
     started = time.perf_counter()
     checked = [wf for wf in policy.workflows if wf.dqm]
     with store.session() as session:
-        rows = session.scalars(select(TrackedRun).where(TrackedRun.finalized.is_(False),
-                                                        TrackedRun.era.is_not(None))).all()
+        rows = [r for r in obs.unfinished_runs(session) if r.era is not None]
         final = obs.conclusive_dqm(session, [r.run for r in rows])
         versions = {r.run: dict(r.express_versions or {}) for r in rows}
         todo = [(r.run, r.era, wf) for r in rows for wf in checked

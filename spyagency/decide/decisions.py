@@ -7,16 +7,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
-from .attribution import Grouped, attribute_all, group_by_run
-from .models import RunVerdict, Source
-from .policy import Policy
-from .readiness import decide_run
-from .store import Store
-from .store import observations as obs
-from .store.tables import SourceStatusRow
-from .store.verdicts import save_verdicts
+from spyagency.decide.attribution import Grouped, attribute_all, group_by_run
+from spyagency.decide.finalize import is_final
+from spyagency.decide.readiness import decide_run
+from spyagency.models import RunVerdict
+from spyagency.policy import Policy
+from spyagency.store import Session, Store
+from spyagency.store import observations as obs
+from spyagency.store.verdicts import save_verdicts
 
 
 @dataclass(frozen=True)
@@ -41,16 +39,15 @@ def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] 
         if only is not None:
             runs = [r for r in runs if r in set(only)]
         versions = obs.facts_versions(session, runs)
-        status = session.get(SourceStatusRow, Source.CONDDB.value)
-        missing = frozenset(status.missing_tags or []) if status else frozenset()
+        missing = obs.missing_tags(session)
         observations = obs.load_observations(session, runs, *_attributed(session, policy, runs), missing)
         tier0 = obs.tier0_global(session)
         health = obs.health(session)
         verdicts = tuple(decide_run(observations[r], policy, tier0, health, now) for r in runs)
         if after_read is not None:
             after_read()  # fault injection: another writer commits between read and save
-        changed = tuple(save_verdicts(session, verdicts, tier0.first_conditions_safe_run, versions,
-                                      late_watch=policy.deadlines.late_watch))
+        final = {v.run for v in verdicts if is_final(v, tier0.first_conditions_safe_run, policy)}
+        changed = tuple(save_verdicts(session, verdicts, final, versions))
     return DecideResult(verdicts, changed, time.perf_counter() - started)
 
 

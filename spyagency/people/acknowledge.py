@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .decisions import decide_all
-from .errors import InputRefused, UnknownRun, UnknownWorkflow
-from .free_text import free_text_problem
-from .models import AckKind, RunVerdict
-from .policy import Policy
-from .store import Store
-from .store.observations import bump_facts
-from .store.tables import AckRow, TrackedRun
+from spyagency.decide.decisions import decide_all
+from spyagency.errors import InputRefused, UnknownRun, UnknownWorkflow
+from spyagency.free_text import free_text_problem
+from spyagency.models import AckKind, AckRecord, RunVerdict
+from spyagency.policy import Policy
+from spyagency.store import Store
+from spyagency.store.people import add_acknowledgement
 
 MAX_COMMENT = 2000
 
@@ -24,7 +23,7 @@ __all__ = ["AcknowledgementError", "UnknownRun", "UnknownWorkflow", "acknowledge
 
 
 def acknowledge(store: Store, policy: Policy, *, run: int, workflow: str, kind: AckKind, author: str,
-                comment: str, now: datetime) -> tuple[AckRow, RunVerdict | None]:
+                comment: str, now: datetime) -> tuple[AckRecord, RunVerdict | None]:
     """Record an acknowledgement and re-decide the run; return the ack and the new verdict."""
     try:
         policy.workflow(workflow)
@@ -42,11 +41,7 @@ def acknowledge(store: Store, policy: Policy, *, run: int, workflow: str, kind: 
     if kind is not AckKind.ACCEPT and not comment.strip():
         raise AcknowledgementError(f"a {kind.value} needs a comment saying why")
     with store.session() as session:
-        if session.get(TrackedRun, run) is None:
-            raise UnknownRun(f"run {run} is not tracked by SpyAgency")
-        row = AckRow(run=run, workflow=workflow, kind=kind.value, author=author, comment=comment,
-                     created_at=now)
-        session.add(row)
-        bump_facts(session, [run])
+        record = add_acknowledgement(session, run=run, workflow=workflow, kind=kind.value, author=author,
+                                     comment=comment, now=now)
     verdicts = decide_all(store, policy, now, only=[run]).verdicts
-    return row, (verdicts[0] if verdicts else None)
+    return record, (verdicts[0] if verdicts else None)

@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, create_engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from .clock import utcnow
-from .errors import SwitchTakenOver, UnexpectedDuplicate
-from .sources.errors import Tier0ProtocolError, Tier0Unavailable
-from .sources.http import JsonHttp
-from .store.switch import PAUSE
-from .store.tables import OutboxRow
+from spyagency.clock import utcnow
+from spyagency.decide.steering import PAUSE
+from spyagency.errors import SwitchTakenOver, UnexpectedDuplicate
+from spyagency.models import OutboxEntry
+from spyagency.observe.errors import Tier0ProtocolError, Tier0Unavailable
+from spyagency.observe.http import JsonHttp
 
 #: SpyAgency's rows in promptreco_status carry this prefix before the idempotency key.
 OWN_USER_PREFIX = "spyagency:"
@@ -40,7 +40,7 @@ class HttpControl:
     def close(self) -> None:
         self.http.close()
 
-    def __call__(self, row: OutboxRow) -> None:
+    def __call__(self, row: OutboxEntry) -> None:
         reply = self.http.post(self.path, {"enabled": row.action != PAUSE, "reason": row.reason},
                                headers={"Idempotency-Key": row.idempotency_key})
         if _says_duplicate(reply) and row.attempts == 0:
@@ -74,7 +74,7 @@ class SqlControl:
     def create_table(self) -> None:
         _meta.create_all(self.engine)
 
-    def __call__(self, row: OutboxRow) -> None:
+    def __call__(self, row: OutboxEntry) -> None:
         tag = f"{OWN_USER_PREFIX}{row.idempotency_key}"
         try:
             self._apply(row, tag)
@@ -88,7 +88,7 @@ class SqlControl:
             return conn.execute(select(PROMPTRECO_STATUS.c.username)
                                 .where(PROMPTRECO_STATUS.c.username == tag)).first() is not None
 
-    def _apply(self, row: OutboxRow, tag: str) -> None:
+    def _apply(self, row: OutboxEntry, tag: str) -> None:
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("LOCK TABLE promptreco_status IN EXCLUSIVE MODE")

@@ -21,18 +21,17 @@ from datetime import datetime
 from email.message import EmailMessage
 
 import httpx
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from .models import RunState
-from .outbox import Send, deliver_pending
-from .policy import Policy
-from .store import Store
-from .store.tables import OutboxRow, TrackedRun, WorkflowStateRow
+from spyagency.act.outbox import Send, deliver_pending
+from spyagency.models import WARNING_ACTIONS, OutboxAction, OutboxEntry, RunState
+from spyagency.policy import Policy
+from spyagency.store import Session, Store
+from spyagency.store import outbox as entries
+from spyagency.store.queries import OpenRun, blocking_workflows, open_runs_with_lock, workflow_states
 
 log = logging.getLogger(__name__)
-NOTIFY = "notify"
-FOLLOW_UP = "notify-update"
+NOTIFY = OutboxAction.NOTIFY.value
+FOLLOW_UP = OutboxAction.FOLLOW_UP.value
 
 #: Delivers one warning or raises.
 Notify = Send
@@ -43,69 +42,56 @@ def plan_notifications(store: Store, policy: Policy, now: datetime) -> int:
     per later change of what blocks it; return how many were planned."""
     planned = 0
     with store.session() as session:
-        runs = session.scalars(select(TrackedRun).where(
-            TrackedRun.finalized.is_(False), TrackedRun.lock_time.is_not(None)).order_by(TrackedRun.run)).all()
-        latest = _latest_messages(session, [r.run for r in runs])
+        runs = open_runs_with_lock(session)
+        latest = entries.latest_entries(session, [r.run for r in runs], WARNING_ACTIONS)
         for run in runs:
             if run.awaiting:
                 continue  # a provisional verdict: a source has not looked at the run yet
-            assert run.lock_time is not None
             blocking = _blocking(session, run.run)
             last = latest.get(run.run)
             if last is None:
                 if run.state != RunState.NOT_READY.value or now < run.lock_time - policy.deadlines.notify_before_lock:
                     continue
-                session.add(OutboxRow(idempotency_key=f"notify-{run.run}", action=NOTIFY, run=run.run,
-                                      reason=_warning(run, blocking), created_at=now,
-                                      detail={"blocking": blocking}))
+                entries.add_entry(session, key=f"notify-{run.run}", action=NOTIFY, run=run.run,
+                                  reason=_warning(run, blocking), now=now, detail={"blocking": blocking})
                 planned += 1
             elif last.sent_at is None and last.cancelled_at is None:
                 # not out yet (the relay failed): say what blocks the run when it does go out
                 if last.action == NOTIFY:
-                    last.reason, last.detail = _warning(run, blocking), {"blocking": blocking}
+                    entries.rewrite_pending(session, last.id, _warning(run, blocking), {"blocking": blocking})
             elif (last.detail or {}).get("blocking") != blocking:
-                number = len(session.scalars(select(OutboxRow.id).where(
-                    OutboxRow.run == run.run, OutboxRow.action == FOLLOW_UP)).all()) + 1
-                reported = dict((last.detail or {}).get("blocking") or {})
-                session.add(OutboxRow(idempotency_key=f"notify-{run.run}-update-{number}", action=FOLLOW_UP,
-                                      run=run.run, reason=_follow_up(session, run, reported, blocking),
-                                      created_at=now, detail={"blocking": blocking}))
+                number = entries.count_entries(session, run.run, FOLLOW_UP) + 1
+                reported = _reported(last)
+                entries.add_entry(session, key=f"notify-{run.run}-update-{number}", action=FOLLOW_UP,
+                                  run=run.run, reason=_follow_up(session, run, reported, blocking), now=now,
+                                  detail={"blocking": blocking})
                 planned += 1
     return planned
 
 
-def _latest_messages(session: Session, runs: Sequence[int]) -> dict[int, OutboxRow]:
-    """The newest warning or follow-up of each run."""
-    latest: dict[int, OutboxRow] = {}
-    if runs:
-        for row in session.scalars(select(OutboxRow).where(
-                OutboxRow.action.in_((NOTIFY, FOLLOW_UP)), OutboxRow.run.in_(runs)).order_by(OutboxRow.id)):
-            assert row.run is not None
-            latest[row.run] = row
-    return latest
+def _reported(last: OutboxEntry) -> dict[str, str]:
+    """Workflow → state that the last message about a run reported as blocking."""
+    blocking = (last.detail or {}).get("blocking") or {}
+    return {str(k): str(v) for k, v in blocking.items()} if isinstance(blocking, dict) else {}
 
 
 def _blocking(session: Session, run: int) -> dict[str, str]:
     """Workflow → state of the workflows that keep ``run`` from being ready."""
-    rows = session.execute(select(WorkflowStateRow.workflow, WorkflowStateRow.state).where(
-        WorkflowStateRow.run == run, WorkflowStateRow.done.is_(False)).order_by(WorkflowStateRow.workflow))
-    return {workflow: state for workflow, state in rows}
+    return {w.workflow: w.state for w in blocking_workflows(session, run)}
 
 
 def _listed(blocking: Mapping[str, str]) -> str:
     return ", ".join(f"{workflow} ({state})" for workflow, state in blocking.items())
 
 
-def _warning(run: TrackedRun, blocking: Mapping[str, str]) -> str:
-    assert run.lock_time is not None
+def _warning(run: OpenRun, blocking: Mapping[str, str]) -> str:
     return (f"run {run.run} locks at {run.lock_time:%Y-%m-%d %H:%M} UTC and still lacks: "
             f"{_listed(blocking) or 'see dashboard'}")
 
 
-def _follow_up(session: Session, run: TrackedRun, reported: Mapping[str, str], blocking: Mapping[str, str]) -> str:
+def _follow_up(session: Session, run: OpenRun, reported: Mapping[str, str], blocking: Mapping[str, str]) -> str:
     """What changed since the last message about ``run``, and what blocks it now."""
-    now_states = {w.workflow: (w.state, w.reason) for w in session.scalars(
-        select(WorkflowStateRow).where(WorkflowStateRow.run == run.run))}
+    now_states = {name: (w.state, w.reason) for name, w in workflow_states(session, run.run).items()}
     changes = []
     for workflow in sorted(set(reported) | set(blocking)):
         before, after = reported.get(workflow), blocking.get(workflow)
@@ -122,12 +108,10 @@ def _follow_up(session: Session, run: TrackedRun, reported: Mapping[str, str], b
     return f"update on run {run.run}: {'; '.join(changes)}; {still}"
 
 
-def pending_notifications(store: Store) -> list[OutboxRow]:
+def pending_notifications(store: Store) -> list[OutboxEntry]:
     """Warnings and follow-ups planned but not yet delivered, oldest first."""
     with store.session() as session:
-        return list(session.scalars(select(OutboxRow).where(
-            OutboxRow.action.in_((NOTIFY, FOLLOW_UP)), OutboxRow.sent_at.is_(None),
-            OutboxRow.cancelled_at.is_(None)).order_by(OutboxRow.id)))
+        return entries.pending_entries(session, WARNING_ACTIONS)
 
 
 def deliver_notifications(store: Store, send: Notify, now: datetime) -> int:
@@ -135,14 +119,14 @@ def deliver_notifications(store: Store, send: Notify, now: datetime) -> int:
     return deliver_pending(store, pending_notifications(store), send, now)
 
 
-def subject(row: OutboxRow) -> str:
+def subject(row: OutboxEntry) -> str:
     """The one-line summary of a warning or follow-up."""
     if row.action == FOLLOW_UP:
         return f"[SpyAgency] run {row.run}: update on the conditions missing near its prompt-reco lock"
     return f"[SpyAgency] run {row.run}: conditions missing near its prompt-reco lock"
 
 
-def body(row: OutboxRow, dashboard_url: str | None) -> str:
+def body(row: OutboxEntry, dashboard_url: str | None) -> str:
     """The plain-text warning or follow-up experts read."""
     link = f"\n\nRun page: {dashboard_url.rstrip('/')}/runs/{row.run}" if dashboard_url else ""
     if row.action == FOLLOW_UP:
@@ -151,20 +135,20 @@ def body(row: OutboxRow, dashboard_url: str | None) -> str:
             f"dashboard, before the lock: otherwise prompt reconstruction of run {row.run} is paused.{link}\n")
 
 
-def log_notifier(row: OutboxRow) -> None:
+def log_notifier(row: OutboxEntry) -> None:
     """Warn in the log only (no webhook or e-mail configured)."""
     log.warning("AlCa warning (no webhook or e-mail configured): %s", row.reason)
 
 
 def webhook_notifier(url: str, timeout_s: float = 10.0) -> Notify:
     """POST each warning as JSON (Mattermost/Slack-style ``text``) with its idempotency key."""
-    def send(row: OutboxRow) -> None:
+    def send(row: OutboxEntry) -> None:
         httpx.post(url, json={"text": f"{subject(row)}\n{row.reason}", "run": row.run},
                    headers={"Idempotency-Key": row.idempotency_key}, timeout=timeout_s).raise_for_status()
     return send
 
 
-def email_message(row: OutboxRow, sender: str, recipients: Sequence[str], dashboard_url: str | None) -> EmailMessage:
+def email_message(row: OutboxEntry, sender: str, recipients: Sequence[str], dashboard_url: str | None) -> EmailMessage:
     """The e-mail for one warning; its Message-ID carries the idempotency key."""
     message = EmailMessage()
     message["Subject"] = subject(row)
@@ -178,7 +162,7 @@ def email_message(row: OutboxRow, sender: str, recipients: Sequence[str], dashbo
 def smtp_notifier(host: str, port: int, sender: str, recipients: Sequence[str],
                   dashboard_url: str | None = None, timeout_s: float = 30.0) -> Notify:
     """E-mail each warning through a plain SMTP relay (the embedded loop; Airflow uses its SMTP provider)."""
-    def send(row: OutboxRow) -> None:
+    def send(row: OutboxEntry) -> None:
         with smtplib.SMTP(host, port, timeout=timeout_s) as smtp:
             smtp.send_message(email_message(row, sender, recipients, dashboard_url))
     return send

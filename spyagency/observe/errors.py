@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import SpyAgencyError
+from spyagency.errors import SpyAgencyError
 
 
 class SourceError(SpyAgencyError):

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ..models import Tier0Global, Tier0Run
-from .errors import Tier0ProtocolError, Tier0Unavailable
-from .http import JsonHttp
+from spyagency.models import Tier0Global, Tier0Run
+from spyagency.observe.errors import Tier0ProtocolError, Tier0Unavailable
+from spyagency.observe.http import JsonHttp
 
 RUN_NUMBER = re.compile(r"^[1-9][0-9]{1,6}$")
 

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import Engine, Executable, Row, create_engine, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from ..conddb_schema import IOV, RUN_INFO, TAG
-from ..models import RunInfo, TagInfo, Upload
-from ..since import run_of_since, since_floor
-from .errors import CondDBProtocolError, CondDBUnavailable
+from spyagency.models import RunInfo, TagInfo, Upload
+from spyagency.observe.conddb_schema import IOV, RUN_INFO, TAG
+from spyagency.observe.errors import CondDBProtocolError, CondDBUnavailable
+from spyagency.since import run_of_since, run_range, since_floor
 
 #: Re-read this far behind the cursor: a transaction that commits late may carry
 #: an insertion time just before rows already read. Duplicates are dropped downstream.
@@ -75,6 +75,12 @@ class CondDBClient:
             raise CondDBProtocolError(f"query failed, is this a CondDB schema? {exc.orig}") from exc
         except SQLAlchemyError as exc:
             raise CondDBUnavailable(f"query failed: {exc}") from exc
+
+    def has_iov(self, tag: str, run: int, time_type: str) -> bool:
+        """Whether ``tag`` has an IOV whose since lies in ``run``."""
+        low, high = run_range(run, time_type)
+        query = select(IOV.c.SINCE).where(IOV.c.TAG_NAME == tag, IOV.c.SINCE >= low, IOV.c.SINCE < high).limit(1)
+        return bool(self._rows(query))
 
     def runs(self, after_run: int, also: Iterable[int] = (), limit: int = 5000) -> list[RunInfo]:
         """Runs above ``after_run`` (in run order), plus the runs in ``also`` (to see their stop)."""

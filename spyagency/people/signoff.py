@@ -1,7 +1,7 @@
 """Sign-off requests: runs near their lock that only an AlCa expert can unblock, and recording the answer.
 
 The doors (Airflow's human-in-the-loop tasks, the API) ask; the answer goes through
-:func:`spyagency.acknowledge.acknowledge` like any other acknowledgement. A request
+:func:`spyagency.people.acknowledge.acknowledge` like any other acknowledgement. A request
 carries the states the expert was shown: an *accept* is recorded only for workflows
 still in that state, so an answer to an out-of-date question never accepts something
 the expert did not see. A *hold* is always recorded (it can only delay a release).
@@ -14,13 +14,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
-from .acknowledge import acknowledge
-from .models import AckKind, RunState, WorkflowState
-from .policy import Policy
-from .store import Store
-from .store.tables import TrackedRun, WorkflowStateRow
+from spyagency.models import AckKind, RunState, WorkflowState
+from spyagency.people.acknowledge import acknowledge
+from spyagency.policy import Policy
+from spyagency.store import Store
+from spyagency.store.queries import blocking_workflows, open_runs_with_lock, workflow_states
 
 #: Workflow states nobody but an expert can resolve before the lock.
 NEEDS_EXPERT = frozenset({WorkflowState.VETOED, WorkflowState.MISSING, WorkflowState.LATE,
@@ -64,18 +62,12 @@ def signoff_requests(store: Store, policy: Policy, now: datetime) -> list[SignOf
     """Runs within ``notify_before_lock`` of their lock, on a complete picture, blocked by a workflow
     that needs an expert; each with those workflows."""
     with store.session() as session:
-        runs = session.scalars(select(TrackedRun).where(
-            TrackedRun.finalized.is_(False), TrackedRun.state == RunState.NOT_READY.value,
-            TrackedRun.lock_time.is_not(None)).order_by(TrackedRun.run)).all()
         requests = []
-        for run in runs:
-            assert run.lock_time is not None
+        for run in open_runs_with_lock(session, RunState.NOT_READY):
             if run.awaiting or now < run.lock_time - policy.deadlines.notify_before_lock:
                 continue
-            rows = session.scalars(select(WorkflowStateRow).where(
-                WorkflowStateRow.run == run.run, WorkflowStateRow.done.is_(False),
-                WorkflowStateRow.state.in_([s.value for s in NEEDS_EXPERT])).order_by(WorkflowStateRow.workflow))
-            workflows = {row.workflow: (row.state, row.reason) for row in rows}
+            blocking = blocking_workflows(session, run.run, [s.value for s in NEEDS_EXPERT])
+            workflows = {w.workflow: (w.state, w.reason) for w in blocking}
             if workflows:
                 requests.append(SignOffRequest(run.run, run.lock_time, workflows))
     return requests
@@ -97,8 +89,7 @@ def record_signoff(store: Store, policy: Policy, request: SignOffRequest, choice
     except KeyError:
         raise ValueError(f"{choice!r} is not a sign-off answer; answers: {', '.join(CHOICES)}") from None
     with store.session() as session:
-        current = dict(session.execute(select(WorkflowStateRow.workflow, WorkflowStateRow.state).where(
-            WorkflowStateRow.run == request.run, WorkflowStateRow.workflow.in_(list(request.workflows)))).all())
+        current = {name: w.state for name, w in workflow_states(session, request.run).items()}
     recorded, skipped = [], []
     for workflow, (state, _reason) in request.workflows.items():
         if kind is not AckKind.HOLD and current.get(workflow) != state:

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from .errors import SourceProtocolError, SourceUnavailable
+from spyagency.observe.errors import SourceProtocolError, SourceUnavailable
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 

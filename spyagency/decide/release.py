@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .store.queries import RunSummary
+from spyagency.store.queries import RunSummary
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..models import DqmCheck, DqmOutcome
-from ..policy import DqmRule
-from .errors import DqmProtocolError, DqmUnavailable
-from .http import JsonHttp
-from .tier0 import check_run_number
+from spyagency.models import DqmCheck, DqmOutcome
+from spyagency.observe.errors import DqmProtocolError, DqmUnavailable
+from spyagency.observe.http import JsonHttp
+from spyagency.observe.tier0 import check_run_number
+from spyagency.policy import DqmRule
 
 
 def _label_text(label: Any) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .models import (
+from spyagency.models import (
     DONE_STATES,
     AckKind,
     AttributedUpload,
@@ -25,8 +25,8 @@ from .models import (
     WorkflowState,
     WorkflowVerdict,
 )
-from .policy import Policy, Workflow
-from .since import unpack_lumi
+from spyagency.policy import Policy, Workflow
+from spyagency.since import unpack_lumi
 
 
 def source_problem(health: SourceHealth | None, now: datetime, stale_after: timedelta) -> str | None:

@@ -1,0 +1,111 @@
+"""Act: steer Tier0's prompt-reco releases through the global ``promptreco_status`` switch.
+
+Level-triggered. From the stored verdicts of the runs in Tier0's line (from the first
+conditions-safe run up), the desired switch position is computed; if SpyAgency has not
+already asked for it, an action is put in the outbox in the same transaction. A sender
+then delivers pending actions with their idempotency key and marks them sent. A crash
+after the commit loses nothing (the action waits in the outbox); a crash after sending
+repeats nothing (Tier0 ignores a key it has seen).
+
+The switch is shared with people (the Offline Run Manager's "big red button"): SpyAgency
+never resumes a pause it did not make, and does not pause again for a run after someone
+resumed over its pause for that run.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from spyagency.act.outbox import Send, deliver_pending
+from spyagency.decide.steering import PAUSE, RESUME, WAIT, SteeringDecision, desired_switch, shared_switch_step
+from spyagency.errors import SwitchTakenOver
+from spyagency.models import STEERING_ACTIONS, OutboxEntry
+from spyagency.policy import Policy
+from spyagency.store import Session, Store
+from spyagency.store.outbox import add_entry, pending_entries
+from spyagency.store.people import active_resumes
+from spyagency.store.queries import tier0_line
+from spyagency.store.switch import cancel_pending, record_refusal, switch_picture
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PAUSE", "RESUME", "WAIT", "SteeringDecision", "SteeringStatus", "decide_steering", "deliver",
+           "pending_actions", "plan", "steering_status"]
+
+#: How many runs of Tier0's line steering looks at (Tier0 may lock several in one go).
+LINE_LENGTH = 20
+
+
+def decide_steering(session: Session, policy: Policy, now: datetime) -> SteeringDecision:
+    """The desired switch position from the stored verdicts of Tier0's line."""
+    line = tier0_line(session, LINE_LENGTH)
+    return desired_switch(line, active_resumes(session, [entry.run for entry in line]), policy, now)
+
+
+def plan(store: Store, policy: Policy, now: datetime, dry_run: bool = False) -> OutboxEntry | None:
+    """Decide the switch; enqueue an action if SpyAgency has not asked for it yet. Returns the new entry."""
+    with store.session() as session:
+        decision = decide_steering(session, policy, now)
+        step = shared_switch_step(decision, switch_picture(session), policy.sources.clock_tolerance)
+        if step.stand_down:
+            cancelled = cancel_pending(session, now, f"cancelled: {step.note}")
+            if cancelled:
+                log.warning("cancelled %d pending steering action(s): %s", cancelled, step.note)  # pragma: no mutate
+        if step.action is None:
+            return None
+        if dry_run:
+            log.warning("dry run: would %s prompt-reco releases: %s", step.action, step.note)  # pragma: no mutate
+            return None
+        # globally unique: a rebuilt or restored store never repeats a key Tier0 has seen
+        key = f"spyagency-{uuid.uuid4().hex}-{step.action}-{decision.run or 0}"
+        entry = add_entry(session, key=key, action=step.action, run=decision.run, reason=step.note, now=now)
+    log.info("enqueued %s (%s): %s", entry.action, entry.idempotency_key, entry.reason)  # pragma: no mutate
+    return entry
+
+
+def deliver(store: Store, send: Send, now: datetime, after_send: Send | None = None) -> int:
+    """Send every pending action in order; each is marked sent only after Tier0 accepted it.
+
+    An action Tier0 refuses because someone else took the switch over is cancelled, and that
+    fact recorded, so SpyAgency stands down instead of trying again.
+    """
+    def send_or_note_takeover(entry: OutboxEntry) -> None:
+        try:
+            send(entry)
+        except SwitchTakenOver as exc:
+            with store.session() as session:
+                record_refusal(session, exc.enabled, now)
+            raise
+
+    return deliver_pending(store, pending_actions(store), send_or_note_takeover, now, after_send)
+
+
+def pending_actions(store: Store) -> list[OutboxEntry]:
+    """Actions committed but not yet accepted by Tier0, oldest first."""
+    with store.session() as session:
+        return pending_entries(session, STEERING_ACTIONS)
+
+
+@dataclass(frozen=True)
+class SteeringStatus:
+    """What SpyAgency wants of the switch, what it last asked, what waits, and what Tier0 last showed."""
+
+    desired: SteeringDecision
+    last_requested: str | None
+    pending: list[OutboxEntry]
+    promptreco_enabled: bool | None
+    switch_note: str  # who holds the switch, when it is not SpyAgency's to move
+    changed_by_others_at: datetime | None
+
+
+def steering_status(session: Session, policy: Policy, now: datetime) -> SteeringStatus:
+    """The steering picture for operators (read-only)."""
+    desired = decide_steering(session, policy, now)
+    picture = switch_picture(session)
+    step = shared_switch_step(desired, picture, policy.sources.clock_tolerance)
+    last = picture.last_action.action if picture.last_action else None
+    return SteeringStatus(desired, last, pending_entries(session, STEERING_ACTIONS), picture.observed_enabled,
+                          step.note, step.taken_over_at)

@@ -1,0 +1,1 @@
+"""What people tell SpyAgency: AlCa experts' acknowledgements and sign-offs, operators' overrides."""

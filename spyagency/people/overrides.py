@@ -1,0 +1,50 @@
+"""Operators' steering overrides: let Tier0 release a run that SpyAgency would hold back.
+
+An override names one run and is recorded forever; the latest word for a run wins
+(``resume`` or ``withdraw``). It only changes what SpyAgency asks of Tier0's release
+switch: the run's own verdict (and the release API) still say why it is not ready.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from spyagency.errors import InputRefused, UnknownRun
+from spyagency.free_text import free_text_problem
+from spyagency.models import OverrideRecord
+from spyagency.store import Store
+from spyagency.store.people import RESUME_KIND, add_override
+
+MAX_COMMENT = 2000
+
+
+class OverrideKind(str, enum.Enum):
+    """What an operator says about steering for a run."""
+
+    RESUME = RESUME_KIND  # release this run even though it is not ready
+    WITHDRAW = "withdraw"  # take back an earlier resume: SpyAgency steers by readiness again
+
+
+class OverrideError(InputRefused):
+    """An override that cannot be recorded, with the reason."""
+
+
+__all__ = ["OverrideError", "OverrideKind", "UnknownRun", "record_override"]
+
+
+def record_override(store: Store, *, run: int, kind: OverrideKind, author: str, comment: str,
+                    now: datetime) -> OverrideRecord:
+    """Record an operator's override for ``run``; the steering loop acts on it at its next pass."""
+    if not author.strip():
+        raise OverrideError("an override needs an author")
+    if not comment.strip():
+        raise OverrideError("an override needs a comment saying why")
+    for text, what in ((comment, "comment"), (author, "author")):
+        problem = free_text_problem(text)
+        if problem:
+            raise OverrideError(f"{what} {problem}")
+    if len(comment) > MAX_COMMENT:
+        raise OverrideError(f"comment is longer than {MAX_COMMENT} characters")
+    with store.session() as session:
+        return add_override(session, run=run, kind=kind.value, author=author, comment=comment, now=now)

@@ -1,0 +1,73 @@
+"""Records of what people told SpyAgency: acknowledgements and steering overrides. Never updated or deleted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from spyagency.errors import UnknownRun
+from spyagency.models import AckRecord, OverrideRecord, ResumeOverride
+from spyagency.store.observations import bump_facts
+from spyagency.store.tables import AckRow, SteeringOverrideRow, TrackedRun
+
+#: The override kind that lets Tier0 release a run (the other, ``withdraw``, takes that back).
+RESUME_KIND = "resume"
+
+
+def _require_tracked(session: Session, run: int) -> None:
+    if session.get(TrackedRun, run) is None:
+        raise UnknownRun(f"run {run} is not tracked by SpyAgency")
+
+
+def _ack(row: AckRow) -> AckRecord:
+    return AckRecord(row.id, row.run, row.workflow, row.kind, row.author, row.comment, row.created_at)
+
+
+def _override(row: SteeringOverrideRow) -> OverrideRecord:
+    return OverrideRecord(row.id, row.run, row.kind, row.author, row.comment, row.created_at)
+
+
+def add_acknowledgement(session: Session, *, run: int, workflow: str, kind: str, author: str, comment: str,
+                        now: datetime) -> AckRecord:
+    """Record an acknowledgement of a tracked run; its facts are newer from now on."""
+    _require_tracked(session, run)
+    row = AckRow(run=run, workflow=workflow, kind=kind, author=author, comment=comment, created_at=now)
+    session.add(row)
+    bump_facts(session, [run])
+    session.flush()
+    return _ack(row)
+
+
+def acknowledgements(session: Session, run: int) -> list[AckRecord]:
+    """Every acknowledgement of ``run``, oldest first."""
+    return [_ack(row) for row in session.scalars(select(AckRow).where(AckRow.run == run).order_by(AckRow.id))]
+
+
+def add_override(session: Session, *, run: int, kind: str, author: str, comment: str,
+                 now: datetime) -> OverrideRecord:
+    """Record an operator's override of a tracked run."""
+    _require_tracked(session, run)
+    row = SteeringOverrideRow(run=run, kind=kind, author=author, comment=comment, created_at=now)
+    session.add(row)
+    session.flush()
+    return _override(row)
+
+
+def overrides_for(session: Session, run: int) -> list[OverrideRecord]:
+    """Every override recorded for ``run``, oldest first."""
+    return [_override(row) for row in session.scalars(select(SteeringOverrideRow).where(
+        SteeringOverrideRow.run == run).order_by(SteeringOverrideRow.id))]
+
+
+def active_resumes(session: Session, runs: Sequence[int]) -> dict[int, ResumeOverride]:
+    """Runs of ``runs`` whose latest override is a resume, with it."""
+    found: dict[int, ResumeOverride] = {}
+    for run in runs:
+        latest = session.scalars(select(SteeringOverrideRow).where(SteeringOverrideRow.run == run)
+                                 .order_by(SteeringOverrideRow.id.desc()).limit(1)).first()
+        if latest is not None and latest.kind == RESUME_KIND:
+            found[run] = ResumeOverride(latest.author, latest.comment, latest.created_at)
+    return found

@@ -8,13 +8,13 @@ when observations arrive (data-aware scheduling), not only on a clock.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Asset, dag, task
 
+from spyagency.settings import Settings
 from spyagency_airflow.signoff import SignOffOperator
 
 OBSERVATIONS = {source: Asset(f"spyagency://observations/{source}") for source in ("tier0", "conddb", "dqm")}
@@ -24,8 +24,7 @@ RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=30), "retry_exponentia
 
 
 def _interval(source: str) -> timedelta:
-    seconds = os.environ.get(f"SPYAGENCY_POLL_{source.upper()}_S", os.environ.get("SPYAGENCY_POLL_INTERVAL_S", "60"))
-    return timedelta(seconds=float(seconds))
+    return timedelta(seconds=Settings().poll_interval(source))
 
 
 def _poll_dag(source: str):  # type: ignore[no-untyped-def]

@@ -357,3 +357,35 @@ class SwitchPicture:
     last_action_seen: bool = False  # a Tier0 poll has seen the switch where the last action put it
     observed_enabled: bool | None = None  # the latest Tier0 poll's reading, changed or not
     observed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WorkflowStatus:
+    """A workflow's stored state for one run, since when, and why."""
+
+    workflow: str
+    state: str
+    reason: str
+    source: str
+    done: bool
+    since: datetime
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run's stored verdict with its workflows: what the release API, dashboard and CLI show."""
+
+    run: int
+    state: str
+    release: bool
+    reasons: tuple[str, ...]
+    start_time: datetime
+    stop_time: datetime | None
+    lock_time: datetime | None
+    release_time: datetime | None
+    decided_at: datetime | None
+    era: str | None
+    workflows: tuple[WorkflowStatus, ...]
+    express_versions: dict[str, int] = field(default_factory=dict)
+    #: seconds since the verdict was saved, on the database's clock (the release hot path reads it)
+    saved_age_s: float | None = None

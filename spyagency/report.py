@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from spyagency.store.queries import RunSummary
+from spyagency.models import RunSummary
 
 STATE_MARK = {"ready": "READY", "released": "released", "not_ready": "not ready", "overdue": "OVERDUE"}
 

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     dqm_url: str = f"http://127.0.0.1:{SIM_DQM_PORT}/"
     policy: str | None = Field(None, description="policy TOML path; None = built-in default")
     poll_interval_s: float = Field(60.0, gt=0)
+    #: per-source poll intervals of the Airflow DAGs; default ``poll_interval_s``
+    poll_tier0_s: float | None = Field(None, gt=0)
+    poll_conddb_s: float | None = Field(None, gt=0)
+    poll_dqm_s: float | None = Field(None, gt=0)
     lookback_hours: float = Field(96.0, gt=0)
     http_timeout_s: float = Field(10.0, gt=0)
     http_retries: int = Field(3, ge=0)
@@ -62,3 +66,8 @@ class Settings(BaseSettings):
     def notify_recipients(self) -> list[str]:
         """The AlCa experts' addresses from ``notify_email_to``."""
         return [a.strip() for a in (self.notify_email_to or "").split(",") if a.strip()]
+
+    def poll_interval(self, source: str) -> float:
+        """Seconds between polls of ``source`` (tier0, conddb or dqm)."""
+        specific: float | None = getattr(self, f"poll_{source}_s")
+        return specific if specific is not None else self.poll_interval_s

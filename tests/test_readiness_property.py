@@ -26,12 +26,12 @@ from spyagency.models import (
     DqmOutcome,
     RunInfo,
     RunObservations,
+    RunSummary,
     Source,
     SourceHealth,
     Tier0Global,
     Tier0Run,
 )
-from spyagency.store.queries import RunSummary
 
 from .test_readiness import ALL_PRODUCERS, NOW, POLICY, RUN, upload
 

@@ -250,10 +250,8 @@ def test_tier0s_line_as_steering_reads_it_from_the_store(tmp_path):
     """From the first conditions-safe run up (or every run not finalized, before Tier0 named one), in run
     order, at most LINE_LENGTH runs; a run Tier0 said it does not know is not in its line."""
     from spyagency.store import Store
-    from spyagency.store.tables import TrackedRun
-
     from spyagency.store.queries import tier0_line
-    from spyagency.store.tables import Tier0GlobalRow
+    from spyagency.store.tables import Tier0GlobalRow, TrackedRun
 
     store = Store(f"sqlite:///{tmp_path / 'line.db'}")
     store.migrate()

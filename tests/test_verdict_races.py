@@ -39,7 +39,7 @@ def test_a_decision_stamped_in_the_future_is_never_a_release():
     from datetime import datetime
 
     from spyagency.decide.release import release_answer
-    from spyagency.store.queries import RunSummary
+    from spyagency.models import RunSummary
 
     now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -92,7 +92,7 @@ def test_the_release_answer_at_its_boundaries_says_exactly_why_not():
     from datetime import datetime
 
     from spyagency.decide.release import FUTURE_TOLERANCE, release_answer
-    from spyagency.store.queries import RunSummary
+    from spyagency.models import RunSummary
 
     now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
     limit = timedelta(minutes=15)

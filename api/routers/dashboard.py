@@ -6,7 +6,6 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from spyagency.act.steering import steering_status
 from spyagency.errors import InputRefused, NotFound
 from spyagency.models import AckKind
+from spyagency.observe.dqm import gui_links
 from spyagency.people.acknowledge import acknowledge
 from spyagency.report import time_left
 from spyagency.store import Session, queries
@@ -71,16 +71,8 @@ def _run_context(request: Request, state: State, viewer: Principal | None, sessi
     summary = queries.get_run(session, run)
     if summary is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run} is unknown to SpyAgency")
-    dqm_links: dict[str, str] = {}
-    gui = (state.settings.dqm_gui_url or state.settings.dqm_url).rstrip("/")
-    for wf in state.policy.workflows:
-        if wf.dqm and summary.era:
-            version = summary.express_versions.get(wf.stream)
-            dataset = wf.dqm.dataset_for(summary.era, version)
-            folder = wf.dqm.histogram.rsplit("/", 1)[0]
-            dqm_links[wf.name] = (f"{gui}/dqm/offline/start?runnr={run};dataset={quote(dataset)};"
-                                  f"workspace=Everything;root={quote(folder)}")
-            dqm_links[wf.name + ":json"] = f"{gui}/{wf.dqm.jsonfairy_path(run, summary.era, version)}"
+    dqm_links = gui_links(state.settings.dqm_gui_url or state.settings.dqm_url, state.policy, run, summary.era,
+                          summary.express_versions)
     return _context(request, state, viewer, run=summary, history=queries.history(session, run),
                     acks=acknowledgements(session, run), dqm_links=dqm_links,
                     ack_kinds=[k.value for k in AckKind])

@@ -8,10 +8,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from spyagency.decide.release import release_answer
 from spyagency.errors import StoreUnavailable
-from spyagency.models import RunState
+from spyagency.models import RunState, RunSummary
 from spyagency.store import queries
 from spyagency.store.people import acknowledgements
-from spyagency.store.queries import RunSummary
 
 from ..deps import AppState, DbSession, State
 from ..schemas import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from spyagency.store.queries import RunSummary
+from spyagency.models import RunSummary
 
 
 @dataclass(frozen=True)

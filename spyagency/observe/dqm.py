@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from spyagency.models import DqmCheck, DqmOutcome
 from spyagency.observe.errors import DqmProtocolError, DqmUnavailable
 from spyagency.observe.http import JsonHttp
 from spyagency.observe.tier0 import check_run_number
-from spyagency.policy import DqmRule
+from spyagency.policy import DqmRule, Policy
 
 
 def _label_text(label: Any) -> str:
@@ -103,3 +105,20 @@ class DqmClient:
             return DqmCheck(run, workflow, DqmOutcome.NOT_AVAILABLE, "no histogram in the DQM GUI yet", now)
         outcome, detail = classify(bin_values(hist), rule)
         return DqmCheck(run, workflow, outcome, detail, now)
+
+
+def gui_links(gui_url: str, policy: Policy, run: int, era: str | None,
+              express_versions: Mapping[str, int]) -> dict[str, str]:
+    """Links into the DQM GUI for each DQM-checked workflow of ``run``: its plot folder (``name``) and
+    the JSON of its status histogram (``name:json``). None without an era (no dataset yet)."""
+    links: dict[str, str] = {}
+    gui = gui_url.rstrip("/")
+    for wf in policy.workflows:
+        if wf.dqm and era:
+            version = express_versions.get(wf.stream)
+            dataset = wf.dqm.dataset_for(era, version)
+            folder = wf.dqm.histogram.rsplit("/", 1)[0]
+            links[wf.name] = (f"{gui}/dqm/offline/start?runnr={run};dataset={quote(dataset)};"
+                              f"workspace=Everything;root={quote(folder)}")
+            links[wf.name + ":json"] = f"{gui}/{wf.dqm.jsonfairy_path(run, era, version)}"
+    return links

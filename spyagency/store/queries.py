@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from spyagency.models import LineRun, RunState, Source, SourceHealth
+from spyagency.models import LineRun, RunState, RunSummary, Source, SourceHealth, WorkflowStatus
 from spyagency.store.tables import (
     ReleaseDecision,
     SourceStatusRow,
@@ -19,34 +19,6 @@ from spyagency.store.tables import (
     TrackedRun,
     WorkflowStateRow,
 )
-
-
-@dataclass(frozen=True)
-class WorkflowStatus:
-    workflow: str
-    state: str
-    reason: str
-    source: str
-    done: bool
-    since: datetime
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    run: int
-    state: str
-    release: bool
-    reasons: tuple[str, ...]
-    start_time: datetime
-    stop_time: datetime | None
-    lock_time: datetime | None
-    release_time: datetime | None
-    decided_at: datetime | None
-    era: str | None
-    workflows: tuple[WorkflowStatus, ...]
-    express_versions: dict[str, int] = field(default_factory=dict)
-    #: seconds since the verdict was saved, on the database's clock (the release hot path reads it)
-    saved_age_s: float | None = None
 
 
 def _summary(row: TrackedRun, workflows: list[WorkflowStateRow]) -> RunSummary:

@@ -11,11 +11,16 @@ from typing import Protocol
 
 
 class Clock(Protocol):
+    #: a demo or test clock, not the wall clock (the console says so)
+    simulated: bool
+
     def now(self) -> datetime: ...
 
 
 class SystemClock:
     """The wall clock, in UTC."""
+
+    simulated = False
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -23,6 +28,8 @@ class SystemClock:
 
 class ScaledClock:
     """A clock that runs ``speed`` times faster than the wall clock from ``start``."""
+
+    simulated = True
 
     def __init__(self, start: datetime, speed: float) -> None:
         self.start = start
@@ -35,6 +42,8 @@ class ScaledClock:
 
 class ManualClock:
     """A clock moved by hand (tests)."""
+
+    simulated = True
 
     def __init__(self, start: datetime) -> None:
         self.current = start

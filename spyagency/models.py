@@ -389,3 +389,15 @@ class RunSummary:
     express_versions: dict[str, int] = field(default_factory=dict)
     #: seconds since the verdict was saved, on the database's clock (the release hot path reads it)
     saved_age_s: float | None = None
+
+
+@dataclass(frozen=True)
+class StateChangeRecord:
+    """One change of a run's or a workflow's state, as recorded."""
+
+    run: int
+    workflow: str | None  # None: the run itself
+    state: str
+    reason: str
+    source: str
+    at: datetime

@@ -6,14 +6,15 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from spyagency.act.steering import steering_status
+from spyagency import console
 from spyagency.errors import InputRefused, NotFound
-from spyagency.models import AckKind
+from spyagency.models import AckKind, RunState
 from spyagency.observe.dqm import gui_links
 from spyagency.people.acknowledge import acknowledge
 from spyagency.report import time_left
@@ -44,38 +45,81 @@ def _same_origin(request: Request) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "form posted from another site")
 
 
-def _context(request: Request, state: State, viewer: Principal | None, **extra: object) -> dict[str, object]:
+def _context(request: Request, state: State, viewer: Principal | None, session: Session | None = None,
+             **extra: object) -> dict[str, object]:
+    """What every page shows: who is looking, the clock, and (with a session) the banner and health strip."""
     csrf = (viewer.csrf or state.auth.csrf_token(viewer.user)) if viewer else ""
-    return {"request": request, "viewer": viewer, "csrf": csrf, "now": state.clock.now(),
+    now = state.clock.now()
+    shared: dict[str, object] = {}
+    if session is not None:
+        shared = {"banner": console.banner(session, state.policy, now),
+                  "lights": console.source_lights(session, state.policy, now)}
+    return {"request": request, "viewer": viewer, "csrf": csrf, "now": now, "simulated": state.clock.simulated,
             "time_left": time_left, "proxy_mode": state.auth.mode == "proxy",
-            "refresh_ms": int(state.settings.dashboard_refresh_s * 1000), **extra}
+            "refresh_ms": int(state.settings.dashboard_refresh_s * 1000), **shared, **extra}
 
 
-def _runs_context(request: Request, state: State, viewer: Principal | None, session: Session) -> dict[str, object]:
-    runs = queries.list_runs(session, limit=50, with_workflows=False)
-    steering = steering_status(session, state.policy, state.clock.now())
-    return _context(request, state, viewer, runs=runs, steering=steering)
+class GridFilter:
+    """The grid's filters, from the query string (shared by the page and its live fragment)."""
+
+    def __init__(self, state: Annotated[RunState | None, Query()] = None,
+                 min_run: Annotated[int | None, Query(ge=1, le=9_999_999)] = None,
+                 max_run: Annotated[int | None, Query(ge=1, le=9_999_999)] = None) -> None:
+        self.state, self.min_run, self.max_run = state, min_run, max_run
+
+    def query(self) -> str:
+        values = {"state": self.state.value if self.state else None, "min_run": self.min_run,
+                  "max_run": self.max_run}
+        return urlencode({key: value for key, value in values.items() if value is not None})
+
+
+Filter = Annotated[GridFilter, Depends()]
+
+
+def _grid_context(request: Request, state: State, viewer: Principal | None, session: Session,
+                  chosen: GridFilter) -> dict[str, object]:
+    grid = console.grid(session, state.policy, state.clock.now(), state=chosen.state, min_run=chosen.min_run,
+                        max_run=chosen.max_run)
+    return _context(request, state, viewer, session, grid=grid, chosen=chosen,
+                    run_states=[s.value for s in RunState])
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, state: State, viewer: Viewer, session: DbSession) -> Response:
-    return templates.TemplateResponse(request, "index.html", _runs_context(request, state, viewer, session))
+def index(request: Request, state: State, viewer: Viewer, session: DbSession, chosen: Filter) -> Response:
+    return templates.TemplateResponse(request, "index.html", _grid_context(request, state, viewer, session, chosen))
 
 
 @router.get("/fragments/runs", response_class=HTMLResponse)
-def runs_fragment(request: Request, state: State, viewer: Viewer, session: DbSession) -> Response:
-    return templates.TemplateResponse(request, "_runs.html", _runs_context(request, state, viewer, session))
+def runs_fragment(request: Request, state: State, viewer: Viewer, session: DbSession, chosen: Filter) -> Response:
+    return templates.TemplateResponse(request, "_runs.html", _grid_context(request, state, viewer, session, chosen))
 
 
-def _run_context(request: Request, state: State, viewer: Principal | None, session, run: int):  # type: ignore[no-untyped-def]
+@router.get("/fragments/banner", response_class=HTMLResponse)
+def banner_fragment(request: Request, state: State, viewer: Viewer, session: DbSession) -> Response:
+    return templates.TemplateResponse(request, "_banner.html", _context(request, state, viewer, session))
+
+
+@router.get("/latency", response_class=HTMLResponse)
+def latency_page(request: Request, state: State, viewer: Viewer, session: DbSession) -> Response:
+    latencies = console.latencies(session, state.policy, state.clock.now())
+    return templates.TemplateResponse(request, "latency.html",
+                                      _context(request, state, viewer, session, latencies=latencies))
+
+
+def _run_context(request: Request, state: State, viewer: Principal | None, session: Session,
+                 run: int) -> dict[str, object]:
     summary = queries.get_run(session, run)
     if summary is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run} is unknown to SpyAgency")
     dqm_links = gui_links(state.settings.dqm_gui_url or state.settings.dqm_url, state.policy, run, summary.era,
                           summary.express_versions)
-    return _context(request, state, viewer, run=summary, history=queries.history(session, run),
+    now = state.clock.now()
+    return _context(request, state, viewer, session, run=summary, history=queries.history(session, run),
                     acks=acknowledgements(session, run), dqm_links=dqm_links,
-                    ack_kinds=[k.value for k in AckKind])
+                    ack_kinds=[k.value for k in AckKind],
+                    timeline=console.timeline(session, state.policy, summary, now),
+                    headline=console.headline(summary, [wf.name for wf in state.policy.workflows])[0],
+                    to_lock=console.to_lock(summary, now))
 
 
 @router.get("/runs/{run}", response_class=HTMLResponse)

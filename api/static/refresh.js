@@ -1,4 +1,5 @@
-// Refresh every element with data-refresh from its fragment URL, without a front-end build.
+// Live console without a front-end build: refresh every element with data-refresh from its fragment URL,
+// and tick lock countdowns between refreshes (only on the wall clock: a demo's simulated clock runs faster).
 document.querySelectorAll("[data-refresh]").forEach((element) => {
   const every = Number(element.dataset.every || 5000);
   const refresh = async () => {
@@ -13,3 +14,19 @@ document.querySelectorAll("[data-refresh]").forEach((element) => {
   };
   setInterval(refresh, every);
 });
+
+const formatLeft = (ms) => {
+  if (ms < 0) return "lock passed";
+  const minutes = Math.floor(ms / 60000);
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+};
+
+setInterval(() => {
+  document.querySelectorAll(".countdown[data-live='yes']").forEach((element) => {
+    if (!element.dataset.offset) {
+      element.dataset.offset = String(Date.parse(element.dataset.now) - Date.now());
+    }
+    const serverNow = Date.now() + Number(element.dataset.offset);
+    element.textContent = formatLeft(Date.parse(element.dataset.deadline) - serverNow);
+  });
+}, 1000);

@@ -22,7 +22,7 @@ from datetime import datetime
 from spyagency.act.outbox import Send, deliver_pending
 from spyagency.decide.steering import PAUSE, RESUME, WAIT, SteeringDecision, desired_switch, shared_switch_step
 from spyagency.errors import SwitchTakenOver
-from spyagency.models import STEERING_ACTIONS, OutboxEntry
+from spyagency.models import STEERING_ACTIONS, OutboxEntry, SwitchPicture
 from spyagency.policy import Policy
 from spyagency.store import Session, Store
 from spyagency.store.outbox import add_entry, pending_entries
@@ -99,6 +99,7 @@ class SteeringStatus:
     promptreco_enabled: bool | None
     switch_note: str  # who holds the switch, when it is not SpyAgency's to move
     changed_by_others_at: datetime | None
+    picture: SwitchPicture  # what SpyAgency knows of the switch and of its own latest request
 
 
 def steering_status(session: Session, policy: Policy, now: datetime) -> SteeringStatus:
@@ -108,4 +109,4 @@ def steering_status(session: Session, policy: Policy, now: datetime) -> Steering
     step = shared_switch_step(desired, picture, policy.sources.clock_tolerance)
     last = picture.last_action.action if picture.last_action else None
     return SteeringStatus(desired, last, pending_entries(session, STEERING_ACTIONS), picture.observed_enabled,
-                          step.note, step.taken_over_at)
+                          step.note, step.taken_over_at, picture)

@@ -10,13 +10,23 @@ from datetime import datetime
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from spyagency.models import LineRun, RunState, RunSummary, Source, SourceHealth, WorkflowStatus
+from spyagency.models import (
+    LineRun,
+    RunState,
+    RunSummary,
+    Source,
+    SourceHealth,
+    StateChangeRecord,
+    Upload,
+    WorkflowStatus,
+)
 from spyagency.store.tables import (
     ReleaseDecision,
     SourceStatusRow,
     StateChange,
     Tier0GlobalRow,
     TrackedRun,
+    UploadRow,
     WorkflowStateRow,
 )
 
@@ -75,9 +85,18 @@ def lowest_unreleased(session: Session) -> RunSummary | None:
     return get_run(session, row.run) if row else None
 
 
-def history(session: Session, run: int) -> list[StateChange]:
+def history(session: Session, run: int) -> list[StateChangeRecord]:
     """Every state change of a run and its workflows, oldest first."""
-    return list(session.scalars(select(StateChange).where(StateChange.run == run).order_by(StateChange.id)))
+    return [StateChangeRecord(c.run, c.workflow, c.state, c.reason, c.source, c.at) for c in session.scalars(
+        select(StateChange).where(StateChange.run == run).order_by(StateChange.id))]
+
+
+def uploads_in(session: Session, runs: Sequence[int]) -> list[Upload]:
+    """Every stored upload whose since lies in one of ``runs``, oldest insertion first."""
+    if not runs:
+        return []
+    return [Upload(r.tag, r.first_since, r.since_run, r.payload_hash, r.inserted_at) for r in session.scalars(
+        select(UploadRow).where(UploadRow.since_run.in_(list(runs))).order_by(UploadRow.inserted_at))]
 
 
 def release_decisions(session: Session, run: int) -> list[ReleaseDecision]:

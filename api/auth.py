@@ -8,9 +8,10 @@ import ipaddress
 import secrets
 from dataclasses import dataclass
 
+from spyagency.models import Role
 from spyagency.settings import Settings
 
-ROLES = frozenset({"operator", "alca-expert", "tier0"})
+ROLES = frozenset(role.value for role in Role)
 SESSION_COOKIE = "spyagency_session"
 PROXY_SECRET_HEADER = "x-spyagency-proxy-secret"
 DEFAULT_SECRET = "change-me"

@@ -9,6 +9,7 @@ import time
 
 import uvicorn
 
+from spyagency.cli import port_in_use
 from spyagency.clock import Clock
 from spyagency.settings import Settings
 from spyagency.store import Store
@@ -35,13 +36,21 @@ def unsafe_exposure(settings: Settings, host: str) -> str | None:
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     """`spyagency serve`: migrate the store, then serve the API and dashboard."""
     host = args.host or settings.api_host
+    port = args.port or settings.api_port
     problem = unsafe_exposure(settings, host)
     if problem:
         print(problem, file=sys.stderr)
         return 2
+    if port_in_use(host, port):
+        print(f"cannot serve on {host}:{port}: the port is in use (another SpyAgency or another service); "
+              f"pick another with --port or SPYAGENCY_API_PORT", file=sys.stderr)
+        return 2
+    if settings.auth_mode == "token" and not settings.tokens.strip():
+        print("note: SPYAGENCY_TOKENS is empty, so nobody can write (acknowledge, hold, override); "
+              "the dashboard and the release API are read-only", file=sys.stderr)
     Store(settings.db_url).migrate()
     # bounded: at most api_max_concurrency connections, idle keep-alives closed after 5 s
-    uvicorn.run(create_app(settings), host=host, port=args.port or settings.api_port, log_level="info",
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
                 proxy_headers=False, limit_concurrency=settings.api_max_concurrency, timeout_keep_alive=5,
                 backlog=256)
     return 0

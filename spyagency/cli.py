@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,10 @@ from pydantic import ValidationError
 from spyagency.act.steering import steering_status
 from spyagency.agency import Agency
 from spyagency.clock import ScaledClock, SystemClock, utcnow
+from spyagency.demo_story import DemoStory, expert_token, switch_line
+from spyagency.errors import ConfigurationError, StoreUnavailable
 from spyagency.people.overrides import OverrideError, OverrideKind, record_override
-from spyagency.policy import PolicyError, load_policy
+from spyagency.policy import Policy, PolicyError, load_policy
 from spyagency.report import run_detail, runs_table
 from spyagency.settings import SIM_DQM_PORT, SIM_TIER0_PORT, Settings
 from spyagency.simulator.scenario import demo_runs
@@ -123,10 +127,26 @@ DEMO_TOKENS = "demo-expert=alca-expert-demo:alca-expert|operator,demo-tier0=tier
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Simulator + reconcile loop on a fast clock, printing readiness as runs progress."""
+    if not args.verbose:  # the demo prints its own story, on the simulated clock
+        logging.getLogger("spyagency").setLevel(logging.ERROR)
+    if args.serve and port_in_use("127.0.0.1", args.port):
+        print(f"port {args.port} is in use (another SpyAgency or another service): pick one with --port, "
+              f"or run with --no-serve", file=sys.stderr)
+        return 2
     policy = load_policy(settings.policy)
     start = utcnow()
     clock = ScaledClock(start, args.speed)
+    temporary = args.workdir is None
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="spyagency-demo-"))
+    try:
+        return _run_demo(args, settings, policy, start, clock, workdir)
+    finally:
+        if temporary:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, start: datetime, clock: ScaledClock,
+              workdir: Path) -> int:
     db_path = workdir / "spyagency.db"
     db_path.unlink(missing_ok=True)
     with Simulator(policy, demo_runs(policy, start), workdir / "sim", start) as sim:
@@ -139,11 +159,14 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         stop = threading.Event()
         _start_ticker(sim, clock, stop)
         server = None
+        api_url = None
         if args.serve:
             start_api = _door("spyagency.servers", "api")
             server = start_api(demo_settings, clock, args.port)
-            print(f"dashboard: http://127.0.0.1:{args.port}/   tokens: {demo_settings.tokens}")
+            api_url = f"http://127.0.0.1:{args.port}"
+            print(f"dashboard: {api_url}/   tokens: {demo_settings.tokens}")
         print(f"demo: simulated clock at {args.speed:g}x, store {db_path}\n")
+        story = DemoStory(agency, clock, api_url, expert_token(demo_settings.tokens))
         seen: dict[int, str] = {}
         steered: list[Any] = []
         # a fault in one run's Tier0 answers, for two simulated hours: only that run is affected
@@ -160,7 +183,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                 sim.advance(clock.now())
                 cycle = agency.reconcile_once()
                 agency.steer()
-                agency.warn()  # no webhook or e-mail in the demo: warnings go to the log
+                agency.warn(story.print_warning)  # no webhook or e-mail in the demo: warnings are printed
                 now = clock.now()
                 for verdict in cycle.decision.verdicts:
                     if seen.get(verdict.run) != verdict.state.value:
@@ -172,6 +195,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                     who = "by hand" if action.idempotency_key.startswith("manual:") else "by SpyAgency"
                     print(f"[{now:%a %H:%M} sim] Tier0 prompt reco {'RESUMED' if action.enabled else 'PAUSED'}"
                           f" {who}: {action.reason}")
+                    if not action.enabled and who == "by SpyAgency":
+                        story.expert_will_answer(now)
+                story.step(now)
                 if time.monotonic() >= next_table:
                     with agency.store.session() as session:
                         print("\n" + runs_table(list_runs(session, limit=20, with_workflows=False), now) + "\n")
@@ -186,6 +212,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             agency.close()
         with agency.store.session() as session:
             print("\nfinal:\n" + runs_table(list_runs(session, limit=20, with_workflows=False), clock.now()))
+            print(switch_line(session, policy, clock.now()))
     return 0
 
 
@@ -297,6 +324,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PolicyError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except (ConfigurationError, StoreUnavailable) as exc:
+        print(f"configuration error: {_variable_of(exc, settings)}: {exc}", file=sys.stderr)
+        return 2
+
+
+#: The settings that hold database URLs, with their environment variables.
+URL_SETTINGS = {"db_url": "SPYAGENCY_DB_URL", "conddb_url": "SPYAGENCY_CONDDB_URL",
+                "tier0_control_db_url": "SPYAGENCY_TIER0_CONTROL_DB_URL"}
+
+
+def _variable_of(exc: ConfigurationError | StoreUnavailable, settings: Settings) -> str:
+    """The environment variable behind a database error (the store's unless the URL says otherwise)."""
+    url = getattr(exc, "url", None)
+    for field, variable in URL_SETTINGS.items():
+        if url is not None and getattr(settings, field) == url:
+            return variable
+    return "SPYAGENCY_DB_URL"
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on ``host:port`` (then serving there would fail, or worse,
+    a browser would show the other service's pages)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1" if host in ("0.0.0.0", "") else host, port)) == 0
 
 
 if __name__ == "__main__":

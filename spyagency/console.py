@@ -27,6 +27,7 @@ from spyagency.models import (
     WorkflowStatus,
 )
 from spyagency.policy import Policy
+from spyagency.report import duration, to_lock
 from spyagency.store import Session
 from spyagency.store.people import active_resumes
 from spyagency.store.queries import history, list_runs, source_statuses, tier0_line, uploads_in
@@ -36,27 +37,6 @@ SOURCE_LABELS = {Source.TIER0: "Tier0 Data Service", Source.CONDDB: "CondDB", So
 
 def _fmt(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
-
-
-def duration(seconds: float) -> str:
-    """``2 h 05 min`` (or ``45 s`` under a minute) for a non-negative duration."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-def to_lock(run: RunSummary, now: datetime) -> str:
-    """What an operator needs in the "to lock" column: time left, or what happened at the lock."""
-    if run.state == RunState.RELEASED.value:
-        return "released"
-    if run.lock_time is None:
-        return "running" if run.stop_time is None else "–"
-    left = (run.lock_time - now).total_seconds()
-    if left >= 0:
-        return duration(left)
-    return f"lock passed {duration(-left)} ago"
 
 
 # --- the steering banner -------------------------------------------------------------------------
@@ -223,6 +203,21 @@ def _express_done_at(changes: Sequence[StateChangeRecord]) -> datetime | None:
     return min(seen) if seen else None
 
 
+def _upload_marks(uploads: Sequence[tuple[datetime, str]], kind: str, suffix: str, close: timedelta) -> list[Mark]:
+    """One mark per upload, or per bunch of uploads that landed close together."""
+    bunches: list[list[tuple[datetime, str]]] = []
+    for at, name in sorted(uploads):
+        if bunches and at - bunches[-1][0][0] <= close:
+            bunches[-1].append((at, name))
+        else:
+            bunches.append([(at, name)])
+    marks = []
+    for bunch in bunches:
+        label = f"{bunch[0][1]} upload" if len(bunch) == 1 else f"{len(bunch)} uploads"
+        marks.append(Mark(bunch[0][0], kind, label + suffix))
+    return marks
+
+
 def timeline(session: Session, policy: Policy, run: RunSummary, now: datetime) -> Timeline:
     """The marks of ``run``'s life: start, stop, express done, each upload (on time or late against the
     lock), PCL give-up, lock, release, and now."""
@@ -234,13 +229,14 @@ def timeline(session: Session, policy: Policy, run: RunSummary, now: datetime) -
     if express is not None:
         marks.append(Mark(express, "express", "express done (seen)"))
     tags = {wf.tag: wf.name for wf in policy.workflows}
-    for upload in uploads_in(session, [run.run]):
-        name = tags.get(upload.tag)
-        if name is None:
-            continue
-        late = run.lock_time is not None and upload.inserted_at > run.lock_time
-        marks.append(Mark(upload.inserted_at, "late-upload" if late else "upload",
-                          f"{name} upload{' (late)' if late else ''}"))
+    uploads = [(u.inserted_at, tags[u.tag]) for u in uploads_in(session, [run.run]) if u.tag in tags]
+    on_time = [(at, name) for at, name in uploads if run.lock_time is None or at <= run.lock_time]
+    late = [(at, name) for at, name in uploads if run.lock_time is not None and at > run.lock_time]
+    moments = [m.at for m in marks] + [at for at, _name in uploads] + [now]
+    if run.lock_time is not None:
+        moments.append(run.lock_time)
+    close = (max(moments) - min(moments)) / 50  # uploads nearer than this are drawn as one mark
+    marks += _upload_marks(on_time, "upload", "", close) + _upload_marks(late, "late-upload", " (late)", close)
     if run.lock_time is not None:
         marks.append(Mark(run.lock_time, "lock", "prompt-reco lock"))
     if run.release_time is not None:

@@ -8,6 +8,8 @@
     │   ├── AcknowledgementError  (spyagency.people.acknowledge)
     │   └── OverrideError         (spyagency.people.overrides)
     ├── PolicyError           the policy file is invalid (spyagency.policy)
+    ├── ConfigurationError    a setting cannot work (the CLI prints one line and exits 2)
+    │   └── BadDatabaseUrl       a database URL that cannot be parsed or has no installed driver
     ├── StoreUnavailable      the store cannot be read: never answer "release" (HTTP 503)
     ├── SourceError           a source failed or answered junk (spyagency.observe.errors)
     ├── LeaseHeld             another process is running this reconcile step
@@ -37,6 +39,18 @@ class UnknownRun(NotFound):
 
 class UnknownWorkflow(NotFound):
     """A workflow the policy does not name."""
+
+
+class ConfigurationError(SpyAgencyError):
+    """A setting that cannot work; the message says what would be valid."""
+
+
+class BadDatabaseUrl(ConfigurationError):
+    """A database URL that cannot be parsed, or whose driver is not installed."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
 
 
 class StoreUnavailable(SpyAgencyError):

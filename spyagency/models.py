@@ -62,6 +62,14 @@ class AckKind(str, enum.Enum):
     HOLD = "hold"  # keep the run not ready until another acknowledgement
 
 
+class Role(str, enum.Enum):
+    """What a person or client may do through the API and dashboard."""
+
+    ALCA_EXPERT = "alca-expert"  # acknowledge or hold calibrations
+    OPERATOR = "operator"  # override steering for a run
+    TIER0 = "tier0"  # Tier0's own client of the release API
+
+
 class OutboxAction(str, enum.Enum):
     """What an outbox entry carries: a steering action toward Tier0, or a warning to AlCa experts."""
 

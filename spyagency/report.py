@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from spyagency.models import RunSummary
+from spyagency.models import RunState, RunSummary
 
 STATE_MARK = {"ready": "READY", "released": "released", "not_ready": "not ready", "overdue": "OVERDUE"}
 
@@ -19,16 +19,37 @@ def time_left(deadline: datetime | None, now: datetime) -> str:
     return f"{sign}{minutes // 60} h {minutes % 60:02d} min"
 
 
+def duration(seconds: float) -> str:
+    """``2 h 05 min`` (or ``45 s`` under a minute) for a non-negative duration."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def to_lock(run: RunSummary, now: datetime) -> str:
+    """What an operator needs in the "to lock" column: time left, or what happened at the lock."""
+    if run.state == RunState.RELEASED.value:
+        return "released"
+    if run.lock_time is None:
+        return "running" if run.stop_time is None else "–"
+    left = (run.lock_time - now).total_seconds()
+    if left >= 0:
+        return duration(left)
+    return f"lock passed {duration(-left)} ago"
+
+
 def runs_table(runs: list[RunSummary], now: datetime) -> str:
     """One line per run: state, time to lock, and the first reason."""
     if not runs:
         return "no runs decided yet (run `spyagency poll --once` first)"
-    lines = [f"{'run':>7}  {'state':<10} {'to lock':>14}  why"]
+    lines = [f"{'run':>7}  {'state':<10} {'to lock':>22}  why"]
     for r in runs:
         why = r.reasons[0] if r.reasons else ""
         more = f" (+{len(r.reasons) - 1} more)" if len(r.reasons) > 1 else ""
         lines.append(f"{r.run:>7}  {STATE_MARK.get(r.state, r.state):<10} "
-                     f"{time_left(r.lock_time, now):>14}  {why}{more}")
+                     f"{to_lock(r, now):>22}  {why}{more}")
     return "\n".join(lines)
 
 
@@ -42,7 +63,7 @@ def run_detail(r: RunSummary, now: datetime) -> str:
         f"run {r.run} ({r.era or 'era unknown'}): {STATE_MARK.get(r.state, r.state)}"
         f" — release to prompt reco: {'yes' if r.release else 'no'}",
         f"  started {fmt(r.start_time)}, stopped {fmt(r.stop_time)}",
-        f"  lock {fmt(r.lock_time)} ({time_left(r.lock_time, now)} left), release {fmt(r.release_time)}",
+        f"  lock {fmt(r.lock_time)} ({to_lock(r, now)}), release {fmt(r.release_time)}",
         "  reasons:",
         *[f"    - {reason}" for reason in r.reasons],
         "  workflows:",

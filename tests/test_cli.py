@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from spyagency.clock import utcnow
 from spyagency.simulator.scenario import demo_runs
 from spyagency.simulator.simulator import Simulator
@@ -71,3 +73,72 @@ def test_a_bad_setting_names_its_variable_and_the_allowed_values(tmp_path):
     assert result.returncode == 2
     assert "configuration error: SPYAGENCY_STEER_MODE: Input should be 'http', 'sql' or 'dry-run'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The CLI's answer to a bad setting: exit 2, one line on stderr, no traceback."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(("variable", "value", "says"), [
+    ("SPYAGENCY_DB_URL", "spyagency.db", "is not a database URL; expected e.g. sqlite:///"),
+    ("SPYAGENCY_DB_URL", "mongodb://db.cern.ch/store", "no installed driver for mongodb://db.cern.ch/store"),
+    ("SPYAGENCY_CONDDB_URL", "oracle:/cms_orcon_adg", "is not a database URL"),
+    ("SPYAGENCY_AUTH_MODE", "kerberos", "Input should be 'token' or 'proxy'"),
+    ("SPYAGENCY_STEER_MODE", "fast", "Input should be 'http', 'sql' or 'dry-run'"),
+    ("SPYAGENCY_TOKENS", "s3cr3t-token=alice", "is not token=user:role|role, roles from alca-expert, operator, tier0"),
+    ("SPYAGENCY_TOKENS", "s3cr3t-token=alice:admin", "roles from alca-expert, operator, tier0"),
+    ("SPYAGENCY_POLL_INTERVAL_S", "a minute", "Input should be a valid number"),
+    ("SPYAGENCY_HTTP_RETRIES", "three", "Input should be a valid integer"),
+])
+def test_each_bad_setting_is_one_line_naming_the_variable(tmp_path, variable, value, says):
+    env = {"SPYAGENCY_DB_URL": f"sqlite:///{tmp_path / 's.db'}", variable: value}
+    line = _one_line_error(run_cli("poll", "--once", env=env))
+    assert line.startswith(f"configuration error: {variable}: ") and says in line
+    assert "s3cr3t-token" not in line  # a token is a secret: never echoed
+
+
+def test_an_unreachable_store_is_one_line_without_its_password(tmp_path):
+    with refused_port() as port:
+        url = f"postgresql://spy:hunter2@127.0.0.1:{port}/spyagency"
+        line = _one_line_error(run_cli("status", env={"SPYAGENCY_DB_URL": url}))
+    assert line.startswith("configuration error: SPYAGENCY_DB_URL: cannot reach the store at postgresql://spy:***@")
+    assert "hunter2" not in line
+
+
+def test_postgresql_urls_work_as_users_write_them(postgres):
+    plain = postgres.create_database("spyagency_cli_plain").replace("postgresql+psycopg2://", "postgresql://")
+    for url in (plain, postgres.create_database("spyagency_cli_psycopg2")):
+        result = run_cli("migrate", env={"SPYAGENCY_DB_URL": url})
+        assert result.returncode == 0, result.stderr
+        assert "is at the newest schema" in result.stdout
+
+
+def test_serve_and_demo_refuse_a_busy_port(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {"SPYAGENCY_DB_URL": f"sqlite:///{tmp_path / 's.db'}"}
+        serve = _one_line_error(run_cli("serve", "--port", str(port), env=env))
+        assert f"cannot serve on 127.0.0.1:{port}: the port is in use" in serve
+        demo = _one_line_error(run_cli("demo", "--port", str(port), "--duration", "1", env=env))
+        assert f"port {port} is in use" in demo
+
+
+def test_serve_without_tokens_says_that_nobody_can_write(tmp_path):
+    env = {**os.environ, "SPYAGENCY_DB_URL": f"sqlite:///{tmp_path / 's.db'}", "SPYAGENCY_TOKENS": ""}
+    serve = subprocess.Popen([sys.executable, "-m", "spyagency.cli", "serve", "--port", "0"], env=env,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert serve.stderr is not None
+        first = serve.stderr.readline()
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+    assert first.startswith("note: SPYAGENCY_TOKENS is empty, so nobody can write")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from api.server import start_in_thread
@@ -85,3 +87,102 @@ def test_the_run_table_refreshes_by_itself(browser, served):
     world.at(10 * H)  # 386927 stopped and harvested: ready now
     # a locator wait, not a JavaScript string: the page's CSP (rightly) forbids eval
     expect(page.locator("tr[data-run='386927'] .state")).to_have_text("ready", timeout=15000)
+
+
+AXE = Path(__file__).resolve().parent.parent / ".cache" / "axe-core-4.14.1" / "axe.min.js"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@pytest.fixture
+def served_steering(world_factory, policy):
+    """386925's alignment is vetoed: near its lock (START + 39.5 h) SpyAgency pauses Tier0."""
+    runs = [SimRun(386924, START - 14 * H, START - 12 * H, all_streams(policy)),
+            SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED}),
+            SimRun(386926, START - 8 * H, START - 6 * H, all_streams(policy), {"SiStripGains": Outcome.LATE})]
+    world = world_factory(runs, tokens="tok-expert=alice:alca-expert|operator", dashboard_refresh_s=0.5)
+    world.at(timedelta(0))
+    server = start_in_thread(world.agency.settings, world.clock, 0)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", world
+    server.should_exit = True
+
+
+def test_the_banner_shows_a_pause_and_its_resume_as_they_happen(browser, served_steering):
+    """Within one refresh an operator sees that SpyAgency paused Tier0, why, and which run and workflow
+    to chase; and sees the resume after the expert's acknowledgement, without reloading."""
+    from playwright.sync_api import expect
+
+    base, world = served_steering
+    page = browser.new_page(viewport={"width": 1500, "height": 950})
+    page.goto(base + "/")
+    expect(page.locator("#banner")).to_have_attribute("data-releasing", "true")
+    assert page.locator("tr[data-run='386925'] td.cell[data-workflow='SiPixelAli']").get_attribute(
+        "class") == "cell vetoed"
+
+    world.at(39 * H)  # half an hour before 386925's lock
+    assert world.agency.steer() == 1
+    world.at(39 * H + timedelta(minutes=1))  # a Tier0 poll sees the switch paused
+    expect(page.locator("#switch-state")).to_contain_text("PAUSED by SpyAgency since", timeout=15000)
+    expect(page.locator("#pause-why")).to_contain_text("run 386925 is not ready")
+    expect(page.locator("#pause-why")).to_contain_text("SiPixelAli")
+    expect(page.locator("#next-run")).to_have_text("386925")
+    chase = page.locator("tr[data-run='386925'] td.why")
+    assert chase.inner_text().startswith("SiPixelAli vetoed")  # the blocking workflow, named first
+    page.locator("tr[data-run='386925'] td.cell[data-workflow='SiPixelAli']").focus()
+    expect(page.locator("tr[data-run='386925'] td.cell[data-workflow='SiPixelAli'] .tip")).to_be_visible()
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "console-paused.png"), full_page=True)
+
+    reply = httpx.post(f"{base}/api/v1/runs/386925/workflows/SiPixelAli/acknowledgements",
+                       headers={"Authorization": "Bearer tok-expert"},
+                       json={"kind": "accept_without_payload", "comment": "movement understood"})
+    assert reply.status_code == 201, reply.text
+    cell = page.locator("tr[data-run='386925'] td.cell[data-workflow='SiPixelAli']")
+    expect(cell).to_have_class("cell acknowledged", timeout=15000)  # the grid changes live
+    assert world.agency.steer() == 1
+    world.at(39 * H + timedelta(minutes=2))
+    expect(page.locator("#switch-state")).to_have_text("Tier0 is releasing prompt reco", timeout=15000)
+    page.screenshot(path=str(DOCS / "console-resumed.png"), full_page=True)
+
+
+def test_the_run_timeline_and_the_latency_view_draw_the_runs_life(browser, served_steering):
+    base, world = served_steering
+    world.at(30 * H)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(base + "/runs/386926")
+    kinds = page.locator("#timeline g.mark").evaluate_all("marks => marks.map(m => m.dataset.kind)")
+    assert {"start", "stop", "give-up", "lock", "release", "now", "upload"} <= set(kinds)
+    # 386926's strip gains landed after its lock: drawn as a late upload
+    assert "late-upload" not in kinds or page.locator("#timeline g.late-upload text").count() >= 1
+    assert page.locator("#timeline").bounding_box()["width"] > 600
+    page.screenshot(path=str(DOCS / "run-timeline.png"), full_page=True)
+
+    page.goto(base + "/latency")
+    figures = page.locator("figure.latency")
+    assert figures.count() == len(world.agency.policy.workflows)
+    gains = page.locator("figure.latency[data-workflow='SiStripGains']")
+    assert gains.locator("circle").count() >= 1 and gains.locator("line.limit.lock").count() == 1
+    page.screenshot(path=str(DOCS / "latency.png"), full_page=True)
+
+
+def test_axe_core_finds_no_serious_accessibility_violations(browser, served_steering):
+    if not AXE.exists():
+        missing("browser", f"axe-core is not at {AXE} (bash tests/support/axe.sh fetches it)")
+    base, world = served_steering
+    world.at(39 * H)
+    world.agency.steer()
+    world.at(39 * H + timedelta(minutes=1))
+    # the service's CSP forbids inline scripts, rightly; only this checking context may inject axe
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    report = {}
+    for path in ("/", "/runs/386925", "/latency"):
+        page.goto(base + path)
+        page.add_script_tag(content=AXE.read_text())
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        report[path] = [{"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"])} for v in result["violations"]]
+    SCREENSHOTS.mkdir(exist_ok=True)
+    (SCREENSHOTS / "axe.json").write_text(json.dumps(report, indent=1))
+    serious = {path: [v for v in found if v["impact"] in ("serious", "critical")] for path, found in report.items()}
+    assert serious == {"/": [], "/runs/386925": [], "/latency": []}, serious
+    context.close()

@@ -17,7 +17,7 @@ from spyagency.errors import InputRefused, NotFound
 from spyagency.models import AckKind, RunState
 from spyagency.observe.dqm import gui_links
 from spyagency.people.acknowledge import acknowledge
-from spyagency.report import time_left
+from spyagency.report import time_left, to_lock
 from spyagency.store import Session, queries
 from spyagency.store.people import acknowledgements
 from spyagency.store.sessions import end_session, start_session
@@ -119,7 +119,7 @@ def _run_context(request: Request, state: State, viewer: Principal | None, sessi
                     ack_kinds=[k.value for k in AckKind],
                     timeline=console.timeline(session, state.policy, summary, now),
                     headline=console.headline(summary, [wf.name for wf in state.policy.workflows])[0],
-                    to_lock=console.to_lock(summary, now))
+                    to_lock=to_lock(summary, now))
 
 
 @router.get("/runs/{run}", response_class=HTMLResponse)

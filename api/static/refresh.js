@@ -3,7 +3,9 @@
 document.querySelectorAll("[data-refresh]").forEach((element) => {
   const every = Number(element.dataset.every || 5000);
   const refresh = async () => {
-    if (document.activeElement && element.contains(document.activeElement)) return;
+    // never replace a form someone is filling in; a focused grid cell may be refreshed
+    const active = document.activeElement;
+    if (active && element.contains(active) && active.matches("input, select, textarea, button")) return;
     try {
       const reply = await fetch(element.dataset.refresh, { credentials: "same-origin" });
       if (reply.ok) element.innerHTML = await reply.text();

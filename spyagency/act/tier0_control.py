@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, create_engine, insert, select
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from spyagency.clock import utcnow
@@ -15,6 +15,7 @@ from spyagency.errors import SwitchTakenOver, UnexpectedDuplicate
 from spyagency.models import OutboxEntry
 from spyagency.observe.errors import Tier0ProtocolError, Tier0Unavailable
 from spyagency.observe.http import JsonHttp
+from spyagency.store.database import create_database_engine
 
 #: SpyAgency's rows in promptreco_status carry this prefix before the idempotency key.
 OWN_USER_PREFIX = "spyagency:"
@@ -65,7 +66,7 @@ class SqlControl:
     """
 
     def __init__(self, url: str, now: Callable[[], datetime] = utcnow) -> None:
-        self.engine = create_engine(url)
+        self.engine = create_database_engine(url)
         self._now = now
 
     def close(self) -> None:

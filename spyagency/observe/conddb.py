@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Executable, Row, create_engine, select
+from sqlalchemy import Engine, Executable, Row, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from spyagency.models import RunInfo, TagInfo, Upload
 from spyagency.observe.conddb_schema import IOV, RUN_INFO, TAG
 from spyagency.observe.errors import CondDBProtocolError, CondDBUnavailable
 from spyagency.since import run_of_since, run_range, since_floor
+from spyagency.store.database import create_database_engine
 
 #: Re-read this far behind the cursor: a transaction that commits late may carry
 #: an insertion time just before rows already read. Duplicates are dropped downstream.
@@ -47,7 +48,7 @@ class UploadBatch:
 
 def make_engine(url: str, schema: str | None = None) -> Engine:
     """An engine for ``url``; ``schema`` (e.g. CMS_CONDITIONS) qualifies every table."""
-    engine = create_engine(url, pool_pre_ping=True)
+    engine = create_database_engine(url, pool_pre_ping=True)
     if schema:
         engine = engine.execution_options(schema_translate_map={None: schema})
     return engine

@@ -9,8 +9,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func
+from sqlalchemy import Engine, create_engine, event, func, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from spyagency.errors import BadDatabaseUrl, StoreUnavailable
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -35,13 +38,34 @@ AGE_SECONDS_SQL = {
 }
 
 
+def safe_url(url: str) -> str:
+    """``url`` with its password hidden, fit for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable URL>"
+
+
+def create_database_engine(url: str, **options: Any) -> Engine:
+    """``create_engine`` that says plainly what is wrong with a URL (any database SpyAgency talks to)."""
+    try:
+        return create_engine(url, **options)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise BadDatabaseUrl(f"no installed driver for {safe_url(url)} ({exc}); SQLite, PostgreSQL "
+                             f"(pip install 'spyagency[postgres]') and Oracle (oracle+oracledb://) are supported",
+                             url=url) from None
+    except ArgumentError:
+        raise BadDatabaseUrl(f"{url[:40]!r} is not a database URL; expected e.g. sqlite:///path/file.db or "
+                             f"postgresql://user:password@host:5432/name", url=url) from None
+
+
 def make_store_engine(url: str, **options: Any) -> Engine:
     """An engine for the store; SQLite gets WAL and a busy timeout. ``options`` go to create_engine."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **options)
+        engine = create_database_engine(url, connect_args={"check_same_thread": False}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **options)
+    return create_database_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **options)
 
 
 def alembic_config(url: str) -> Config:
@@ -61,11 +85,18 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (idempotent)."""
+        """Bring the schema to the newest Alembic revision (idempotent).
+
+        Raises ``StoreUnavailable`` when the database cannot be reached or written.
+        """
         config = alembic_config(self.url)
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise StoreUnavailable(f"cannot reach the store at {safe_url(self.url)}: "
+                                   f"{str(exc.orig).strip().splitlines()[0]}") from exc
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 class Source(str, enum.Enum):
@@ -38,6 +39,7 @@ class WorkflowState(str, enum.Enum):
     UNKNOWN = "unknown"  # a source is down, stale or returned junk
     ACKNOWLEDGED = "acknowledged"  # an AlCa expert accepted it
     HELD = "held"  # an AlCa expert put it on hold
+    NEEDS_REVIEW = "needs_review"  # uploaded, but its output looks unusual (or cannot be judged): an expert decides
 
 
 #: Workflow states that let a run go.
@@ -222,6 +224,8 @@ class RunObservations:
     landed_later: dict[str, tuple[AttributedUpload, ...]] = field(default_factory=dict)
     #: sources that have not looked at this run since SpyAgency found it (Tier0; DQM once Tier0 named its era)
     unobserved_by: tuple[Source, ...] = ()
+    #: by workflow name: the quality watch's word on this run's output (spyagency.decide.quality.QualityScore)
+    quality: dict[str, Any] = field(default_factory=dict)
 
 
 class Attribution(str, enum.Enum):

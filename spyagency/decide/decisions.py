@@ -9,10 +9,11 @@ from datetime import datetime
 
 from spyagency.decide.attribution import Grouped, attribute_all, group_by_run
 from spyagency.decide.finalize import is_final
+from spyagency.decide.quality import QualityScore, score_run
 from spyagency.decide.readiness import decide_run
 from spyagency.models import RunVerdict
 from spyagency.policy import Policy
-from spyagency.store import Session, Store
+from spyagency.store import Session, Store, quality
 from spyagency.store import observations as obs
 from spyagency.store.verdicts import save_verdicts
 
@@ -41,6 +42,9 @@ def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] 
         versions = obs.facts_versions(session, runs)
         missing = obs.missing_tags(session)
         observations = obs.load_observations(session, runs, *_attributed(session, policy, runs), missing)
+        scores = _quality(session, policy, runs)
+        for (run, workflow), score in scores.items():
+            observations[run].quality[workflow] = score
         tier0 = obs.tier0_global(session)
         health = obs.health(session)
         verdicts = tuple(decide_run(observations[r], policy, tier0, health, now) for r in runs)
@@ -48,7 +52,24 @@ def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] 
             after_read()  # fault injection: another writer commits between read and save
         final = {v.run for v in verdicts if is_final(v, tier0.first_conditions_safe_run, policy)}
         changed = tuple(save_verdicts(session, verdicts, final, versions))
+        quality.record_status(session, {key: score.status.value for key, score in scores.items()})
     return DecideResult(verdicts, changed, time.perf_counter() - started)
+
+
+def _quality(session: Session, policy: Policy, runs: Sequence[int]) -> dict[tuple[int, str], QualityScore]:
+    """The quality watch's word on each run's output whose DQM numbers are stored."""
+    stored = quality.values_of(session, runs)
+    scores = {}
+    for (run, workflow), values in stored.items():
+        try:
+            watch = policy.workflow(workflow).quality
+        except KeyError:
+            continue  # a workflow no longer in the policy
+        if watch is None:
+            continue
+        past = [v for _run, v in quality.history(session, workflow, run, watch.history_runs)]
+        scores[(run, workflow)] = score_run(workflow, watch, values, past)
+    return scores
 
 
 def _attributed(session: Session, policy: Policy, runs: Sequence[int]) -> tuple[Grouped, Grouped]:

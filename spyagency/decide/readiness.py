@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from spyagency.decide.quality import QualityScore, QualityStatus
 from spyagency.models import (
     DONE_STATES,
     AckKind,
@@ -136,6 +137,8 @@ def _decide_workflow(
     now: datetime,
 ) -> WorkflowVerdict:
     state, reason, source = _observed_state(wf, obs, policy, problems, now)
+    if wf.quality is not None and state is WorkflowState.UPLOADED:
+        state, reason, source = _judged(wf, obs, state, reason, source)
     done = state in DONE_STATES
     if not wf.required and not done:
         reason, done = f"{reason} (not required)", True
@@ -157,6 +160,20 @@ def _decide_workflow(
     return WorkflowVerdict(wf.name, WorkflowState.ACKNOWLEDGED,
                            f"accepted {how} by {who}{note} (was {state.value}: {reason})",
                            Source.EXPERT, True)
+
+
+def _judged(wf: Workflow, obs: RunObservations, state: WorkflowState, reason: str,
+            source: Source) -> tuple[WorkflowState, str, Source]:
+    """An uploaded workflow under the quality watch: advisory adds the watch's word to the reason;
+    a gate holds the run for an expert unless the output was read and looks like its history."""
+    assert wf.quality is not None
+    score: QualityScore | None = obs.quality.get(wf.name)
+    if wf.quality.mode == "advisory":  # a flag only: the watch's word once it has one
+        return state, f"{reason}; {score.summary}" if score is not None else reason, source
+    summary = score.summary if score is not None else "quality unknown: its DQM numbers have not been read yet"
+    if score is not None and score.status is QualityStatus.NORMAL:
+        return state, f"{reason}; {summary}", source
+    return WorkflowState.NEEDS_REVIEW, f"uploaded, needs review: {summary} ({reason})", Source.DQM
 
 
 def _observed_state(

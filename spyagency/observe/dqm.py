@@ -11,7 +11,7 @@ from spyagency.models import DqmCheck, DqmOutcome
 from spyagency.observe.errors import DqmProtocolError, DqmUnavailable
 from spyagency.observe.http import JsonHttp
 from spyagency.observe.tier0 import check_run_number
-from spyagency.policy import DqmRule, Policy
+from spyagency.policy import DqmRule, Policy, QualityFeature, QualityWatch
 
 
 def _label_text(label: Any) -> str:
@@ -83,7 +83,11 @@ class DqmClient:
 
     def histogram(self, run: int, era: str, rule: DqmRule, version: int | None = None) -> dict[str, Any] | None:
         """The jsonfairy ``hist`` object, or None when the GUI has no such histogram."""
-        document = self.http.get(self.plot_path(run, era, rule, version), allow_404=True)
+        return self.monitor_element(run, self.plot_path(run, era, rule, version), rule.histogram)
+
+    def monitor_element(self, run: int, path: str, name: str) -> dict[str, Any] | None:
+        """The jsonfairy ``hist`` object at ``path`` (under the GUI root), or None when the GUI lacks it."""
+        document = self.http.get(path, allow_404=True)
         if document is None:
             return None
         if not isinstance(document, dict) or "hist" not in document:
@@ -91,7 +95,7 @@ class DqmClient:
         hist = document["hist"]
         if isinstance(hist, str):
             if hist == "unsupported type":
-                raise DqmProtocolError(f"{rule.histogram} for run {run} is of an unsupported type")
+                raise DqmProtocolError(f"{name} for run {run} is of an unsupported type")
             raise DqmProtocolError(f"unexpected hist string for run {run}: {hist!r:.80}")
         if not isinstance(hist, dict):
             raise DqmProtocolError(f"hist for run {run} is not an object")
@@ -105,6 +109,37 @@ class DqmClient:
             return DqmCheck(run, workflow, DqmOutcome.NOT_AVAILABLE, "no histogram in the DQM GUI yet", now)
         outcome, detail = classify(bin_values(hist), rule)
         return DqmCheck(run, workflow, outcome, detail, now)
+
+
+def feature_values(hist: dict[str, Any], feature: QualityFeature) -> list[float]:
+    """The numbers ``feature`` reads from a jsonfairy histogram: bins 1..n, or the mean."""
+    if feature.take == "mean":
+        try:
+            return [_number(hist["stats"]["mean"]["X"]["value"], f"{feature.histogram} mean")]
+        except (KeyError, TypeError) as exc:
+            raise DqmProtocolError(f"{feature.histogram} has no stats.mean.X.value ({exc!r})") from exc
+    try:
+        content = hist["bins"]["content"]
+    except (KeyError, TypeError) as exc:
+        raise DqmProtocolError(f"{feature.histogram} lacks bins.content ({exc!r})") from exc
+    if not isinstance(content, list) or len(content) < len(feature.bins):
+        raise DqmProtocolError(f"{feature.histogram} has fewer than {len(feature.bins)} bins")
+    return [_number(value, f"{feature.histogram} bin {i + 1}") for i, value in enumerate(content[:len(feature.bins)])]
+
+
+def read_quality(client: DqmClient, run: int, era: str, watch: QualityWatch,
+                 version: int | None = None) -> dict[str, float] | None:
+    """Every number ``watch`` reads for ``run``; None while any monitor element is not in the GUI yet."""
+    values: dict[str, float] = {}
+    for feature in watch.features:
+        hist = client.monitor_element(run, watch.jsonfairy_path(check_run_number(run), era, feature.histogram,
+                                                                version), feature.histogram)
+        if hist is None:
+            return None
+        numbers = feature_values(hist, feature)
+        for (name, _group), number in zip(feature.names(), numbers, strict=True):
+            values[name] = number
+    return values
 
 
 def gui_links(gui_url: str, policy: Policy, run: int, era: str | None,

@@ -17,12 +17,13 @@ from typing import TypeVar
 
 from spyagency.models import DqmCheck, DqmOutcome, Source, Tier0Run
 from spyagency.observe.conddb import CondDBClient
-from spyagency.observe.dqm import DqmClient
+from spyagency.observe.dqm import DqmClient, read_quality
 from spyagency.observe.errors import SourceDown, SourceError, SourceUnavailable
 from spyagency.observe.tier0 import Tier0Client
 from spyagency.policy import Policy, Workflow
 from spyagency.store import Store
 from spyagency.store import observations as obs
+from spyagency.store import quality as quality_store
 from spyagency.store.switch import record_switch
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,33 @@ def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime)
                       run_faults=tuple(sorted(faults)))
 
 
+def _read_quality(store: Store, client: DqmClient, policy: Policy, rows: Sequence[obs.UnfinishedRun],
+                  now: datetime) -> None:
+    """Read the quality watch's DQM numbers of outputs not read yet; a failed read stays unread (unknown)."""
+    watched = [wf for wf in policy.workflows if wf.quality]
+    with store.session() as session:
+        done = quality_store.read_pairs(session, [r.run for r in rows])
+    todo = [(r, wf) for r in rows for wf in watched
+            if (r.run, wf.name) not in done and r.era and r.streams_done.get(wf.stream)
+            and wf.producer in r.express_producers.get(wf.stream, [])]
+
+    def read(item: tuple[obs.UnfinishedRun, Workflow]) -> dict[str, float] | SourceError | None:
+        row, wf = item
+        assert wf.quality is not None and row.era is not None
+        try:
+            return read_quality(client, row.run, row.era, wf.quality, row.express_versions.get(wf.stream))
+        except SourceError as exc:
+            return exc
+
+    results = _fetch_all(read, todo)
+    with store.session() as session:
+        for (row, wf), result in zip(todo, results, strict=True):
+            if isinstance(result, SourceError):
+                log.warning("quality numbers of run %s %s unreadable: %s", row.run, wf.name, result)
+            elif result is not None:
+                quality_store.record_values(session, row.run, wf.name, result, now)
+
+
 def _source_down(source: Source, failures: Sequence[SourceError], asked: int) -> bool:
     """Whether per-run failures say the service is down rather than some runs' data bad."""
     if any(isinstance(f, SourceUnavailable) and f.connection_failed for f in failures):
@@ -199,6 +227,8 @@ def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> 
                 result = DqmCheck(run, wf.name, DqmOutcome.UNREADABLE, str(result), now)
             obs.record_dqm(session, result)
         obs.record_dqm_looked(session, [r.run for r in rows], now)
+    _read_quality(store, client, policy, rows, now)
+    with store.session() as session:
         duration = time.perf_counter() - started
         obs.record_success(session, Source.DQM, now, duration)
     return PollResult(Source.DQM, True, len(results) - len(faults), duration,

@@ -55,6 +55,61 @@ class DqmRule(_Strict):
         return f"dqm/offline/jsonfairy/archive/{int(run)}/{quote(dataset)}/{quote(self.histogram)}"
 
 
+class QualityFeature(_Strict):
+    """Numbers read from one DQM monitor element of a workflow's harvest.
+
+    ``take = "bins"`` reads bins 1..n, one number each, named by ``bins`` (e.g. the six pixel
+    structures of MillePede's Xpos); ``take = "mean"`` reads the histogram's mean. Features of one
+    ``group`` (for bins: the bin's name) are judged together: a structure that moved shows in several.
+    """
+
+    histogram: str = Field(description="folder/name of the monitor element")
+    label: str = Field(description="what the number is, in the experts' words (e.g. ΔX)")
+    unit: str = ""
+    take: Literal["bins", "mean"] = "bins"
+    bins: tuple[str, ...] = ()
+    group: str | None = Field(None, description="take=mean: the group judged together; default the label")
+
+    @model_validator(mode="after")
+    def _bins_named(self) -> QualityFeature:
+        if self.take == "bins" and not self.bins:
+            raise ValueError("take = \"bins\" needs the names of the bins it reads")
+        if self.take == "mean" and self.bins:
+            raise ValueError("take = \"mean\" reads no bins")
+        return self
+
+    def names(self) -> list[tuple[str, str]]:
+        """(feature name, group) of each number this element gives."""
+        if self.take == "bins":
+            return [(f"{self.label} of {name}", name) for name in self.bins]
+        return [(self.label, self.group or self.label)]
+
+
+class QualityWatch(_Strict):
+    """Whether a workflow's harvest output looks like its recent history (DQM monitor elements)."""
+
+    mode: Literal["advisory", "gate"] = Field(
+        "advisory", description="advisory: flag only; gate: unusual output needs an expert before release")
+    dataset: str = Field(description="Dataset of the harvest's DQM output, with {era} and {version}")
+    version: int = 1
+    features: tuple[QualityFeature, ...] = Field(min_length=1)
+    history_runs: int = Field(50, ge=5, description="how many earlier runs the score compares with")
+    min_history: int = Field(10, ge=3, description="fewer earlier runs than this: not judged")
+    threshold_sigma: float = Field(4.5, gt=0, description="a group this many σ from its history is unusual")
+
+    def dataset_for(self, era: str, version: int | None = None) -> str:
+        return self.dataset.format(era=era, version=self.version if version is None else version)
+
+    def jsonfairy_path(self, run: int, era: str, histogram: str, version: int | None = None) -> str:
+        """Path of one monitor element under the DQM GUI root."""
+        dataset = self.dataset_for(era, version).strip("/")
+        return f"dqm/offline/jsonfairy/archive/{int(run)}/{quote(dataset)}/{quote(histogram)}"
+
+    def feature_names(self) -> list[tuple[str, str]]:
+        """(feature name, group) of every number watched, in policy order."""
+        return [name for feature in self.features for name in feature.names()]
+
+
 class Workflow(_Strict):
     """One PCL workflow: an express-stream producer uploading to a prompt tag."""
 
@@ -67,6 +122,7 @@ class Workflow(_Strict):
     required: bool = True
     on_give_up: Literal["block", "proceed"] = "block"
     dqm: DqmRule | None = None
+    quality: QualityWatch | None = None
 
     @field_validator("producer")
     @classmethod

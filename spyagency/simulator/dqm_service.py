@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from spyagency.models import DqmOutcome
+from spyagency.policy import QualityFeature
 from spyagency.simulator.httpserver import Request, SimService
 from spyagency.simulator.world import STATUS_BINS, World
 
@@ -36,6 +37,29 @@ def status_histogram(title: str, outcome: DqmOutcome) -> dict[str, Any]:
     }}
 
 
+def quality_histogram(path: str, feature: QualityFeature, numbers: list[float]) -> dict[str, Any]:
+    """A jsonfairy TH1 of a harvest's monitor element: MillePede-style bins (movements in bins 1..6 of 36),
+    or a distribution whose mean is the watched number (e.g. the MPVs of a subdetector)."""
+    name = path.rsplit("/", 1)[-1]
+    if feature.take == "bins":
+        content = [*numbers, *[0.0] * (36 - len(numbers))]
+        mean, entries, first, last = sum(numbers) / len(numbers), float(len(content)), 0.0, 36.0
+    else:
+        centre = numbers[0]
+        content = [0.0] * 300
+        mean, entries, first, last = centre, 1000.0, 0.0, 600.0 if feature.unit else 2.0
+        width = (last - first) / len(content)
+        content[min(len(content) - 1, max(0, int((centre - first) / width)))] = entries
+    return {"hist": {
+        "type": "TH1F", "title": f"{feature.label} ({name})",
+        "stats": {"name": name, "entries": entries, "mean": {"X": {"value": mean, "error": 0.0}},
+                  "rms": {"X": {"value": 0.0, "error": 0.0}}, "underflow": 0.0, "overflow": 0.0},
+        "xaxis": {"title": "", "first": {"id": 1, "value": first}, "last": {"id": len(content), "value": last}},
+        "values": {"min": min(content), "max": max(content)},
+        "bins": {"integral": sum(content), "content": content, "error": [0.0] * len(content)},
+    }}
+
+
 def dqm_route(world: World):  # type: ignore[no-untyped-def]
     """The request handler of the simulated DQM GUI over ``world``."""
 
@@ -51,6 +75,9 @@ def dqm_route(world: World):  # type: ignore[no-untyped-def]
         with world.lock:
             if run in world.dqm_run_faults:
                 return 500, {"error": f"simulated failure reading run {run}"}
+            element = world.quality_element(run, dataset, histogram)
+            if element is not None:
+                return 200, quality_histogram(histogram, *element)
             workflow = world.find_dqm_workflow(run, dataset, histogram)
             if workflow is None:
                 return 404, {"error": "no such histogram"}

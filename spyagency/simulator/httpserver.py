@@ -13,6 +13,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops connections when a poller opens several at once on a
+    # loaded machine; the real services sit behind front-ends with deep queues
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class Fault(str, enum.Enum):
     """What a simulated service does wrong, for fault-injection tests."""
 
@@ -60,7 +67,7 @@ class SimService:
             def do_POST(self) -> None:
                 service._handle(self, "POST")
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server = _Server((host, port), Handler)
         self._server.daemon_threads = True
         # a short poll interval: stop() returns within 50 ms instead of the default 0.5 s
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},

@@ -54,6 +54,8 @@ class SimRun:
     iovs_per_lumi_upload: int = 10
     tier0_known: bool = True
     express_version: int = 1  # the Express ProcessingVersion (proc_version) of the run
+    #: a bad output the quality watch should flag: (workflow, group, magnitude in σ)
+    quality_anomaly: tuple[str, str, float] | None = None
 
     @property
     def express_done(self) -> datetime:

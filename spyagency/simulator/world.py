@@ -12,7 +12,8 @@ from sqlalchemy import Engine, create_engine, insert, update
 
 from spyagency.models import DqmOutcome
 from spyagency.observe import conddb_schema as db
-from spyagency.policy import Policy, Workflow
+from spyagency.policy import Policy, QualityFeature, Workflow
+from spyagency.simulator.quality import Anomaly, QualitySeason
 from spyagency.simulator.scenario import PRODUCTION_ALCA_SKIMS, Outcome, SimRun
 from spyagency.since import pack_lumi
 
@@ -71,6 +72,9 @@ class World:
         self.dqm_run_faults: set[int] = set()  # runs whose DQM histograms answer HTTP 500
         self._uploads = 0
         self._progress = {r: _Progress() for r in self.runs}
+        self.quality = QualitySeason(policy, anomalies={
+            r.run: Anomaly(r.run, r.quality_anomaly[0], r.quality_anomaly[1], r.quality_anomaly[2], 6)
+            for r in runs if r.quality_anomaly})
         self._create_schema()
 
     # ---- CondDB ---------------------------------------------------------------------
@@ -269,6 +273,17 @@ class World:
             return DqmOutcome.NOT_AVAILABLE
         return {Outcome.VETOED: DqmOutcome.VETOED, Outcome.NO_PAYLOAD: DqmOutcome.NO_UPDATE}.get(
             sim.outcome(workflow), DqmOutcome.UPDATED)
+
+    def quality_element(self, run: int, dataset: str, histogram: str) -> tuple[QualityFeature, list[float]] | None:
+        """A quality monitor element of ``run``'s harvest output, once that output exists."""
+        sim = self.runs.get(run)
+        if sim is None or self.now < sim.upload_time:
+            return None
+        for wf in self.policy.workflows:
+            if (wf.quality and wf.quality.dataset_for(sim.era, sim.express_version) == dataset
+                    and wf.stream in sim.streams and sim.outcome(wf.name) is Outcome.ON_TIME):
+                return self.quality.histogram_values(run, wf.name, histogram)
+        return None
 
     def find_dqm_workflow(self, run: int, dataset: str, histogram: str) -> Workflow | None:
         """The DQM-checked workflow of ``run`` this dataset and histogram belong to (its era and version too)."""

@@ -162,6 +162,23 @@ class ReleaseDecision(Base):
     __table_args__ = (Index("ix_release_decisions_run", "run", "id"),)
 
 
+class QualityValueRow(Base):
+    """The watched DQM numbers of one run's output of one workflow, read once (quality watch)."""
+
+    __tablename__ = "quality_values"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run: Mapped[int] = mapped_column(Integer)
+    workflow: Mapped[str] = mapped_column(String(100))
+    values: Mapped[dict[str, Any]]  # feature name -> number
+    observed_at: Mapped[datetime]
+    #: the watch's latest word on it (normal, unusual, not_judged); unusual outputs stay out of later histories
+    status: Mapped[str | None] = mapped_column(String(20))
+
+    __table_args__ = (UniqueConstraint("run", "workflow", name="uq_quality_values_run_workflow"),
+                      Index("ix_quality_values_workflow_run", "workflow", "run"))
+
+
 class SourceStatusRow(Base):
     """Health and read cursor of one source."""
 

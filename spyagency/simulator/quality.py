@@ -1,0 +1,104 @@
+"""Simulated DQM numbers of PCL outputs over a season: noise, slow drifts, and anomalies at known runs.
+
+Every watched number has a nominal value and a run-to-run spread (σ). It drifts slowly (a sine of
+about a σ over a few hundred runs, as alignment and gains do between interventions) and carries
+Gaussian noise, reproducible per run. An anomaly moves one group (a pixel structure, the strip gain
+scale) by ``magnitude`` σ in some of its numbers, as a bad fit or a miscalibration would.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from spyagency.policy import Policy, QualityFeature
+
+#: Run-to-run spread of a number, by unit (pixel movements in µm and µrad; strip MPVs; gain ratios).
+SPREAD = {"µm": 3.0, "µrad": 10.0, "ADC/mm": 2.0, "": 0.004}
+NOMINAL = {"µm": 0.0, "µrad": 0.0, "ADC/mm": 300.0, "": 1.0}
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """A known bad output: ``workflow``'s ``group`` moved by ``magnitude`` σ in ``features`` of its numbers."""
+
+    run: int
+    workflow: str
+    group: str
+    magnitude: float
+    features: int  # how many numbers of the group moved
+
+
+def _seed(*parts: object) -> int:
+    """A seed that is the same in every process (``hash`` of a str is not)."""
+    return zlib.crc32("|".join(str(p) for p in parts).encode())
+
+
+class QualitySeason:
+    """The watched numbers of every run of a season, for every workflow the policy watches."""
+
+    def __init__(self, policy: Policy, seed: int = 1, anomalies: Mapping[int, Anomaly] | None = None,
+                 drift_sigma: float = 3.0, drift_runs: float = 400.0) -> None:
+        self.policy, self.seed = policy, seed
+        self.anomalies = dict(anomalies or {})
+        self.drift_sigma, self.drift_runs = drift_sigma, drift_runs
+        self._features: dict[str, list[tuple[str, str, QualityFeature]]] = {
+            wf.name: [(name, group, feature) for feature in wf.quality.features for name, group in feature.names()]
+            for wf in policy.workflows if wf.quality}
+
+    def workflows(self) -> list[str]:
+        return list(self._features)
+
+    def spread(self, workflow: str, name: str) -> float:
+        """The run-to-run σ of one number."""
+        unit = next(f.unit for n, _g, f in self._features[workflow] if n == name)
+        return SPREAD.get(unit, SPREAD[""])
+
+    def values(self, run: int, workflow: str) -> dict[str, float]:
+        """The watched numbers of ``run``'s output of ``workflow``."""
+        rng = random.Random(_seed(self.seed, workflow, run))
+        anomaly = self.anomalies.get(run)
+        moved: dict[str, float] = {}
+        if anomaly is not None and anomaly.workflow == workflow:
+            members = [n for n, g, _f in self._features[workflow] if g == anomaly.group]
+            chosen = random.Random(_seed(self.seed, "anomaly", run)).sample(members, min(anomaly.features,
+                                                                                          len(members)))
+            signs = random.Random(_seed(self.seed, "sign", run))
+            moved = {name: anomaly.magnitude * signs.choice((-1.0, 1.0)) for name in chosen}
+        values = {}
+        for index, (name, _group, feature) in enumerate(self._features[workflow]):
+            sigma = SPREAD.get(feature.unit, SPREAD[""])
+            nominal = NOMINAL.get(feature.unit, NOMINAL[""])
+            phase = _seed(self.seed, workflow, name) % 628 / 100.0
+            drift = self.drift_sigma * sigma * math.sin(2 * math.pi * run / self.drift_runs + phase + index)
+            values[name] = nominal + drift + rng.gauss(0.0, sigma) + moved.get(name, 0.0) * sigma
+        return values
+
+    def histogram_values(self, run: int, workflow: str, histogram: str) -> tuple[QualityFeature, list[float]] | None:
+        """The feature spec of ``histogram`` and its numbers for ``run`` (bins 1..n, or the mean)."""
+        specs = [(n, f) for n, _g, f in self._features.get(workflow, []) if f.histogram == histogram]
+        if not specs:
+            return None
+        values = self.values(run, workflow)
+        return specs[0][1], [values[name] for name, _f in specs]
+
+
+def season_anomalies(policy: Policy, first_run: int, runs: int, rate: float = 0.03, seed: int = 1,
+                     magnitudes: tuple[float, ...] = (4.0, 5.0, 6.0, 8.0)) -> dict[int, Anomaly]:
+    """Anomalies at known runs: about ``rate`` of the runs, each in one workflow's group."""
+    rng = random.Random(seed)
+    watched = [wf for wf in policy.workflows if wf.quality]
+    found: dict[int, Anomaly] = {}
+    for run in range(first_run, first_run + runs):
+        if rng.random() >= rate:
+            continue
+        wf = rng.choice(watched)
+        assert wf.quality is not None
+        groups = sorted({group for _name, group in wf.quality.feature_names()})
+        group = rng.choice(groups)
+        size = sum(1 for _name, g in wf.quality.feature_names() if g == group)
+        found[run] = Anomaly(run, wf.name, group, rng.choice(magnitudes), rng.randint(min(2, size), size))
+    return found

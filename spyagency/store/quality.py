@@ -1,0 +1,63 @@
+"""The quality watch's numbers: each run's watched DQM values per workflow, and the watch's word on them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from spyagency.models import AckKind
+from spyagency.store.tables import AckRow, QualityValueRow
+
+#: The status of an output the watch called unusual: it stays out of later histories unless accepted.
+UNUSUAL = "unusual"
+
+
+def record_values(session: Session, run: int, workflow: str, values: Mapping[str, float], now: datetime) -> None:
+    """Store the watched numbers of ``run``'s output of ``workflow`` (read once; a repeat is ignored)."""
+    if session.scalar(select(QualityValueRow.id).where(QualityValueRow.run == run,
+                                                       QualityValueRow.workflow == workflow)) is None:
+        session.add(QualityValueRow(run=run, workflow=workflow, values=dict(values), observed_at=now))
+
+
+def read_pairs(session: Session, runs: Sequence[int]) -> set[tuple[int, str]]:
+    """(run, workflow) pairs of ``runs`` whose numbers are stored."""
+    if not runs:
+        return set()
+    return {(run, workflow) for run, workflow in session.execute(
+        select(QualityValueRow.run, QualityValueRow.workflow).where(QualityValueRow.run.in_(list(runs))))}
+
+
+def values_of(session: Session, runs: Sequence[int]) -> dict[tuple[int, str], dict[str, float]]:
+    """The stored numbers of ``runs``, by (run, workflow)."""
+    if not runs:
+        return {}
+    return {(row.run, row.workflow): {str(k): float(v) for k, v in row.values.items()}
+            for row in session.scalars(select(QualityValueRow).where(QualityValueRow.run.in_(list(runs))))}
+
+
+def history(session: Session, workflow: str, before_run: int, limit: int) -> list[tuple[int, dict[str, float]]]:
+    """The numbers of ``workflow`` for up to ``limit`` runs before ``before_run``, oldest first; outputs the
+    watch called unusual are left out unless an expert accepted them."""
+    accepted = {run for run, kind in session.execute(
+        select(AckRow.run, AckRow.kind).where(AckRow.workflow == workflow, AckRow.run < before_run)
+        .order_by(AckRow.id)) if kind != AckKind.HOLD.value}
+    rows = session.scalars(select(QualityValueRow).where(
+        QualityValueRow.workflow == workflow, QualityValueRow.run < before_run)
+        .order_by(QualityValueRow.run.desc()).limit(limit * 2))
+    kept = [(row.run, {str(k): float(v) for k, v in row.values.items()}) for row in rows
+            if row.status != UNUSUAL or row.run in accepted][:limit]
+    return kept[::-1]
+
+
+def record_status(session: Session, statuses: Mapping[tuple[int, str], str]) -> None:
+    """Save the watch's word on each (run, workflow) whose numbers are stored."""
+    if not statuses:
+        return
+    runs = sorted({run for run, _workflow in statuses})
+    for row in session.scalars(select(QualityValueRow).where(QualityValueRow.run.in_(runs))):
+        status = statuses.get((row.run, row.workflow))
+        if status is not None and row.status != status:
+            row.status = status

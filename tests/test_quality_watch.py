@@ -1,0 +1,174 @@
+"""The quality watch: unusual PCL outputs flagged from their DQM numbers, in words experts use;
+a gate holds the run for an expert; a number that cannot be read never makes a run ready."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from importlib import resources
+
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from spyagency.decide.quality import QualityStatus, chi2_survival, score_run
+from spyagency.models import AckKind, RunState, WorkflowState
+from spyagency.observe.dqm import feature_values
+from spyagency.observe.errors import DqmProtocolError
+from spyagency.people.acknowledge import acknowledge
+from spyagency.policy import Policy, load_policy, parse_policy
+from spyagency.simulator.quality import QualitySeason
+from spyagency.simulator.scenario import SimRun, all_streams
+
+from .conftest import START, make_world
+
+H = timedelta(hours=1)
+
+
+def _policy(mode: str = "advisory") -> Policy:
+    text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
+    return parse_policy(text.replace('mode = "advisory"', f'mode = "{mode}"'), f"default, {mode}")
+
+
+def _watch(policy: Policy, workflow: str = "SiPixelAli"):  # type: ignore[no-untyped-def]
+    watch = policy.workflow(workflow).quality
+    assert watch is not None
+    return watch
+
+
+def test_an_unusual_alignment_is_flagged_and_named_in_the_experts_words():
+    policy = load_policy()
+    season = QualitySeason(policy, seed=3)
+    history = [season.values(run, "SiPixelAli") for run in range(1000, 1040)]
+    moved = season.values(1040, "SiPixelAli")
+    moved["Δθx of BPIX(x+)"] += 8 * season.spread("SiPixelAli", "Δθx of BPIX(x+)")
+    moved["ΔX of BPIX(x+)"] -= 6 * season.spread("SiPixelAli", "ΔX of BPIX(x+)")
+    score = score_run("SiPixelAli", _watch(policy), moved, history)
+    assert score.status is QualityStatus.UNUSUAL and score.group == "BPIX(x+)"
+    assert score.drivers[0].name == "Δθx of BPIX(x+)" and score.drivers[0].z > 6
+    assert "Δθx of BPIX(x+) at" in score.summary and "µrad" in score.summary and "above the median" in score.summary
+    assert "of the last 40 runs" in score.summary
+    normal = score_run("SiPixelAli", _watch(policy), season.values(1040, "SiPixelAli"), history)
+    assert normal.status is QualityStatus.NORMAL and normal.summary.startswith("quality normal")
+
+
+def test_a_slow_drift_is_followed_not_flagged():
+    policy = load_policy()
+    season = QualitySeason(policy, seed=5, drift_sigma=3.0, drift_runs=300)
+    history: list[dict[str, float]] = []
+    flagged = 0
+    for run in range(2000, 2300):
+        values = season.values(run, "SiStripGains")
+        flagged += score_run("SiStripGains", _watch(policy, "SiStripGains"), values, history).status \
+            is QualityStatus.UNUSUAL
+        history.append(values)
+    assert flagged <= 3  # ±3 σ of drift over 300 runs, 300 clean runs: (nearly) no flag
+
+
+def test_missing_numbers_are_unknown_and_too_little_history_is_not_judged():
+    policy = load_policy()
+    season = QualitySeason(policy)
+    history = [season.values(run, "SiPixelAli") for run in range(1, 30)]
+    partial = season.values(30, "SiPixelAli")
+    del partial["ΔZ of FPIX(x-,z+)"]
+    unknown = score_run("SiPixelAli", _watch(policy), partial, history)
+    assert unknown.status is QualityStatus.UNKNOWN and "ΔZ of FPIX(x-,z+)" in unknown.summary
+    assert score_run("SiPixelAli", _watch(policy), None, history).status is QualityStatus.UNKNOWN
+    few = score_run("SiPixelAli", _watch(policy), season.values(30, "SiPixelAli"), history[:4])
+    assert few.status is QualityStatus.NOT_JUDGED and "only 4 earlier run(s)" in few.summary
+
+
+def test_the_chance_probability_matches_known_chi2_quantiles():
+    for x, df in ((3.841, 1), (5.991, 2), (12.592, 6), (15.507, 8)):
+        assert chi2_survival(x, df) == pytest.approx(0.05, abs=2e-4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(missing=st.integers(min_value=0, max_value=35), history=st.integers(min_value=0, max_value=30),
+       shift=st.floats(min_value=0, max_value=20))
+def test_a_gated_output_is_done_only_when_read_judged_and_normal(missing, history, shift):
+    """Property: under a gate, a workflow is released only with every number read, enough history,
+    and a normal score; anything else waits for an expert."""
+    from spyagency.decide.readiness import _judged
+    from spyagency.models import RunInfo, RunObservations, Source
+
+    policy = _policy("gate")
+    wf = policy.workflow("SiPixelAli")
+    season = QualitySeason(policy, seed=11)
+    past = [season.values(run, "SiPixelAli") for run in range(history)]
+    values = season.values(99, "SiPixelAli")
+    values["Δθz of BPIX(x-)"] += shift * season.spread("SiPixelAli", "Δθz of BPIX(x-)")
+    for name in list(values)[:missing]:
+        del values[name]
+    score = score_run("SiPixelAli", _watch(policy), values, past)
+    observations = RunObservations(RunInfo(99, START, START), None, {}, {}, {}, quality={"SiPixelAli": score})
+    state, reason, _source = _judged(wf, observations, WorkflowState.UPLOADED, "payload in", Source.CONDDB)
+    event(f"quality {score.status.value}")
+    if state is WorkflowState.UPLOADED:
+        assert missing == 0 and history >= 10 and score.status is QualityStatus.NORMAL
+    else:
+        assert state is WorkflowState.NEEDS_REVIEW and reason.startswith("uploaded, needs review")
+
+
+def test_the_client_reads_millepede_bins_and_histogram_means():
+    watch = _watch(load_policy())
+    xpos = {"type": "TH1F", "bins": {"content": [1.5, -2.0, 0.25, 4.0, -1.0, 0.5] + [0.0] * 30}}
+    assert feature_values(xpos, watch.features[0]) == [1.5, -2.0, 0.25, 4.0, -1.0, 0.5]
+    gains = _watch(load_policy(), "SiStripGains")
+    mpv = {"type": "TH1D", "stats": {"mean": {"X": {"value": 301.2, "error": 0.1}}}, "bins": {"content": []}}
+    assert feature_values(mpv, gains.features[0]) == [301.2]
+    for junk in ({"bins": {"content": [1.0]}}, {"bins": {"content": ["x"] * 36}}, {"stats": {}}):
+        with pytest.raises(DqmProtocolError):
+            feature_values(junk, watch.features[0] if "bins" in junk else gains.features[0])
+
+
+def _season_runs(policy: Policy, count: int, anomaly_at: int | None) -> list[SimRun]:
+    runs = []
+    for i in range(count):
+        start = START - (count - i) * 2 * H - 20 * H
+        anomaly = ("SiPixelAli", "BPIX(x+)", 9.0) if i == anomaly_at else None
+        runs.append(SimRun(387000 + i, start, start + H, all_streams(policy), quality_anomaly=anomaly))
+    return runs
+
+
+@pytest.mark.parametrize("mode", ["advisory", "gate"])
+def test_a_bad_alignment_output_from_the_dqm_gui_is_flagged_and_a_gate_waits_for_an_expert(tmp_path, mode):
+    policy = _policy(mode)
+    runs = _season_runs(policy, 14, anomaly_at=13)
+    world = make_world(tmp_path, policy, runs)
+    try:
+        verdicts = world.at(timedelta(0))
+        bad = next(w for w in verdicts[387013].workflows if w.workflow == "SiPixelAli")
+        good = next(w for w in verdicts[387012].workflows if w.workflow == "SiPixelAli")
+        assert "quality UNUSUAL (BPIX(x+)" in bad.reason
+        assert "quality normal" in good.reason and good.state is WorkflowState.UPLOADED
+        gains = next(w for w in verdicts[387013].workflows if w.workflow == "SiStripGains")
+        assert "quality normal" in gains.reason
+        if mode == "advisory":
+            assert bad.state is WorkflowState.UPLOADED and verdicts[387013].state is RunState.READY
+            return
+        assert bad.state is WorkflowState.NEEDS_REVIEW and not bad.done
+        assert verdicts[387013].state is RunState.NOT_READY and not verdicts[387013].release
+        acknowledge(world.store, policy, run=387013, workflow="SiPixelAli", kind=AckKind.ACCEPT, author="alca",
+                    comment="movement understood", now=world.clock.now())
+        assert world.at(timedelta(minutes=5))[387013].state is RunState.READY
+    finally:
+        world.agency.close()
+        world.sim.stop()
+        world.store.dispose()
+
+
+def test_an_unreadable_monitor_element_keeps_a_gated_run_back(tmp_path):
+    policy = _policy("gate")
+    runs = _season_runs(policy, 12, anomaly_at=None)
+    world = make_world(tmp_path, policy, runs)
+    try:
+        world.sim.world.dqm_run_faults.add(387011)  # the DQM GUI fails for this run only
+        verdicts = world.at(timedelta(0))
+        last = next(w for w in verdicts[387011].workflows if w.workflow == "SiPixelAli")
+        assert last.state in (WorkflowState.NEEDS_REVIEW, WorkflowState.UNKNOWN) and not last.done
+        assert not verdicts[387011].release
+        assert verdicts[387010].release  # the fault stays in its run
+    finally:
+        world.agency.close()
+        world.sim.stop()
+        world.store.dispose()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from spyagency.act.steering import LINE_LENGTH, steering_status
+from spyagency.decide.quality import QualityScore, score_run
 from spyagency.decide.readiness import source_problem
 from spyagency.decide.steering import PAUSE
 from spyagency.models import (
@@ -29,6 +30,7 @@ from spyagency.models import (
 from spyagency.policy import Policy
 from spyagency.report import duration, to_lock
 from spyagency.store import Session
+from spyagency.store import quality as quality_store
 from spyagency.store.people import active_resumes
 from spyagency.store.queries import history, list_runs, source_statuses, tier0_line, uploads_in
 
@@ -138,6 +140,7 @@ class GridRow:
     headline: str  # the blocking workflow first, or why the run is fine
     more: int  # how many other reasons stand behind the headline
     to_lock: str
+    unusual: frozenset[str] = frozenset()  # workflows whose output the quality watch called unusual
 
 
 @dataclass(frozen=True)
@@ -167,11 +170,14 @@ def grid(session: Session, policy: Policy, now: datetime, *, state: RunState | N
          min_run: int | None = None, max_run: int | None = None, limit: int = 50) -> Grid:
     """The runs × workflows grid, filtered by state and run range."""
     names = tuple(wf.name for wf in policy.workflows)
+    runs = list_runs(session, state=state, min_run=min_run, max_run=max_run, limit=limit)
+    judged = quality_store.statuses(session, [run.run for run in runs])
     rows = []
-    for run in list_runs(session, state=state, min_run=min_run, max_run=max_run, limit=limit):
+    for run in runs:
         by_name = {w.workflow: w for w in run.workflows}
         text, more = headline(run, names)
-        rows.append(GridRow(run, tuple(by_name.get(name) for name in names), text, more, to_lock(run, now)))
+        flagged = frozenset(wf for (r, wf), status in judged.items() if r == run.run and status == "unusual")
+        rows.append(GridRow(run, tuple(by_name.get(name) for name in names), text, more, to_lock(run, now), flagged))
     return Grid(names, tuple(rows))
 
 
@@ -305,3 +311,51 @@ def latencies(session: Session, policy: Policy, now: datetime, runs: int = 50) -
         result.append(WorkflowLatency(wf.name, tuple(points), tuple(missing),
                                       deadlines.pcl_give_up / timedelta(hours=1), lock_hours))
     return result
+
+
+# --- the quality watch ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Trend:
+    """One watched number over recent runs, with this run marked."""
+
+    name: str
+    unit: str
+    points: tuple[tuple[int, float], ...]  # (run, value), oldest first; the last is this run
+    median: float
+    spread: float
+    z: float
+
+
+@dataclass(frozen=True)
+class QualityPanel:
+    """The quality watch's word on one workflow of a run, with the trends of the numbers behind it."""
+
+    workflow: str
+    mode: str  # advisory or gate
+    score: QualityScore
+    trends: tuple[Trend, ...]
+
+
+def quality_panels(session: Session, policy: Policy, run: int, trends: int = 3) -> list[QualityPanel]:
+    """For each watched workflow of ``run`` whose numbers are stored: the score and the trends of the
+    ``trends`` numbers that weigh most (those of the worst group)."""
+    stored = quality_store.values_of(session, [run])
+    panels = []
+    for wf in policy.workflows:
+        values = stored.get((run, wf.name))
+        if wf.quality is None or values is None:
+            continue
+        past = quality_store.history(session, wf.name, run, wf.quality.history_runs)
+        score = score_run(wf.name, wf.quality, values, [v for _run, v in past])
+        lines = []
+        for feature in score.drivers[:trends]:
+            points = tuple((r, v[feature.name]) for r, v in past if feature.name in v) + ((run, values[feature.name]),)
+            lines.append(Trend(feature.name, feature.unit, points, feature.median, feature.spread, feature.z))
+        panels.append(QualityPanel(wf.name, wf.quality.mode, score, tuple(lines)))
+    return panels
+
+
+def unusual_outputs(session: Session, limit: int = 5) -> list[tuple[int, str]]:
+    """The latest outputs the quality watch called unusual, newest first."""
+    return quality_store.unusual(session, limit)

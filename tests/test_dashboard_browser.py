@@ -186,3 +186,34 @@ def test_axe_core_finds_no_serious_accessibility_violations(browser, served_stee
     serious = {path: [v for v in found if v["impact"] in ("serious", "critical")] for path, found in report.items()}
     assert serious == {"/": [], "/runs/386925": [], "/latency": []}, serious
     context.close()
+
+
+def test_an_unusual_calibration_is_flagged_with_its_trends(browser, world_factory, policy):
+    """An expert sees why a calibration was flagged (the numbers and their history) and may accept or hold it."""
+    from spyagency.simulator.scenario import SimRun as Run
+
+    runs = []
+    for i in range(14):
+        start = START - (14 - i) * 2 * H - 20 * H
+        runs.append(Run(387000 + i, start, start + H, all_streams(policy),
+                        quality_anomaly=("SiPixelAli", "BPIX(x+)", 9.0) if i == 13 else None))
+    world = world_factory(runs, tokens="tok-expert=alice:alca-expert|operator", dashboard_refresh_s=0.5)
+    world.at(timedelta(0))
+    server = start_in_thread(world.agency.settings, world.clock, 0)
+    base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(base + "/")
+        flagged = page.locator("tr[data-run='387013'] td.cell[data-workflow='SiPixelAli']")
+        assert "flagged" in flagged.get_attribute("class")
+        assert page.locator("tr[data-run='387012'] td.cell.flagged").count() == 0
+        assert "SiPixelAli in 387013" in page.locator("#quality-flags").inner_text()
+        page.goto(base + "/runs/387013")
+        panel = page.locator(".quality-panel[data-workflow='SiPixelAli']")
+        assert "unusual" in panel.get_attribute("class")
+        assert "quality UNUSUAL (BPIX(x+)" in panel.locator(".quality-summary").inner_text()
+        assert panel.locator("figure.trend").count() == 3 and panel.locator("circle.this").count() == 3
+        DOCS.mkdir(exist_ok=True)
+        panel.screenshot(path=str(DOCS / "quality.png"))
+    finally:
+        server.should_exit = True

@@ -53,7 +53,8 @@ def _context(request: Request, state: State, viewer: Principal | None, session: 
     shared: dict[str, object] = {}
     if session is not None:
         shared = {"banner": console.banner(session, state.policy, now),
-                  "lights": console.source_lights(session, state.policy, now)}
+                  "lights": console.source_lights(session, state.policy, now),
+                  "unusual": console.unusual_outputs(session)}
     return {"request": request, "viewer": viewer, "csrf": csrf, "now": now, "simulated": state.clock.simulated,
             "time_left": time_left, "proxy_mode": state.auth.mode == "proxy",
             "refresh_ms": int(state.settings.dashboard_refresh_s * 1000), **shared, **extra}
@@ -118,6 +119,7 @@ def _run_context(request: Request, state: State, viewer: Principal | None, sessi
                     acks=acknowledgements(session, run), dqm_links=dqm_links,
                     ack_kinds=[k.value for k in AckKind],
                     timeline=console.timeline(session, state.policy, summary, now),
+                    quality=console.quality_panels(session, state.policy, run),
                     headline=console.headline(summary, [wf.name for wf in state.policy.workflows])[0],
                     to_lock=to_lock(summary, now))
 

@@ -61,3 +61,19 @@ def record_status(session: Session, statuses: Mapping[tuple[int, str], str]) -> 
         status = statuses.get((row.run, row.workflow))
         if status is not None and row.status != status:
             row.status = status
+
+
+def statuses(session: Session, runs: Sequence[int]) -> dict[tuple[int, str], str]:
+    """The watch's stored word on each (run, workflow) of ``runs`` it has judged."""
+    if not runs:
+        return {}
+    return {(run, workflow): str(status) for run, workflow, status in session.execute(
+        select(QualityValueRow.run, QualityValueRow.workflow, QualityValueRow.status)
+        .where(QualityValueRow.run.in_(list(runs)), QualityValueRow.status.is_not(None)))}
+
+
+def unusual(session: Session, limit: int = 20) -> list[tuple[int, str]]:
+    """The latest (run, workflow) outputs the watch called unusual, newest first."""
+    return [(run, workflow) for run, workflow in session.execute(
+        select(QualityValueRow.run, QualityValueRow.workflow).where(QualityValueRow.status == UNUSUAL)
+        .order_by(QualityValueRow.run.desc()).limit(limit))]

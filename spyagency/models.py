@@ -79,12 +79,13 @@ class OutboxAction(str, enum.Enum):
     RESUME = "resume"  # let Tier0 release again
     NOTIFY = "notify"  # warn experts: a run nears its lock with a workflow missing
     FOLLOW_UP = "notify-update"  # tell experts what changed since their warning
+    AT_RISK = "at-risk"  # warn experts: a calibration is forecast to land after the give-up or the lock
 
 
 #: The outbox actions that move Tier0's release switch.
 STEERING_ACTIONS = (OutboxAction.PAUSE.value, OutboxAction.RESUME.value)
 #: The outbox actions that are messages to experts.
-WARNING_ACTIONS = (OutboxAction.NOTIFY.value, OutboxAction.FOLLOW_UP.value)
+WARNING_ACTIONS = (OutboxAction.NOTIFY.value, OutboxAction.FOLLOW_UP.value, OutboxAction.AT_RISK.value)
 
 
 class DqmOutcome(str, enum.Enum):

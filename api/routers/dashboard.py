@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from spyagency import console
 from spyagency.errors import InputRefused, NotFound
+from spyagency.forecasting import forecasts_for
 from spyagency.models import AckKind, RunState
 from spyagency.observe.dqm import gui_links
 from spyagency.people.acknowledge import acknowledge
@@ -120,6 +121,7 @@ def _run_context(request: Request, state: State, viewer: Principal | None, sessi
                     ack_kinds=[k.value for k in AckKind],
                     timeline=console.timeline(session, state.policy, summary, now),
                     quality=console.quality_panels(session, state.policy, run),
+                    forecasts=forecasts_for(session, state.policy, [run], now).get(run, []),
                     headline=console.headline(summary, [wf.name for wf in state.policy.workflows])[0],
                     to_lock=to_lock(summary, now))
 

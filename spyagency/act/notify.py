@@ -23,6 +23,7 @@ from email.message import EmailMessage
 import httpx
 
 from spyagency.act.outbox import Send, deliver_pending
+from spyagency.forecasting import forecasts_for
 from spyagency.models import WARNING_ACTIONS, OutboxAction, OutboxEntry, RunState
 from spyagency.policy import Policy
 from spyagency.store import Session, Store
@@ -32,6 +33,7 @@ from spyagency.store.queries import OpenRun, blocking_workflows, open_runs_with_
 log = logging.getLogger(__name__)
 NOTIFY = OutboxAction.NOTIFY.value
 FOLLOW_UP = OutboxAction.FOLLOW_UP.value
+AT_RISK = OutboxAction.AT_RISK.value
 
 #: Delivers one warning or raises.
 Notify = Send
@@ -43,7 +45,7 @@ def plan_notifications(store: Store, policy: Policy, now: datetime) -> int:
     planned = 0
     with store.session() as session:
         runs = open_runs_with_lock(session)
-        latest = entries.latest_entries(session, [r.run for r in runs], WARNING_ACTIONS)
+        latest = entries.latest_entries(session, [r.run for r in runs], (NOTIFY, FOLLOW_UP))
         for run in runs:
             if run.awaiting:
                 continue  # a provisional verdict: a source has not looked at the run yet
@@ -65,6 +67,22 @@ def plan_notifications(store: Store, policy: Policy, now: datetime) -> int:
                 entries.add_entry(session, key=f"notify-{run.run}-update-{number}", action=FOLLOW_UP,
                                   run=run.run, reason=_follow_up(session, run, reported, blocking), now=now,
                                   detail={"blocking": blocking})
+                planned += 1
+        planned += _plan_at_risk(session, policy, [r for r in runs if not r.awaiting], now)
+    return planned
+
+
+def _plan_at_risk(session: Session, policy: Policy, runs: list[OpenRun], now: datetime) -> int:
+    """One warning per calibration forecast to land after its run's PCL give-up or lock, as soon as it is."""
+    planned = 0
+    for run, forecasts in forecasts_for(session, policy, [r.run for r in runs], now).items():
+        warned = {e.idempotency_key for e in entries.entries_of_run(session, run, (AT_RISK,))}
+        for guess in forecasts:
+            key = f"at-risk-{run}-{guess.workflow}"
+            if guess.at_risk and key not in warned:
+                entries.add_entry(session, key=key, action=AT_RISK, run=run, now=now,
+                                  reason=f"run {run}: {guess.workflow} is at risk: {guess.reason}",
+                                  detail={"workflow": guess.workflow})
                 planned += 1
     return planned
 
@@ -121,6 +139,8 @@ def deliver_notifications(store: Store, send: Notify, now: datetime) -> int:
 
 def subject(row: OutboxEntry) -> str:
     """The one-line summary of a warning or follow-up."""
+    if row.action == AT_RISK:
+        return f"[SpyAgency] run {row.run}: a calibration is forecast to land too late"
     if row.action == FOLLOW_UP:
         return f"[SpyAgency] run {row.run}: update on the conditions missing near its prompt-reco lock"
     return f"[SpyAgency] run {row.run}: conditions missing near its prompt-reco lock"
@@ -129,7 +149,7 @@ def subject(row: OutboxEntry) -> str:
 def body(row: OutboxEntry, dashboard_url: str | None) -> str:
     """The plain-text warning or follow-up experts read."""
     link = f"\n\nRun page: {dashboard_url.rstrip('/')}/runs/{row.run}" if dashboard_url else ""
-    if row.action == FOLLOW_UP:
+    if row.action in (FOLLOW_UP, AT_RISK):
         return f"{row.reason[0].upper()}{row.reason[1:]}.{link}\n"
     return (f"{row.reason}.\n\nUpload the missing conditions, or acknowledge the workflow on the SpyAgency "
             f"dashboard, before the lock: otherwise prompt reconstruction of run {row.run} is paused.{link}\n")

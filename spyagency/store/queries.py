@@ -198,3 +198,32 @@ def workflow_states(session: Session, run: int) -> dict[str, WorkflowStatus]:
     """Every stored workflow state of ``run``, by workflow."""
     return {w.workflow: _workflow(w) for w in session.scalars(
         select(WorkflowStateRow).where(WorkflowStateRow.run == run))}
+
+
+@dataclass(frozen=True)
+class CalibrationSeen:
+    """One workflow of one stopped run, as the store knows it: when it stopped, when its calibration
+    first landed in the run (None: not yet), and its stored state."""
+
+    run: int
+    workflow: str
+    stop: datetime
+    landed: datetime | None
+    state: str | None
+
+
+def calibrations_seen(session: Session, tags: dict[str, str], up_to_run: int, runs: int) -> list[CalibrationSeen]:
+    """The ``runs`` most recent stopped runs up to ``up_to_run``, each with every workflow of ``tags``
+    (destination tag → workflow), oldest first."""
+    rows = session.execute(select(TrackedRun.run, TrackedRun.stop_time).where(
+        TrackedRun.run <= up_to_run, TrackedRun.stop_time.is_not(None))
+        .order_by(TrackedRun.run.desc()).limit(runs)).all()
+    numbers = [run for run, _stop in rows]
+    first: dict[tuple[str, int], datetime] = {}
+    for upload in uploads_in(session, numbers):
+        if upload.tag in tags:
+            first.setdefault((tags[upload.tag], upload.since_run), upload.inserted_at)
+    states = {(w.run, w.workflow): w.state for w in session.scalars(
+        select(WorkflowStateRow).where(WorkflowStateRow.run.in_(numbers)))} if numbers else {}
+    return [CalibrationSeen(run, workflow, stop, first.get((workflow, run)), states.get((run, workflow)))
+            for run, stop in reversed(rows) if stop is not None for workflow in tags.values()]

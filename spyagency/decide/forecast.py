@@ -1,0 +1,99 @@
+"""When will a pending calibration land? A forecast from the store's own history. Pure functions.
+
+The model is the recent runs of the same workflow, by stop time: those that landed (their latency,
+run stop → first upload in the run) and those still pending (at least as late as they are now).
+A Kaplan-Meier estimate over both gives the chance that a calibration is still missing t hours
+after its stop; pending runs count, so a Tier0 backlog shows up before its runs land. For a
+calibration pending ``elapsed`` hours, the estimate conditioned on ``elapsed`` gives the median
+(the forecast) and the 5th-95th percentiles (the 90 % band). A run is *at risk* when the forecast
+lands after the PCL give-up or after the lock, or when it is later than anything the history has
+seen land.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+#: Too few comparable runs to say anything.
+MIN_SAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Where one pending calibration of one run should land."""
+
+    run: int
+    workflow: str
+    landing: datetime | None  # the median; None when no recent run took this long
+    low: datetime | None  # 5th percentile
+    high: datetime | None  # 95th percentile
+    samples: int  # recent runs the forecast rests on
+    at_risk: bool
+    reason: str
+
+
+def survival(recent: Sequence[tuple[timedelta, bool]]) -> list[tuple[float, float]]:
+    """Kaplan-Meier: (hours, chance still missing just after) at each landing time of ``recent``
+    (duration, landed) pairs; a pending one (landed False) is censored at its duration."""
+    items = sorted((d.total_seconds() / 3600.0, landed) for d, landed in recent)
+    at_risk, chance, curve = len(items), 1.0, []
+    index = 0
+    while index < len(items):
+        hours = items[index][0]
+        landed = censored = 0
+        while index < len(items) and items[index][0] == hours:
+            landed += items[index][1]
+            censored += not items[index][1]
+            index += 1
+        if landed:
+            chance *= 1.0 - landed / at_risk
+            curve.append((hours, chance))
+        at_risk -= landed + censored
+    return curve
+
+
+def _quantile(curve: Sequence[tuple[float, float]], after: float, q: float) -> float | None:
+    """The hours by which a fraction ``q`` of calibrations still missing at ``after`` hours have landed."""
+    base = 1.0
+    for hours, chance in curve:
+        if hours <= after:
+            base = chance
+    if base <= 0.0:
+        return None
+    for hours, chance in curve:
+        if hours > after and chance / base <= 1.0 - q:
+            return hours
+    return None
+
+
+def _fmt(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def forecast(run: int, workflow: str, stop: datetime, now: datetime, recent: Sequence[tuple[timedelta, bool]],
+             give_up: timedelta, lock: timedelta) -> Forecast:
+    """Forecast a calibration of ``run`` (stopped at ``stop``) not landed by ``now``, from ``recent``
+    (duration, landed) pairs of the same workflow; ``give_up`` and ``lock`` count from the stop."""
+    landed = sum(1 for _duration, done in recent if done)
+    if landed < MIN_SAMPLES:
+        return Forecast(run, workflow, None, None, None, landed, False,
+                        f"only {landed} recent landing(s) of {workflow} to learn from: no forecast")
+    elapsed = (now - stop).total_seconds() / 3600.0
+    curve = survival(recent)
+    median = _quantile(curve, elapsed, 0.5)
+    if median is None:
+        return Forecast(run, workflow, None, None, None, landed, True,
+                        f"later than the recent runs of {workflow} let forecast: at risk")
+    low, high = _quantile(curve, elapsed, 0.05), _quantile(curve, elapsed, 0.95)
+    landing = stop + timedelta(hours=median)
+    low_at = stop + timedelta(hours=low if low is not None else median)
+    high_at = stop + timedelta(hours=high) if high is not None else None
+    band = f"{_fmt(low_at)} – {_fmt(high_at)}" if high_at else f"{_fmt(low_at)} – beyond the history"
+    at_risk, why = False, f"expected {_fmt(landing)} (90 % band {band}; {landed} recent landings)"
+    if landing > stop + lock:
+        at_risk, why = True, f"{why}: after the lock {_fmt(stop + lock)}"
+    elif landing > stop + give_up:
+        at_risk, why = True, f"{why}: after the PCL give-up {_fmt(stop + give_up)}"
+    return Forecast(run, workflow, landing, low_at, high_at, landed, at_risk, why)

@@ -5,6 +5,8 @@
 3. freshness: CondDB payload to release flip, with the embedded loop
 4. peak RSS of the API process and of one poll cycle over the decade of history
 5. the release API while anonymous clients flood /metrics, the dashboard and half-open sockets
+6. the quality watch on a simulated season against a fixed-threshold baseline
+7. the landing forecast backtested on a season with backlogs, against the fixed "6 h before lock" rule
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 from spyagency.clock import utcnow
 from spyagency.policy import load_policy
 
-from . import flood, freshness, memory, poll_cycle, release_load
+from . import flood, forecast, freshness, memory, poll_cycle, quality_watch, release_load
 from .scene import ACTIVE_FIRST_RUN, ACTIVE_RUNS, build
 
 
@@ -67,6 +69,9 @@ def main() -> None:
         scene.close()
     release_load_on_postgres(history_runs // 10, seconds=3 if args.quick else 5)
     freshness.run(samples=4 if args.quick else 8)
+    for seed in (1, 2, 3):
+        quality_watch.run(policy, runs=2000, seed=seed)
+    forecast.run(runs=1000)
     print(f"all benchmarks took {time.perf_counter() - started:.0f} s")
 
 

@@ -142,3 +142,23 @@ def test_serve_without_tokens_says_that_nobody_can_write(tmp_path):
         serve.terminate()
         serve.wait(timeout=30)
     assert first.startswith("note: SPYAGENCY_TOKENS is empty, so nobody can write")
+
+
+def test_the_demo_tells_the_whole_story_and_cleans_up(tmp_path):
+    """Pause near a lock, the scripted expert's acknowledgement through the API, releases resuming."""
+    from .support.pgserver import free_port
+
+    env = {"TMPDIR": str(tmp_path), "SPYAGENCY_DB_URL": f"sqlite:///{tmp_path / 'unused.db'}"}
+    result = subprocess.run([sys.executable, "-m", "spyagency.cli", "demo", "--speed", "7200", "--duration", "14",
+                             "--table-every", "100", "--port", str(free_port())],
+                            env={**os.environ, **env}, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    paused = out.index("Tier0 prompt reco PAUSED by SpyAgency: run 386926 is not ready")
+    accepted = out.index("AlCa expert accepts SiPixelAli of run 386926 without payload "
+                         "(POST /api/v1/runs/386926/workflows/SiPixelAli/acknowledgements with the printed token)")
+    resumed = out.index("Tier0 prompt reco RESUMED by SpyAgency: run 386926 is ready")
+    assert paused < accepted < resumed
+    assert "sim] warning to AlCa experts: run 386926 locks at" in out  # on the simulated clock
+    assert out.rstrip().splitlines()[-1].startswith("Tier0 prompt-reco releases at the end: ")
+    assert not list(tmp_path.glob("spyagency-demo-*"))  # its temporary folder is gone

@@ -34,7 +34,10 @@ def test_a_backlog_seen_in_pending_runs_puts_a_run_at_risk_before_any_of_them_la
     # the four runs before this one are all still pending 20-26 h after their stops: a Tier0 backlog
     backlog = [(timedelta(hours=h), False) for h in (26, 24, 22, 20)]
     guess = forecast(2, "SiPixelAli", STOP, STOP + 19 * H, landed + backlog, GIVE_UP, LOCK)
-    assert guess.at_risk and guess.landing is None and "later than the recent runs" in guess.reason
+    assert guess.at_risk and guess.landing is None and "later than every recent landing" in guess.reason
+    assert "a typical 4.2 h from now is after the PCL give-up" in guess.reason
+    early = forecast(2, "SiPixelAli", STOP, STOP + 5 * H, landed + backlog, GIVE_UP, LOCK)
+    assert not early.at_risk and "no forecast yet" in early.reason  # late, but the give-up is far
     no_backlog = forecast(2, "SiPixelAli", STOP, STOP + 2 * H, landed, GIVE_UP, LOCK)
     assert not no_backlog.at_risk
 
@@ -56,7 +59,7 @@ def test_a_run_whose_calibration_is_overdue_against_history_is_warned_once_and_s
     runs = [SimRun(386900 + i, START - (30 - 2 * i) * H, START - (29 - 2 * i) * H, all_streams(policy),
                    harvest_lag=H) for i in range(8)]
     # the last run's strip gains never come: by the others' history it is soon later than any of them
-    runs.append(SimRun(386910, START - 14 * H, START - 12 * H, all_streams(policy), {"SiStripGains": Outcome.MISSING},
+    runs.append(SimRun(386910, START - 17 * H, START - 16 * H, all_streams(policy), {"SiStripGains": Outcome.MISSING},
                        harvest_lag=H))
     world = world_factory(runs)
     world.at(timedelta(0))
@@ -67,8 +70,8 @@ def test_a_run_whose_calibration_is_overdue_against_history_is_warned_once_and_s
     with world.store.session() as session:
         from spyagency.store.outbox import entries_of_run
         at_risk = entries_of_run(session, 386910, (OutboxAction.AT_RISK.value,))
-    assert [e.idempotency_key for e in at_risk] == ["at-risk-386910-SiStripGains"]
-    assert "SiStripGains is at risk" in at_risk[0].reason
+    assert [e.idempotency_key for e in at_risk] == ["at-risk-386910"]
+    assert at_risk[0].reason.startswith("run 386910 is at risk: SiStripGains: later than every recent landing")
     world.at(timedelta(minutes=10))
     world.agency.warn(send=lambda entry: None)
     with world.store.session() as session:

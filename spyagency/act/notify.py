@@ -73,17 +73,17 @@ def plan_notifications(store: Store, policy: Policy, now: datetime) -> int:
 
 
 def _plan_at_risk(session: Session, policy: Policy, runs: list[OpenRun], now: datetime) -> int:
-    """One warning per calibration forecast to land after its run's PCL give-up or lock, as soon as it is."""
+    """One warning per run, as soon as a calibration of it is forecast to land after its PCL give-up or lock."""
     planned = 0
     for run, forecasts in forecasts_for(session, policy, [r.run for r in runs], now).items():
-        warned = {e.idempotency_key for e in entries.entries_of_run(session, run, (AT_RISK,))}
-        for guess in forecasts:
-            key = f"at-risk-{run}-{guess.workflow}"
-            if guess.at_risk and key not in warned:
-                entries.add_entry(session, key=key, action=AT_RISK, run=run, now=now,
-                                  reason=f"run {run}: {guess.workflow} is at risk: {guess.reason}",
-                                  detail={"workflow": guess.workflow})
-                planned += 1
+        risky = [guess for guess in forecasts if guess.at_risk]
+        if not risky or entries.count_entries(session, run, AT_RISK):
+            continue
+        said = "; ".join(f"{guess.workflow}: {guess.reason}" for guess in risky)
+        entries.add_entry(session, key=f"at-risk-{run}", action=AT_RISK, run=run, now=now,
+                          reason=f"run {run} is at risk: {said}",
+                          detail={"workflows": [guess.workflow for guess in risky]})
+        planned += 1
     return planned
 
 

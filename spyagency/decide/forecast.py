@@ -6,8 +6,8 @@ A Kaplan-Meier estimate over both gives the chance that a calibration is still m
 after its stop; pending runs count, so a Tier0 backlog shows up before its runs land. For a
 calibration pending ``elapsed`` hours, the estimate conditioned on ``elapsed`` gives the median
 (the forecast) and the 5th-95th percentiles (the 90 % band). A run is *at risk* when the forecast
-lands after the PCL give-up or after the lock, or when it is later than anything the history has
-seen land.
+lands after the PCL give-up or after the lock, or, for one later than anything the history has seen
+land, when even a typical latency from now would miss the give-up.
 """
 
 from __future__ import annotations
@@ -84,8 +84,13 @@ def forecast(run: int, workflow: str, stop: datetime, now: datetime, recent: Seq
     curve = survival(recent)
     median = _quantile(curve, elapsed, 0.5)
     if median is None:
-        return Forecast(run, workflow, None, None, None, landed, True,
-                        f"later than the recent runs of {workflow} let forecast: at risk")
+        # later than anything the history saw land: at risk once even a typical latency from now misses
+        typical = _quantile(curve, 0.0, 0.5) or 0.0
+        hopeless = now + timedelta(hours=typical) > stop + give_up
+        return Forecast(run, workflow, None, None, None, landed, hopeless,
+                        f"later than every recent landing of {workflow}" + (
+                            f": a typical {typical:.1f} h from now is after the PCL give-up {_fmt(stop + give_up)}"
+                            if hopeless else ": no forecast yet"))
     low, high = _quantile(curve, elapsed, 0.05), _quantile(curve, elapsed, 0.95)
     landing = stop + timedelta(hours=median)
     low_at = stop + timedelta(hours=low if low is not None else median)

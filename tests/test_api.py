@@ -58,7 +58,7 @@ def test_unknown_and_malformed_runs(client):
     assert client.get("/api/v1/runs/12345678/release").status_code == 422
 
 
-def test_next_release_is_the_lowest_unreleased_run(client):
+def test_next_release_is_the_first_unreleased_run_of_tier0s_line(client):
     body = client.get("/api/v1/release/next").json()
     assert body["run"] == 386925 and body["release"] is True
 

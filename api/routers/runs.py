@@ -64,7 +64,7 @@ async def get_release(run: RunNumber, request: Request) -> Response:
 
 @router.get("/release/next", response_model=NextReleaseOut, summary="The next run in Tier0's line")
 def get_next_release(state: State, session: DbSession) -> NextReleaseOut:
-    summary = queries.lowest_unreleased(session)
+    summary = queries.next_in_line(session)
     if summary is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no run is waiting for release")
     return NextReleaseOut(**_release(state, summary).model_dump())

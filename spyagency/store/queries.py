@@ -77,12 +77,14 @@ def get_run(session: Session, run: int) -> RunSummary | None:
     return _summary(row, list(workflows))
 
 
-def lowest_unreleased(session: Session) -> RunSummary | None:
-    """The next run in Tier0's line: the lowest decided run not yet released."""
-    row = session.scalars(select(TrackedRun).where(
-        TrackedRun.decided_at.is_not(None), TrackedRun.state != RunState.RELEASED.value,
-        TrackedRun.finalized.is_(False)).order_by(TrackedRun.run).limit(1)).first()
-    return get_run(session, row.run) if row else None
+def next_in_line(session: Session, look_ahead: int = 50) -> RunSummary | None:
+    """The next run Tier0 will lock: the first decided, unreleased run of its line (from its first
+    conditions-safe run; runs Tier0 says it does not know are not in the line)."""
+    for entry in tier0_line(session, look_ahead):
+        summary = get_run(session, entry.run)
+        if summary is not None and summary.state != RunState.RELEASED.value:
+            return summary
+    return None
 
 
 def history(session: Session, run: int) -> list[StateChangeRecord]:

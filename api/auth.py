@@ -8,10 +8,9 @@ import ipaddress
 import secrets
 from dataclasses import dataclass
 
-from spyagency.models import Role
 from spyagency.settings import Settings
+from spyagency.tokens import ROLES, parse_token_spec
 
-ROLES = frozenset(role.value for role in Role)
 SESSION_COOKIE = "spyagency_session"
 PROXY_SECRET_HEADER = "x-spyagency-proxy-secret"
 DEFAULT_SECRET = "change-me"
@@ -34,16 +33,10 @@ class AuthConfigError(ValueError):
 
 def parse_tokens(spec: str) -> dict[str, Principal]:
     """Parse ``token=user:role1|role2,...`` into token → principal."""
-    tokens: dict[str, Principal] = {}
-    for entry in filter(None, (part.strip() for part in spec.split(","))):
-        token, _, rest = entry.partition("=")
-        user, _, roles = rest.partition(":")
-        role_set = frozenset(filter(None, roles.split("|")))
-        if not token or not user or not role_set or not role_set <= ROLES:
-            raise AuthConfigError(f"bad SPYAGENCY_TOKENS entry {entry.split('=')[0][:4]}…: "
-                                  f"expected token=user:role|role with roles from {sorted(ROLES)}")
-        tokens[token] = Principal(user, role_set)
-    return tokens
+    try:
+        return {token: Principal(user, roles) for token, (user, roles) in parse_token_spec(spec).items()}
+    except ValueError as exc:
+        raise AuthConfigError(f"SPYAGENCY_TOKENS: {exc}") from None
 
 
 class Authenticator:

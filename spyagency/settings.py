@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from spyagency.models import Role
+from spyagency.tokens import parse_token_spec
 
 #: Ports of `spyagency simulate`, so that the defaults below reach it.
 SIM_TIER0_PORT = 8081
@@ -77,13 +77,5 @@ class Settings(BaseSettings):
     @field_validator("tokens")
     @classmethod
     def _tokens_shape(cls, spec: str) -> str:
-        roles = {role.value for role in Role}
-        for entry in filter(None, (part.strip() for part in spec.split(","))):
-            token, _, rest = entry.partition("=")
-            user, _, granted = rest.partition(":")
-            role_set = set(filter(None, granted.split("|")))
-            if not token or not user or not role_set or not role_set <= roles:
-                # never echo the token itself: it is a secret
-                raise ValueError(f"an entry (token {token[:2]!r}…) is not token=user:role|role, "
-                                 f"roles from {', '.join(sorted(roles))}")
+        parse_token_spec(spec)  # raises with what would be valid
         return spec

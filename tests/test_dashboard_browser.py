@@ -40,6 +40,11 @@ def served(world_factory, policy):
     runs = [SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy)),
             SimRun(386926, START - 11 * H, START - 7 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED}),
             SimRun(386927, START - 3 * H, START + 5 * H, all_streams(policy))]
+    yield from _serve(world_factory, runs)
+
+
+def _serve(world_factory, runs):  # type: ignore[no-untyped-def]
+    """A world over ``runs`` served by a real uvicorn on loopback: yields (base URL, world)."""
     # pages refresh every 0.5 s here: the 15 s waits below leave a wide margin
     world = world_factory(runs, tokens="tok-expert=alice:alca-expert|operator", dashboard_refresh_s=0.5)
     world.at(timedelta(0))
@@ -99,12 +104,7 @@ def served_steering(world_factory, policy):
     runs = [SimRun(386924, START - 14 * H, START - 12 * H, all_streams(policy)),
             SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED}),
             SimRun(386926, START - 8 * H, START - 6 * H, all_streams(policy), {"SiStripGains": Outcome.LATE})]
-    world = world_factory(runs, tokens="tok-expert=alice:alca-expert|operator", dashboard_refresh_s=0.5)
-    world.at(timedelta(0))
-    server = start_in_thread(world.agency.settings, world.clock, 0)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", world
-    server.should_exit = True
+    yield from _serve(world_factory, runs)
 
 
 def test_the_banner_shows_a_pause_and_its_resume_as_they_happen(browser, served_steering):
@@ -197,10 +197,8 @@ def test_an_unusual_calibration_is_flagged_with_its_trends(browser, world_factor
         start = START - (14 - i) * 2 * H - 20 * H
         runs.append(Run(387000 + i, start, start + H, all_streams(policy),
                         quality_anomaly=("SiPixelAli", "BPIX(x+)", 9.0) if i == 13 else None))
-    world = world_factory(runs, tokens="tok-expert=alice:alca-expert|operator", dashboard_refresh_s=0.5)
-    world.at(timedelta(0))
-    server = start_in_thread(world.agency.settings, world.clock, 0)
-    base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    served = _serve(world_factory, runs)
+    base, world = next(served)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(base + "/")
@@ -216,4 +214,4 @@ def test_an_unusual_calibration_is_flagged_with_its_trends(browser, world_factor
         DOCS.mkdir(exist_ok=True)
         panel.screenshot(path=str(DOCS / "quality.png"))
     finally:
-        server.should_exit = True
+        next(served, None)  # stops the server

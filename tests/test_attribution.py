@@ -40,10 +40,17 @@ def test_a_run_tier0_does_not_know_does_not_hold_the_line():
     assert verdict.attribution is not Attribution.OWN
 
 
+def test_an_unknown_run_is_skipped_but_a_known_one_after_it_still_holds_the_line():
+    entries = [RunLine(500, T - 50 * H, False), RunLine(501, T, True), RunLine(502, T + 10 * H, True)]
+    verdict = attribute(upload(502, T + 20 * H), PROMPT, [], entries, LOCK, TOL, first_run=500)
+    assert verdict.attribution is Attribution.OWN and "run 501 was not locked" in verdict.why
+
+
 def test_recorded_fcsr_below_the_since_means_nothing_was_moved():
     history = [FcsrSpan(501, T + 40 * H, T + 70 * H)]
     verdict = attribute(upload(503, T + 60 * H), PROMPT, history, line((501, T), (503, T + 10 * H)), LOCK, TOL)
     assert verdict.attribution is Attribution.OWN and "at most 501" in verdict.why
+    assert verdict.upload.since_run == 503
 
 
 def test_an_upload_before_its_since_run_stopped_is_an_earlier_runs_late_payload():
@@ -196,3 +203,44 @@ def test_a_run_is_never_its_own_late_candidate_and_a_running_run_is_skipped():
     assert ambiguous.attribution is Attribution.AMBIGUOUS
     _here, later = group_by_run([ambiguous], [RunLine(499, None, True), *entries], LOCK, TOL)
     assert set(later) == {500, 501}  # 499 is still running (skipped, not the end of the line); 502 is the since
+
+
+def test_a_landed_upload_says_whose_it_is_and_keeps_the_upload():
+    history = [FcsrSpan(502, T + 48 * H, T + 70 * H)]
+    late = upload(502, T + 50 * H)
+    verdict = attribute(late, PROMPT, history, line((501, T), (502, None)), LOCK, TOL)
+    assert verdict.upload is late
+    assert verdict.why == ("inserted 2026-07-03 02:00 UTC, before run 502 stopped: it is run 501's late upload, "
+                           "moved onto run 502 by the upload service")
+
+
+def test_a_since_run_missing_from_the_line_is_treated_as_not_stopped():
+    history = [FcsrSpan(502, T + 48 * H, T + 70 * H)]
+    verdict = attribute(upload(502, T + 50 * H), PROMPT, history, line((501, T)), LOCK, TOL)
+    assert verdict.attribution is Attribution.LANDED
+
+
+def test_an_upload_just_within_the_clock_tolerance_of_the_stop_is_not_called_landed():
+    history = [FcsrSpan(502, T + 48 * H, T + 70 * H)]
+    stop = T + 50 * H
+    runs = line((501, T), (502, stop))
+    # inserted 5 min before the stop: clocks may differ by 5 min, so it may be after the stop: ambiguous
+    at_limit = attribute(upload(502, stop - TOL), PROMPT, history, runs, LOCK, TOL)
+    assert at_limit.attribution is Attribution.AMBIGUOUS
+    before = attribute(upload(502, stop - TOL - timedelta(seconds=1)), PROMPT, history, runs, LOCK, TOL)
+    assert before.attribution is Attribution.LANDED
+    # a clock that runs ahead must not turn an upload clearly before the stop into an ambiguous one
+    clearly = attribute(upload(502, stop - 3 * TOL), PROMPT, history, runs, LOCK, TOL)
+    assert clearly.attribution is Attribution.LANDED
+
+
+def test_a_half_known_first_conditions_safe_run_is_said_as_such():
+    runs = line((501, T), (502, T + 10 * H))
+    # seen at 501 until an hour before the upload, then not again: only a lower bound
+    only_low = attribute(upload(502, T + 60 * H), PROMPT, [FcsrSpan(501, T + 40 * H, T + 59 * H)], runs, LOCK, TOL)
+    assert only_low.attribution is Attribution.AMBIGUOUS
+    assert only_low.why.startswith("the first conditions-safe run was between 501 and unknown at "), only_low.why
+    # first seen (at 503) only after the upload: only an upper bound
+    only_high = attribute(upload(502, T + 60 * H), PROMPT, [FcsrSpan(503, T + 70 * H, T + 80 * H)], runs, LOCK, TOL)
+    assert only_high.attribution is Attribution.AMBIGUOUS
+    assert only_high.why.startswith("the first conditions-safe run was between unknown and 503 at "), only_high.why

@@ -273,3 +273,93 @@ def test_a_failing_source_says_when_and_what():
     unknown_when = {**FRESH, Source.CONDDB: SourceHealth(Source.CONDDB, NOW - H, "database locked", None,
                                                          failing=True)}
     assert "CondDB failed at never: database locked" in decide_run(observe(), POLICY, T0, unknown_when, NOW).reasons
+
+
+def test_the_verdict_carries_the_release_time_tier0_uses():
+    verdict = decide_run(observe(), POLICY, T0, FRESH, NOW)
+    assert verdict.release_time == NOW - 10 * H + 48 * H
+
+
+def test_a_run_is_overdue_from_the_very_minute_of_its_lock():
+    obs = observe(uploads=all_uploads(skip="SiStripGains"))
+    lock = NOW - 10 * H + 48 * H - timedelta(minutes=30)
+    at_lock = decide_run(obs, POLICY, T0, FRESH, lock)
+    assert at_lock.state is RunState.OVERDUE
+    assert at_lock.reasons[0] == f"overdue: lock time {lock:%Y-%m-%d %H:%M} UTC passed without every calibration"
+    assert decide_run(obs, POLICY, T0, FRESH, lock - timedelta(seconds=1)).state is RunState.NOT_READY
+
+
+def test_a_locked_run_without_a_stop_time_is_overdue_because_tier0_locked_it():
+    obs = observe(None, uploads={})
+    locked = Tier0Global(RUN + 1, True, NOW)
+    verdict = decide_run(obs, POLICY, locked, FRESH, NOW)
+    assert verdict.state is RunState.OVERDUE and verdict.lock_time is None
+    assert verdict.reasons[0] == (f"overdue: Tier0 locked it (first conditions-safe run {RUN + 1}) "
+                                  "without every calibration")
+
+
+def test_a_ready_run_counts_its_applicable_calibrations_and_says_when_tier0_locked_it():
+    producers = {s: frozenset(p for p in ps if p != "PromptCalibProdSiStripGains") for s, ps in ALL_PRODUCERS.items()}
+    verdict = decide_run(observe(t0=tier0(producers=producers)), POLICY, Tier0Global(RUN + 1, True, NOW), FRESH, NOW)
+    assert verdict.state is RunState.RELEASED
+    assert verdict.reasons == (f"Tier0 has locked run {RUN} (first conditions-safe run is {RUN + 1})",
+                               f"all {len(POLICY.workflows) - 1} applicable calibrations are in")
+
+
+def test_tier0_without_a_configuration_for_the_run_is_a_reason_in_words():
+    verdict = decide_run(observe(t0=Tier0Run(RUN, False, None, {}, {}, NOW)), POLICY, T0, FRESH, NOW)
+    assert f"Tier0 has no configuration for run {RUN}" in verdict.reasons
+    assert state_of(verdict, "SiStripGains").reason == f"Tier0 Data Service has no configuration for run {RUN}"
+
+
+def test_a_tier0_failure_for_one_run_makes_its_workflows_unknown_even_if_tier0_knows_it():
+    failed = Tier0Run(RUN, True, "Run2026D", ALL_PRODUCERS, {s: True for s in ALL_PRODUCERS}, NOW, error="HTTP 500")
+    verdict = decide_run(observe(t0=failed), POLICY, T0, FRESH, NOW)
+    gains = state_of(verdict, "SiStripGains")
+    assert gains.state is WorkflowState.UNKNOWN
+    assert gains.reason == f"Tier0 Data Service failed for run {RUN}: HTTP 500"
+    unseen = decide_run(RunObservations(RunInfo(RUN, NOW - 30 * H, NOW - 10 * H), None, all_uploads(), {}, {}),
+                        POLICY, T0, FRESH, NOW)
+    assert state_of(unseen, "SiStripGains").reason == f"Tier0 Data Service has not looked at run {RUN} yet"
+
+
+def test_a_dqm_word_on_a_workflow_without_a_dqm_rule_is_ignored():
+    failed = {"SiStripGains": DqmCheck(RUN, "SiStripGains", DqmOutcome.FAILED, "boom", NOW)}
+    verdict = decide_run(observe(dqm=failed), POLICY, T0, FRESH, NOW)
+    assert state_of(verdict, "SiStripGains").state is WorkflowState.UPLOADED and verdict.release
+
+
+def test_a_workflow_the_policy_does_not_require_never_blocks_and_says_so():
+    from importlib import resources
+
+    from spyagency.policy import parse_policy
+
+    text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
+    optional = parse_policy(text.replace('tag = "SiStripApvGain_PCL_v0_prompt"\n',
+                                         'tag = "SiStripApvGain_PCL_v0_prompt"\nrequired = false\n', 1))
+    verdict = decide_run(observe(uploads=all_uploads(skip="SiStripGains")), optional, T0, FRESH, NOW)
+    gains = state_of(verdict, "SiStripGains")
+    assert gains.done and gains.reason.endswith("(not required)") and verdict.state is RunState.READY
+    uploaded = state_of(decide_run(observe(), optional, T0, FRESH, NOW), "SiStripGains")
+    assert uploaded.done and not uploaded.reason.endswith("(not required)")
+
+
+def test_an_acceptance_reads_who_when_and_how():
+    when = NOW - H
+    bare = {"SiStripGains": Acknowledgement(RUN, "SiStripGains", AckKind.ACCEPT, "alice", "", when)}
+    verdict = decide_run(observe(uploads=all_uploads(skip="SiStripGains"), acks=bare), POLICY, T0, FRESH, NOW)
+    gains = state_of(verdict, "SiStripGains")
+    assert gains.reason.startswith(f"accepted as is by alice at {when:%Y-%m-%d %H:%M} UTC (was harvesting: ")
+    vetoed = {"SiPixelAli": Acknowledgement(RUN, "SiPixelAli", AckKind.ACCEPT_WITHOUT_PAYLOAD, "bob", "fine", when)}
+    verdict = decide_run(observe(uploads=all_uploads(skip="SiPixelAli"), acks=vetoed), POLICY, T0, FRESH, NOW)
+    assert state_of(verdict, "SiPixelAli").reason.startswith(
+        f"accepted without payload by bob at {when:%Y-%m-%d %H:%M} UTC: fine (was ")
+
+
+def test_dqm_not_having_looked_matters_only_when_a_workflow_waits_for_it():
+    missing_tag = POLICY.workflow("EcalPedestals").tag
+    obs = RunObservations(RunInfo(RUN, NOW - 30 * H, NOW - 10 * H), tier0(), all_uploads(), {}, {},
+                          missing_tags=frozenset({missing_tag}), unobserved_by=(Source.DQM,))
+    verdict = decide_run(obs, POLICY, T0, FRESH, NOW)
+    assert state_of(verdict, "EcalPedestals").state is WorkflowState.UNKNOWN  # a CondDB fact, not DQM's
+    assert verdict.awaiting == ()

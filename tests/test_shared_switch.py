@@ -137,3 +137,27 @@ def test_the_line_stops_at_a_running_run_passes_overrides_and_pauses_from_the_ma
                       "yet: no pause rests on a source that has not seen the run")
     two = [LineRun(386925, False, lock, T, ("x",), ("the Tier0 Data Service", "the DQM GUI"))]
     assert "the Tier0 Data Service and the DQM GUI have not looked" in desired_switch(two, {}, policy, T).reason
+
+
+def test_a_line_of_ready_runs_resumes_for_the_first_of_them_and_a_reasonless_run_is_not_ready():
+    from spyagency.decide.steering import desired_switch
+    from spyagency.models import LineRun
+    from spyagency.policy import load_policy
+
+    policy = load_policy()
+    lock = T + policy.deadlines.pause_before_lock
+    ready = [LineRun(386925, True, lock, T, ()), LineRun(386926, True, lock, T, ())]
+    assert desired_switch(ready, {}, policy, T) == SteeringDecision(
+        RESUME, 386925, "run 386925 is ready; run 386926 is ready")
+    silent = [LineRun(386925, False, lock, T, ())]
+    assert desired_switch(silent, {}, policy, T).reason == "run 386925 is not ready 60 min before its lock: not ready"
+
+
+def test_waiting_and_standing_still_say_why():
+    from spyagency.decide.steering import WAIT
+
+    wait = SteeringDecision(WAIT, 386925, "the DQM GUI has not looked at run 386925 yet")
+    step = shared_switch_step(wait, picture(None, last=None), MARGIN)
+    assert step.action is None and step.note == "the DQM GUI has not looked at run 386925 yet"
+    still = shared_switch_step(PAUSE_386925, picture(SwitchChange(False, T, by_spyagency=True), seen=True), MARGIN)
+    assert still.action is None and still.note == "the switch already is as SpyAgency wants it"

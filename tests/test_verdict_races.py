@@ -120,3 +120,25 @@ def test_the_release_answer_at_its_boundaries_says_exactly_why_not():
         "cannot be trusted")
     blocked = release_answer(replace(ready, release=False, state="not_ready"), now, limit)
     assert blocked.release is False and blocked.reasons == ready.reasons
+
+
+def test_a_run_is_final_once_locked_and_released_or_watched_long_enough_after_its_lock():
+    from datetime import UTC, datetime, timedelta
+
+    from spyagency.decide.finalize import is_final
+    from spyagency.models import RunState, RunVerdict
+    from spyagency.policy import load_policy
+
+    policy = load_policy()
+    lock = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+    def verdict(run: int, state: RunState, at: datetime) -> RunVerdict:
+        return RunVerdict(run=run, state=state, release=state is RunState.RELEASED, reasons=(), lock_time=lock,
+                          release_time=lock, workflows=(), decided_at=at)
+
+    assert is_final(verdict(386925, RunState.RELEASED, lock), 386926, policy)
+    assert not is_final(verdict(386926, RunState.RELEASED, lock), 386926, policy)  # fcsr itself is not locked
+    assert not is_final(verdict(386925, RunState.RELEASED, lock), None, policy)
+    watched = lock + policy.deadlines.late_watch
+    assert is_final(verdict(386925, RunState.OVERDUE, watched), 386926, policy)  # from that very moment
+    assert not is_final(verdict(386925, RunState.OVERDUE, watched - timedelta(seconds=1)), 386926, policy)

@@ -92,10 +92,9 @@ def decide_run(
                               f"{tier0.first_conditions_safe_run})")
     else:
         reasons = gates + blocking
-        if state is RunState.OVERDUE:
-            when = f"lock time {_fmt(lock_time)} passed" if lock_time else "Tier0 locked it"
-            if locked:
-                when = f"Tier0 locked it (first conditions-safe run {tier0.first_conditions_safe_run})"
+        if state is RunState.OVERDUE:  # Tier0 locked it, or its lock time (then known) passed
+            when = (f"Tier0 locked it (first conditions-safe run {tier0.first_conditions_safe_run})" if locked
+                    else f"lock time {_fmt(lock_time)} passed")
             reasons.insert(0, f"overdue: {when} without every calibration")
 
     return RunVerdict(

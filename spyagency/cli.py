@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from spyagency.act.steering import steering_status
 from spyagency.agency import Agency
-from spyagency.clock import ScaledClock, SystemClock, utcnow
+from spyagency.clock import Clock, ManualClock, ScaledClock, utcnow
 from spyagency.demo_story import DemoStory, expert_token, switch_line
 from spyagency.errors import ConfigurationError, StoreUnavailable
 from spyagency.people.overrides import OverrideError, OverrideKind, record_override
@@ -88,7 +88,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _start_ticker(sim: Simulator, clock: ScaledClock | SystemClock, stop: threading.Event,
+def _start_ticker(sim: Simulator, clock: Clock, stop: threading.Event,
                   every_s: float = 0.05) -> threading.Thread:
     def tick() -> None:
         while not stop.is_set():
@@ -135,7 +135,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     policy = load_policy(settings.policy)
     start = utcnow()
-    clock = ScaledClock(start, args.speed)
+    # the demo moves its clock a fixed step per cycle: a slow machine shows the same story, more slowly
+    clock = ManualClock(start)
     temporary = args.workdir is None
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="spyagency-demo-"))
     try:
@@ -145,7 +146,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, start: datetime, clock: ScaledClock,
+def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, start: datetime, clock: ManualClock,
               workdir: Path) -> int:
     db_path = workdir / "spyagency.db"
     db_path.unlink(missing_ok=True)
@@ -172,9 +173,11 @@ def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, star
         # a fault in one run's Tier0 answers, for two simulated hours: only that run is affected
         faulty_run, fault_from, fault_until = 386930, start + timedelta(hours=1), start + timedelta(hours=3)
         next_table = 0.0
-        deadline = time.monotonic() + args.duration
+        step = timedelta(seconds=args.speed * args.interval)  # simulated time per cycle
+        end = start + timedelta(seconds=args.speed * args.duration)
         try:
-            while time.monotonic() < deadline:
+            while clock.now() < end:
+                cycle_started = time.monotonic()
                 faulty = fault_from <= clock.now() < fault_until
                 if faulty != (faulty_run in sim.world.tier0_run_faults):
                     (sim.world.tier0_run_faults.add if faulty else sim.world.tier0_run_faults.discard)(faulty_run)
@@ -202,7 +205,8 @@ def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, star
                     with agency.store.session() as session:
                         print("\n" + runs_table(list_runs(session, limit=20, with_workflows=False), now) + "\n")
                     next_table = time.monotonic() + args.table_every
-                time.sleep(args.interval)
+                time.sleep(max(0.0, args.interval - (time.monotonic() - cycle_started)))  # at most `speed`
+                clock.advance(step)
         except KeyboardInterrupt:
             pass
         finally:
@@ -281,9 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.set_defaults(func=cmd_simulate)
 
     demo = sub.add_parser("demo", help="simulator + reconcile loop on a fast clock")
-    demo.add_argument("--speed", type=float, default=1800.0, help="simulated seconds per real second")
-    demo.add_argument("--duration", type=float, default=60.0, help="real seconds to run")
-    demo.add_argument("--interval", type=float, default=0.1, help="real seconds between cycles")
+    demo.add_argument("--speed", type=float, default=1800.0,
+                      help="simulated seconds per real second, at most (a slow machine shows the same story slower)")
+    demo.add_argument("--duration", type=float, default=60.0,
+                      help="real seconds at full speed: the demo covers speed x duration of simulated time")
+    demo.add_argument("--interval", type=float, default=0.2,
+                      help="real seconds per cycle at full speed; each cycle moves the clock speed x interval")
     demo.add_argument("--table-every", type=float, default=15.0, help="real seconds between tables")
     demo.add_argument("--workdir", default=None)
     demo.add_argument("--no-serve", dest="serve", action="store_false", help="do not serve the dashboard")

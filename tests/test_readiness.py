@@ -363,3 +363,44 @@ def test_dqm_not_having_looked_matters_only_when_a_workflow_waits_for_it():
     verdict = decide_run(obs, POLICY, T0, FRESH, NOW)
     assert state_of(verdict, "EcalPedestals").state is WorkflowState.UNKNOWN  # a CondDB fact, not DQM's
     assert verdict.awaiting == ()
+
+
+def _gated(mode: str):  # type: ignore[no-untyped-def]
+    from importlib import resources
+
+    from spyagency.policy import parse_policy
+
+    text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
+    return parse_policy(text.replace('mode = "advisory"', f'mode = "{mode}"'))
+
+
+def _score(status: str):  # type: ignore[no-untyped-def]
+    from spyagency.decide.quality import FeatureScore, QualityScore, QualityStatus
+
+    driver = FeatureScore("Δθx of BPIX(x+)", "BPIX(x+)", "µrad", 61.0, 3.0, 7.0, 8.3)
+    return QualityScore("SiPixelAli", QualityStatus(status), 9.1 if status == "unusual" else 1.2, "BPIX(x+)",
+                        (driver,), 50)
+
+
+def test_the_quality_watch_adds_its_word_to_an_uploaded_workflow_and_a_gate_holds_an_unusual_one():
+    def judged(mode: str, status: str | None):  # type: ignore[no-untyped-def]
+        obs = observe()
+        if status is not None:
+            obs.quality["SiPixelAli"] = _score(status)
+        return state_of(decide_run(obs, _gated(mode), T0, FRESH, NOW), "SiPixelAli")
+
+    unread = judged("advisory", None)
+    assert unread.state is WorkflowState.UPLOADED and "quality" not in unread.reason  # nothing said before reading
+    flagged = judged("advisory", "unusual")
+    assert flagged.state is WorkflowState.UPLOADED and flagged.done
+    assert flagged.reason.endswith("; quality UNUSUAL (BPIX(x+) 9.1 σ): Δθx of BPIX(x+) at 61 µrad, 8.3 σ above "
+                                   "the median 3 of the last 50 runs")
+    held = judged("gate", "unusual")
+    assert held.state is WorkflowState.NEEDS_REVIEW and not held.done
+    assert held.reason.startswith("uploaded, needs review: quality UNUSUAL (BPIX(x+) 9.1 σ)")
+    waiting = judged("gate", None)
+    assert waiting.state is WorkflowState.NEEDS_REVIEW and waiting.reason.startswith(
+        "uploaded, needs review: quality unknown: its DQM numbers have not been read yet (payload ")
+    passed = judged("gate", "normal")
+    assert passed.state is WorkflowState.UPLOADED and passed.done
+    assert passed.reason.endswith("; quality normal (worst: BPIX(x+) 1.2 σ)")

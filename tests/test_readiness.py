@@ -404,3 +404,20 @@ def test_the_quality_watch_adds_its_word_to_an_uploaded_workflow_and_a_gate_hold
     passed = judged("gate", "normal")
     assert passed.state is WorkflowState.UPLOADED and passed.done
     assert passed.reason.endswith("; quality normal (worst: BPIX(x+) 1.2 σ)")
+
+
+def test_a_reupload_in_the_run_is_described_by_its_newest_payload():
+    tag = POLICY.workflow("SiStripGains").tag
+    first = AttributedUpload(Upload(tag, RUN, RUN, "1" * 40, NOW - 5 * H), Attribution.OWN, "test")
+    again = AttributedUpload(Upload(tag, RUN, RUN, "2" * 40, NOW - 2 * H), Attribution.OWN, "test")
+    for order in ((first, again), (again, first)):
+        uploads = {**all_uploads(skip="SiStripGains"), tag: order}
+        gains = state_of(decide_run(observe(uploads=uploads), POLICY, T0, FRESH, NOW), "SiStripGains")
+        assert gains.reason.startswith("payload 222222222222 in SiStripApvGain_PCL_v0_prompt")
+
+
+def test_the_quality_watch_judges_only_uploaded_outputs():
+    obs = observe(2, uploads=all_uploads(skip="SiPixelAli"))  # its harvest is still running
+    obs.quality["SiPixelAli"] = _score("unusual")
+    pixel = state_of(decide_run(obs, _gated("gate"), T0, FRESH, NOW), "SiPixelAli")
+    assert pixel.state is WorkflowState.HARVESTING and "quality" not in pixel.reason

@@ -421,3 +421,78 @@ def test_the_quality_watch_judges_only_uploaded_outputs():
     obs.quality["SiPixelAli"] = _score("unusual")
     pixel = state_of(decide_run(obs, _gated("gate"), T0, FRESH, NOW), "SiPixelAli")
     assert pixel.state is WorkflowState.HARVESTING and "quality" not in pixel.reason
+
+
+def _fresh_at(moment: datetime) -> dict[Source, SourceHealth]:
+    return {s: SourceHealth(s, moment - timedelta(minutes=1)) for s in (Source.TIER0, Source.CONDDB, Source.DQM)}
+
+
+def _at(tag: str, hours_ago: float, kind: Attribution, since_run: int = RUN, why: str = "why") -> AttributedUpload:
+    return AttributedUpload(Upload(tag, since_run, since_run, f"{int(hours_ago):x}" * 40, NOW - hours_ago * H), kind,
+                            why, RUN - 1 if kind is Attribution.AMBIGUOUS else None)
+
+
+def test_late_and_ambiguous_payloads_are_described_by_the_earliest_one():
+    tag = POLICY.workflow("SiStripGains").tag
+    for kind, state in ((Attribution.AFTER_LOCK, WorkflowState.LATE), (Attribution.AMBIGUOUS, WorkflowState.AMBIGUOUS)):
+        early, later = _at(tag, 9, kind), _at(tag, 3, kind)
+        for order in ((early, later), (later, early)):
+            uploads = {**all_uploads(skip="SiStripGains"), tag: order}
+            gains = state_of(decide_run(observe(uploads=uploads), POLICY, T0, FRESH, NOW), "SiStripGains")
+            assert gains.state is state and gains.reason.startswith("payload 999999999999"), (kind, gains.reason)
+    early, later = _at(tag, 9, Attribution.LANDED, RUN + 1), _at(tag, 3, Attribution.LANDED, RUN + 1)
+    for order in ((early, later), (later, early)):
+        obs = observe(uploads=all_uploads(skip="SiStripGains"), landed_later={tag: order})
+        gains = state_of(decide_run(obs, POLICY, T0, FRESH, NOW), "SiStripGains")
+        assert gains.state is WorkflowState.LATE and "(payload 999999999999" in gains.reason
+
+
+def test_an_express_stream_tier0_says_nothing_about_is_not_done_until_the_harvest_fallback():
+    producers = ALL_PRODUCERS
+    silent = Tier0Run(RUN, True, "Run2026D", producers, {}, NOW)  # no word on any stream
+    obs = observe(2, uploads=all_uploads(skip="SiStripGains"), t0=silent)
+    gains = state_of(decide_run(obs, POLICY, T0, FRESH, NOW), "SiStripGains")
+    fallback = NOW - 2 * H + POLICY.deadlines.harvest_fallback
+    assert gains.state is WorkflowState.WAITING_EXPRESS
+    assert gains.reason == f"express stream Express not done (harvest at the latest {fallback:%Y-%m-%d %H:%M} UTC)"
+    at_fallback = decide_run(obs, POLICY, T0, _fresh_at(fallback), fallback)
+    assert state_of(at_fallback, "SiStripGains").state is WorkflowState.HARVESTING  # from that very moment
+
+
+def test_dqm_not_having_looked_holds_only_dqm_checked_workflows_and_says_why_dqm_is_down():
+    obs = RunObservations(RunInfo(RUN, NOW - 30 * H, NOW - 10 * H), tier0(), all_uploads(skip="SiStripGains"), {}, {},
+                          unobserved_by=(Source.DQM,))
+    gains = state_of(decide_run(obs, POLICY, T0, FRESH, NOW), "SiStripGains")
+    assert gains.state is WorkflowState.HARVESTING  # no DQM rule: DQM's look does not matter
+    pixel_obs = RunObservations(RunInfo(RUN, NOW - 30 * H, NOW - 10 * H), tier0(), all_uploads(skip="SiPixelAli"),
+                                {}, {}, unobserved_by=(Source.DQM,))
+    down = {**FRESH, Source.DQM: SourceHealth(Source.DQM, NOW - 2 * H, "HTTP 500", NOW - H, failing=True)}
+    pixel = state_of(decide_run(pixel_obs, POLICY, T0, down, NOW), "SiPixelAli")
+    assert pixel.state is WorkflowState.UNKNOWN
+    assert pixel.reason.startswith(f"DQM GUI has not looked at run {RUN} yet (DQM GUI failed at ")
+
+
+def test_an_unreadable_dqm_histogram_waits_until_the_give_up_and_names_it():
+    unreadable = {"SiPixelAli": DqmCheck(RUN, "SiPixelAli", DqmOutcome.UNREADABLE, "HTTP 500", NOW)}
+    obs = observe(uploads=all_uploads(skip="SiPixelAli"), dqm=unreadable)
+    give_up = NOW - 10 * H + POLICY.deadlines.pcl_give_up
+    pixel = state_of(decide_run(obs, POLICY, T0, FRESH, NOW), "SiPixelAli")
+    assert pixel.state is WorkflowState.HARVESTING
+    assert pixel.reason.startswith(f"waiting for a payload in SiPixelAli_PCL_v0_prompt (PCL give-up "
+                                   f"{give_up:%Y-%m-%d %H:%M} UTC); DQM GUI failed for this run: HTTP 500")
+    at_give_up = decide_run(obs, POLICY, T0, _fresh_at(give_up), give_up)
+    assert state_of(at_give_up, "SiPixelAli").state is WorkflowState.MISSING
+
+
+def test_a_harvesting_and_a_missing_workflow_name_the_give_up_and_a_failing_dqm_only_where_it_matters():
+    give_up = NOW - 10 * H + POLICY.deadlines.pcl_give_up
+    down = {**FRESH, Source.DQM: SourceHealth(Source.DQM, NOW - 2 * H, "HTTP 500", NOW - H, failing=True)}
+    obs = observe(uploads=all_uploads(skip="SiStripGains"))
+    gains = state_of(decide_run(obs, POLICY, T0, down, NOW), "SiStripGains")
+    assert gains.reason == f"waiting for a payload in SiStripApvGain_PCL_v0_prompt (PCL give-up {give_up:%Y-%m-%d %H:%M} UTC)"
+    pixel = state_of(decide_run(observe(uploads=all_uploads(skip="SiPixelAli")), POLICY, T0, down, NOW), "SiPixelAli")
+    assert pixel.reason == (f"waiting for a payload in SiPixelAli_PCL_v0_prompt (PCL give-up {give_up:%Y-%m-%d %H:%M} "
+                            f"UTC); DQM GUI failed at {NOW - H:%Y-%m-%d %H:%M} UTC: HTTP 500")
+    missing = state_of(decide_run(obs, POLICY, T0, _fresh_at(give_up), give_up), "SiStripGains")
+    assert missing.state is WorkflowState.MISSING
+    assert missing.reason == f"no payload in SiStripApvGain_PCL_v0_prompt by PCL give-up {give_up:%Y-%m-%d %H:%M} UTC"

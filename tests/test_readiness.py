@@ -489,7 +489,8 @@ def test_a_harvesting_and_a_missing_workflow_name_the_give_up_and_a_failing_dqm_
     down = {**FRESH, Source.DQM: SourceHealth(Source.DQM, NOW - 2 * H, "HTTP 500", NOW - H, failing=True)}
     obs = observe(uploads=all_uploads(skip="SiStripGains"))
     gains = state_of(decide_run(obs, POLICY, T0, down, NOW), "SiStripGains")
-    assert gains.reason == f"waiting for a payload in SiStripApvGain_PCL_v0_prompt (PCL give-up {give_up:%Y-%m-%d %H:%M} UTC)"
+    assert gains.reason == (f"waiting for a payload in SiStripApvGain_PCL_v0_prompt "
+                            f"(PCL give-up {give_up:%Y-%m-%d %H:%M} UTC)")
     pixel = state_of(decide_run(observe(uploads=all_uploads(skip="SiPixelAli")), POLICY, T0, down, NOW), "SiPixelAli")
     assert pixel.reason == (f"waiting for a payload in SiPixelAli_PCL_v0_prompt (PCL give-up {give_up:%Y-%m-%d %H:%M} "
                             f"UTC); DQM GUI failed at {NOW - H:%Y-%m-%d %H:%M} UTC: HTTP 500")

@@ -9,8 +9,8 @@ import time
 
 import uvicorn
 
-from spyagency.cli import port_in_use
 from spyagency.clock import Clock
+from spyagency.ports import port_in_use
 from spyagency.settings import Settings
 from spyagency.store import Store
 

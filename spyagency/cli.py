@@ -7,7 +7,6 @@ import getpass
 import logging
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import threading
@@ -27,6 +26,7 @@ from spyagency.demo_story import DemoStory, expert_token, switch_line
 from spyagency.errors import ConfigurationError, StoreUnavailable
 from spyagency.people.overrides import OverrideError, OverrideKind, record_override
 from spyagency.policy import Policy, PolicyError, load_policy
+from spyagency.ports import port_in_use
 from spyagency.report import run_detail, runs_table
 from spyagency.settings import SIM_DQM_PORT, SIM_TIER0_PORT, Settings
 from spyagency.simulator.scenario import demo_runs
@@ -348,14 +348,6 @@ def _variable_of(exc: ConfigurationError | StoreUnavailable, settings: Settings)
         if url is not None and getattr(settings, field) == url:
             return variable
     return "SPYAGENCY_DB_URL"
-
-
-def port_in_use(host: str, port: int) -> bool:
-    """Whether something already listens on ``host:port`` (then serving there would fail, or worse,
-    a browser would show the other service's pages)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1" if host in ("0.0.0.0", "") else host, port)) == 0
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from spyagency.act.steering import LINE_LENGTH, steering_status
+from spyagency.act.steering import steering_status
 from spyagency.decide.quality import QualityScore, score_run
 from spyagency.decide.readiness import source_problem
 from spyagency.decide.steering import PAUSE
@@ -31,8 +31,7 @@ from spyagency.policy import Policy
 from spyagency.report import duration, to_lock
 from spyagency.store import Session
 from spyagency.store import quality as quality_store
-from spyagency.store.people import active_resumes
-from spyagency.store.queries import history, list_runs, source_statuses, tier0_line, uploads_in
+from spyagency.store.queries import history, list_runs, source_statuses, uploads_in
 
 SOURCE_LABELS = {Source.TIER0: "Tier0 Data Service", Source.CONDDB: "CondDB", Source.DQM: "DQM GUI"}
 
@@ -74,7 +73,6 @@ class Banner:
 def banner(session: Session, policy: Policy, now: datetime) -> Banner:
     """The steering banner at ``now``."""
     status = steering_status(session, policy, now)
-    line = tier0_line(session, LINE_LENGTH)
     picture = status.picture
     change, last = picture.latest_change, picture.last_action
     releasing = picture.observed_enabled
@@ -91,10 +89,9 @@ def banner(session: Session, policy: Policy, now: datetime) -> Banner:
             why = last.reason
         elif paused_by == "someone else":
             why = status.switch_note
-    lock = next((entry.lock_time for entry in line if entry.run == status.desired.run), None)
-    overrides = active_resumes(session, [entry.run for entry in line])
+    lock = next((entry.lock_time for entry in status.line if entry.run == status.desired.run), None)
     return Banner(releasing, paused_by, since, why, status.desired.action, status.desired.reason,
-                  status.desired.run, lock, tuple(status.pending), tuple(sorted(overrides.items())),
+                  status.desired.run, lock, tuple(status.pending), tuple(sorted(status.overrides.items())),
                   status.switch_note)
 
 

@@ -46,16 +46,17 @@ def _same_origin(request: Request) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "form posted from another site")
 
 
-def _context(request: Request, state: State, viewer: Principal | None, session: Session | None = None,
+def _context(request: Request, state: State, viewer: Principal | None, banner_from: Session | None = None,
              **extra: object) -> dict[str, object]:
-    """What every page shows: who is looking, the clock, and (with a session) the banner and health strip."""
+    """What every page shows: who is looking, the clock, and (read from ``banner_from``) the banner and
+    health strip; fragments that do not show the banner pass no session and read nothing for it."""
     csrf = (viewer.csrf or state.auth.csrf_token(viewer.user)) if viewer else ""
     now = state.clock.now()
     shared: dict[str, object] = {}
-    if session is not None:
-        shared = {"banner": console.banner(session, state.policy, now),
-                  "lights": console.source_lights(session, state.policy, now),
-                  "unusual": console.unusual_outputs(session)}
+    if banner_from is not None:
+        shared = {"banner": console.banner(banner_from, state.policy, now),
+                  "lights": console.source_lights(banner_from, state.policy, now),
+                  "unusual": console.unusual_outputs(banner_from)}
     return {"request": request, "viewer": viewer, "csrf": csrf, "now": now, "simulated": state.clock.simulated,
             "time_left": time_left, "proxy_mode": state.auth.mode == "proxy",
             "refresh_ms": int(state.settings.dashboard_refresh_s * 1000), **shared, **extra}
@@ -79,21 +80,23 @@ Filter = Annotated[GridFilter, Depends()]
 
 
 def _grid_context(request: Request, state: State, viewer: Principal | None, session: Session,
-                  chosen: GridFilter) -> dict[str, object]:
+                  chosen: GridFilter, page: bool) -> dict[str, object]:
     grid = console.grid(session, state.policy, state.clock.now(), state=chosen.state, min_run=chosen.min_run,
                         max_run=chosen.max_run)
-    return _context(request, state, viewer, session, grid=grid, chosen=chosen,
+    return _context(request, state, viewer, session if page else None, grid=grid, chosen=chosen,
                     run_states=[s.value for s in RunState])
 
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, state: State, viewer: Viewer, session: DbSession, chosen: Filter) -> Response:
-    return templates.TemplateResponse(request, "index.html", _grid_context(request, state, viewer, session, chosen))
+    return templates.TemplateResponse(request, "index.html",
+                                      _grid_context(request, state, viewer, session, chosen, page=True))
 
 
 @router.get("/fragments/runs", response_class=HTMLResponse)
 def runs_fragment(request: Request, state: State, viewer: Viewer, session: DbSession, chosen: Filter) -> Response:
-    return templates.TemplateResponse(request, "_runs.html", _grid_context(request, state, viewer, session, chosen))
+    return templates.TemplateResponse(request, "_runs.html",
+                                      _grid_context(request, state, viewer, session, chosen, page=False))
 
 
 @router.get("/fragments/banner", response_class=HTMLResponse)
@@ -109,14 +112,15 @@ def latency_page(request: Request, state: State, viewer: Viewer, session: DbSess
 
 
 def _run_context(request: Request, state: State, viewer: Principal | None, session: Session,
-                 run: int) -> dict[str, object]:
+                 run: int, page: bool) -> dict[str, object]:
     summary = queries.get_run(session, run)
     if summary is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run} is unknown to SpyAgency")
     dqm_links = gui_links(state.settings.dqm_gui_url or state.settings.dqm_url, state.policy, run, summary.era,
                           summary.express_versions)
     now = state.clock.now()
-    return _context(request, state, viewer, session, run=summary, history=queries.history(session, run),
+    return _context(request, state, viewer, session if page else None, run=summary,
+                    history=queries.history(session, run),
                     acks=acknowledgements(session, run), dqm_links=dqm_links,
                     ack_kinds=[k.value for k in AckKind],
                     timeline=console.timeline(session, state.policy, summary, now),
@@ -128,12 +132,14 @@ def _run_context(request: Request, state: State, viewer: Principal | None, sessi
 
 @router.get("/runs/{run}", response_class=HTMLResponse)
 def run_page(run: RunNumber, request: Request, state: State, viewer: Viewer, session: DbSession) -> Response:
-    return templates.TemplateResponse(request, "run.html", _run_context(request, state, viewer, session, run))
+    return templates.TemplateResponse(request, "run.html",
+                                      _run_context(request, state, viewer, session, run, page=True))
 
 
 @router.get("/fragments/runs/{run}", response_class=HTMLResponse)
 def run_fragment(run: RunNumber, request: Request, state: State, viewer: Viewer, session: DbSession) -> Response:
-    return templates.TemplateResponse(request, "_run.html", _run_context(request, state, viewer, session, run))
+    return templates.TemplateResponse(request, "_run.html",
+                                      _run_context(request, state, viewer, session, run, page=False))
 
 
 @router.post("/runs/{run}/acknowledge")

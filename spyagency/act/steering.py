@@ -22,7 +22,7 @@ from datetime import datetime
 from spyagency.act.outbox import Send, deliver_pending
 from spyagency.decide.steering import PAUSE, RESUME, WAIT, SteeringDecision, desired_switch, shared_switch_step
 from spyagency.errors import SwitchTakenOver
-from spyagency.models import STEERING_ACTIONS, OutboxEntry, SwitchPicture
+from spyagency.models import STEERING_ACTIONS, LineRun, OutboxEntry, ResumeOverride, SwitchPicture
 from spyagency.policy import Policy
 from spyagency.store import Session, Store
 from spyagency.store.outbox import add_entry, pending_entries
@@ -100,13 +100,17 @@ class SteeringStatus:
     switch_note: str  # who holds the switch, when it is not SpyAgency's to move
     changed_by_others_at: datetime | None
     picture: SwitchPicture  # what SpyAgency knows of the switch and of its own latest request
+    line: list[LineRun]  # Tier0's line as the decision read it
+    overrides: dict[int, ResumeOverride]  # operators' standing resumes in that line
 
 
 def steering_status(session: Session, policy: Policy, now: datetime) -> SteeringStatus:
     """The steering picture for operators (read-only)."""
-    desired = decide_steering(session, policy, now)
+    line = tier0_line(session, LINE_LENGTH)
+    overrides = active_resumes(session, [entry.run for entry in line])
+    desired = desired_switch(line, overrides, policy, now)
     picture = switch_picture(session)
     step = shared_switch_step(desired, picture, policy.sources.clock_tolerance)
     last = picture.last_action.action if picture.last_action else None
     return SteeringStatus(desired, last, pending_entries(session, STEERING_ACTIONS), picture.observed_enabled,
-                          step.note, step.taken_over_at, picture)
+                          step.note, step.taken_over_at, picture, line, overrides)

@@ -40,15 +40,18 @@ def values_of(session: Session, runs: Sequence[int]) -> dict[tuple[int, str], di
 
 def history(session: Session, workflow: str, before_run: int, limit: int) -> list[tuple[int, dict[str, float]]]:
     """The numbers of ``workflow`` for up to ``limit`` runs before ``before_run``, oldest first; outputs the
-    watch called unusual are left out unless an expert accepted them."""
-    accepted = {run for run, kind in session.execute(
-        select(AckRow.run, AckRow.kind).where(AckRow.workflow == workflow, AckRow.run < before_run)
-        .order_by(AckRow.id)) if kind != AckKind.HOLD.value}
-    rows = session.scalars(select(QualityValueRow).where(
+    watch called unusual are left out unless an expert's latest word on them accepts them."""
+    rows = list(session.scalars(select(QualityValueRow).where(
         QualityValueRow.workflow == workflow, QualityValueRow.run < before_run)
-        .order_by(QualityValueRow.run.desc()).limit(limit * 2))
+        .order_by(QualityValueRow.run.desc()).limit(limit * 2)))
+    flagged = [row.run for row in rows if row.status == UNUSUAL]
+    latest: dict[int, str] = {}
+    if flagged:  # only the acknowledgements of the flagged runs read here, latest last
+        for run, kind in session.execute(select(AckRow.run, AckRow.kind).where(
+                AckRow.workflow == workflow, AckRow.run.in_(flagged)).order_by(AckRow.id)):
+            latest[run] = kind
     kept = [(row.run, {str(k): float(v) for k, v in row.values.items()}) for row in rows
-            if row.status != UNUSUAL or row.run in accepted][:limit]
+            if row.status != UNUSUAL or latest.get(row.run, AckKind.HOLD.value) != AckKind.HOLD.value][:limit]
     return kept[::-1]
 
 

@@ -19,36 +19,57 @@ from . import errors
 from .auth import Authenticator
 from .deps import AppState
 from .middleware import AnonymousPageCache, BodyLimit, SecurityHeaders, ShedLoad
-from .routers import acks, dashboard, health, runs, steering
+from .routers import acks, dashboard, health, release, runs, steering
 
 MAX_BODY_BYTES = 64 * 1024
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    await app.state.spyagency.release_reader.close()
+
+
+def _bare_app(description: str, settings: Settings, clock: Clock | None, policy: Policy | None,
+              store: Store | None) -> FastAPI:
+    app = FastAPI(title="SpyAgency", version=__version__, lifespan=_lifespan, description=description)
+    app.state.spyagency = AppState(settings=settings, store=store or Store(settings.db_url),
+                                   policy=policy or load_policy(settings.policy), clock=clock or SystemClock(),
+                                   auth=Authenticator(settings))
+    return app
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, policy: Policy | None = None,
                store: Store | None = None) -> FastAPI:
     """Build the service; the store must already be migrated (``spyagency migrate``)."""
     settings = settings or Settings()
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await app.state.spyagency.release_reader.close()
-
-    app = FastAPI(title="SpyAgency", version=__version__, lifespan=lifespan,
-                  description="Readiness of CMS prompt calibrations: release API for Tier0, "
-                              "acknowledgements for AlCa experts, dashboard for operators.")
-    app.state.spyagency = AppState(settings=settings, store=store or Store(settings.db_url),
-                                   policy=policy or load_policy(settings.policy), clock=clock or SystemClock(),
-                                   auth=Authenticator(settings))
+    app = _bare_app("Readiness of CMS prompt calibrations: release API for Tier0, "
+                    "acknowledgements for AlCa experts, dashboard for operators.", settings, clock, policy, store)
 
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(ShedLoad, slots=settings.api_page_slots)
     app.add_middleware(AnonymousPageCache, max_age_s=settings.anonymous_page_cache_s)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
+    app.include_router(release.router)
     app.include_router(runs.router)
     app.include_router(acks.router)
     app.include_router(steering.router)
+    app.include_router(health.liveness)
     app.include_router(health.router)
     app.include_router(dashboard.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")
+    return app
+
+
+def create_release_app(settings: Settings | None = None, *, clock: Clock | None = None,
+                       policy: Policy | None = None, store: Store | None = None) -> FastAPI:
+    """Tier0's own listener: the release API and liveness, nothing a flood of others could slow."""
+    settings = settings or Settings()
+    app = _bare_app("May Tier0 release this run? The release API alone.", settings, clock, policy, store)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeaders)
+    errors.install(app)
+    app.include_router(release.router)
+    app.include_router(health.liveness)
     return app

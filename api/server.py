@@ -8,6 +8,7 @@ import threading
 import time
 
 import uvicorn
+from fastapi import FastAPI
 
 from spyagency.clock import Clock
 from spyagency.ports import port_in_use
@@ -15,7 +16,7 @@ from spyagency.settings import Settings
 from spyagency.store import Store
 
 from .auth import DEFAULT_SECRET, MIN_SECRET_LENGTH
-from .main import create_app
+from .main import create_app, create_release_app
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -49,19 +50,44 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         print("note: SPYAGENCY_TOKENS is empty, so nobody can write (acknowledge, hold, override); "
               "the dashboard and the release API are read-only", file=sys.stderr)
     Store(settings.db_url).migrate()
-    # bounded: at most api_max_concurrency connections, idle keep-alives closed after 5 s
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
-                proxy_headers=False, limit_concurrency=settings.api_max_concurrency, timeout_keep_alive=5,
-                backlog=256)
+    _run_bounded(create_app(settings), host, port, settings)
     return 0
 
 
+def serve_release(args: argparse.Namespace, settings: Settings) -> int:
+    """`spyagency serve-release`: the release API alone, in its own process, for Tier0.
+
+    Pages, lists, metrics and writes run elsewhere, so however hard others flood the main
+    service, this process's event loop only ever waits for Tier0's own questions.
+    """
+    host = args.host or settings.api_host
+    port = args.port or settings.release_port
+    if port_in_use(host, port):
+        print(f"cannot serve the release API on {host}:{port}: the port is in use; pick another with --port "
+              f"or SPYAGENCY_RELEASE_PORT", file=sys.stderr)
+        return 2
+    Store(settings.db_url).migrate()
+    _run_bounded(create_release_app(settings), host, port, settings)
+    return 0
+
+
+def _run_bounded(app: FastAPI, host: str, port: int, settings: Settings) -> None:
+    # bounded: at most api_max_concurrency connections, idle keep-alives closed after 5 s
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False,
+                limit_concurrency=settings.api_max_concurrency, timeout_keep_alive=5, backlog=256)
+
+
 def register(subcommands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Adds `serve` to the `spyagency` command (entry point group spyagency.commands)."""
+    """Adds `serve` and `serve-release` to the `spyagency` command (entry point group spyagency.commands)."""
     parser = subcommands.add_parser("serve", help="serve the release API, ack API and dashboard")
     parser.add_argument("--host", default=None)
     parser.add_argument("--port", type=int, default=None)
     parser.set_defaults(func=serve)
+    release = subcommands.add_parser("serve-release", help="serve the release API alone, for Tier0 "
+                                                           "(its own process and port)")
+    release.add_argument("--host", default=None)
+    release.add_argument("--port", type=int, default=None)
+    release.set_defaults(func=serve_release)
 
 
 #: How long ``start_in_thread`` waits for the server to listen before it fails.

@@ -1,8 +1,10 @@
 """Benchmark 5: Tier0's release query while anonymous clients flood the rest of the service.
 
-The release API alone is measured first (the baseline, same process, same run). Then, while it is
-measured again, 64 anonymous connections hammer /metrics, 32 the dashboard, and 500 sockets hold
-half-sent requests open. The figures show whether one clumsy neighbour can slow Tier0's question.
+The release API alone is measured first (the baseline, same process, same run). Then, while
+64 anonymous connections hammer /metrics, 32 the dashboard, and 500 sockets hold half-sent
+requests open on each port, it is measured twice: asked on the main service's port (one
+process for everything), and asked on Tier0's own listener (`spyagency serve-release`, its own
+process). The figures show whether one clumsy neighbour can slow Tier0's question.
 """
 
 from __future__ import annotations
@@ -45,31 +47,35 @@ def run(settings: Settings, low_run: int, high_run: int, seconds: int = 5) -> di
     script = Path(tempfile.mkdtemp()) / "random_run.lua"
     script.write_text(RANDOM_RUN.replace("{low}", str(low_run)).replace("{high}", str(high_run)))
     api = ApiProcess(settings)
+    listener = ApiProcess(settings, command_name="serve-release")
     stop = threading.Event()
     try:
-        wrk(api.url + "/", "warm-up", 2, 4, script)
-        alone = wrk(api.url + "/", "release API alone", seconds, 4, script)
-        slow = threading.Thread(target=_half_open, args=(api.port, HALF_OPEN, stop), daemon=True)
-        slow.start()
-        floods = [subprocess.Popen(["wrk", "-t1", f"-c{c}", f"-d{seconds + 2}s", api.url + path],
+        for url in (api.url, listener.url):
+            wrk(url + "/", "warm-up", 2, 4, script)
+        alone = wrk(listener.url + "/", "release API alone", seconds, 4, script)
+        for port in (api.port, listener.port):
+            threading.Thread(target=_half_open, args=(port, HALF_OPEN, stop), daemon=True).start()
+        floods = [subprocess.Popen(["wrk", "-t1", f"-c{c}", f"-d{2 * seconds + 4}s", api.url + path],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                   for path, c in (("/metrics", 64), ("/", 32))]
-        flooded = wrk(api.url + "/", "release API under the flood", seconds, 4, script)
+        shared = wrk(api.url + "/", "flooded, asked on the main port", seconds, 4, script)
+        flooded = wrk(listener.url + "/", "flooded, asked on Tier0's listener", seconds, 4, script)
         for flood in floods:
             flood.wait()
     finally:
         stop.set()
         api.stop()
-    for figures in (alone, flooded):
+        listener.stop()
+    for figures in (alone, shared, flooded):
         _print(figures)
-    print(f"  p99 under the flood: {flooded.p99_ms:.1f} ms (target < {TARGET_P99_MS:.0f} ms); "
-          f"ratio of p99 flooded/alone {flooded.p99_ms / max(alone.p99_ms, 0.001):.1f}; "
-          f"throughput ratio {flooded.requests_per_s / alone.requests_per_s:.2f}")
-    return {"alone": alone, "flooded": flooded}
+    print(f"  p99 on Tier0's listener under the flood: {flooded.p99_ms:.1f} ms (target < {TARGET_P99_MS:.0f} ms); "
+          f"ratio flooded/alone {flooded.p99_ms / max(alone.p99_ms, 0.001):.1f}; on the main port it is "
+          f"{shared.p99_ms:.1f} ms (ratio {shared.p99_ms / max(alone.p99_ms, 0.001):.1f})")
+    return {"alone": alone, "shared": shared, "flooded": flooded}
 
 
 def _print(figures: LoadFigures) -> None:
-    print(f"  {figures.label:<30} {figures.requests_per_s:8.0f} req/s  p50 {figures.p50_ms:6.2f} ms  "
+    print(f"  {figures.label:<36} {figures.requests_per_s:8.0f} req/s  p50 {figures.p50_ms:6.2f} ms  "
           f"p99 {figures.p99_ms:6.2f} ms  non-2xx {figures.errors}")
 
 
@@ -93,16 +99,19 @@ def main() -> None:
     scene = build(history_runs, utcnow(), load_policy())
     try:
         memory.run(scene.settings, f"first cycle, {history_runs} history runs")  # decides every active run
-        p99s = []
+        p99s: list[float] = []
+        shared: list[float] = []
         for _ in range(args.repeat):
             figures = run(scene.settings, ACTIVE_FIRST_RUN - history_runs, ACTIVE_FIRST_RUN + ACTIVE_RUNS - 1,
                           seconds=args.seconds)
-            flooded = figures["flooded"]
-            assert isinstance(flooded, LoadFigures)
-            p99s.append(flooded.p99_ms)
+            for key, series in (("flooded", p99s), ("shared", shared)):
+                measured = figures[key]
+                assert isinstance(measured, LoadFigures)
+                series.append(measured.p99_ms)
         met = sum(p < TARGET_P99_MS for p in p99s)
-        print(f"p99 under the flood in {len(p99s)} runs: {', '.join(f'{p:.0f}' for p in p99s)} ms; "
-              f"target < {TARGET_P99_MS:.0f} ms met in {met} of {len(p99s)}")
+        print(f"p99 under the flood in {len(p99s)} runs, on Tier0's listener: "
+              f"{', '.join(f'{p:.1f}' for p in p99s)} ms (target < {TARGET_P99_MS:.0f} ms met in {met} of "
+              f"{len(p99s)}); on the main port: {', '.join(f'{p:.0f}' for p in shared)} ms")
     finally:
         scene.close()
 

@@ -15,13 +15,17 @@ from tests.support.pgserver import free_port  # the tests' loopback helpers serv
 
 
 class ApiProcess:
-    """The API as production runs it: one uvicorn process, configured by environment."""
+    """The API as production runs it: one uvicorn process, configured by environment.
 
-    def __init__(self, settings: Settings, extra_env: dict[str, str] | None = None) -> None:
+    ``command_name`` is ``serve`` (the whole service) or ``serve-release`` (Tier0's own listener).
+    """
+
+    def __init__(self, settings: Settings, extra_env: dict[str, str] | None = None,
+                 command_name: str = "serve") -> None:
         self.port = free_port()
         env = {**os.environ, "SPYAGENCY_DB_URL": settings.db_url, "SPYAGENCY_TOKENS": "bench=bench:tier0",
                **(extra_env or {})}
-        command = [str(Path(sys.executable).parent / "spyagency"), "serve", "--host", "127.0.0.1",
+        command = [str(Path(sys.executable).parent / "spyagency"), command_name, "--host", "127.0.0.1",
                    "--port", str(self.port)]
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.url = f"http://127.0.0.1:{self.port}"

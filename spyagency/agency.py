@@ -59,7 +59,7 @@ class Agency:
         self.store = Store(settings.db_url)
         http = {"timeout": settings.http_timeout_s, "retries": settings.http_retries}
         self.tier0 = Tier0Client(settings.tier0_url, **http)
-        self.dqm = DqmClient(settings.dqm_url, **http)
+        self.dqm = DqmClient(settings.dqm_url, settings.dqm_api, **http)
         self.conddb = CondDBClient(settings.conddb_url, settings.conddb_schema)
         self.holder = new_holder_id()
         self._control: HttpControl | SqlControl | None = None

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     conddb_url: str = "sqlite:///var/sim/conddb.sqlite"
     conddb_schema: str | None = Field(None, description="e.g. CMS_CONDITIONS on Oracle")
     dqm_url: str = f"http://127.0.0.1:{SIM_DQM_PORT}/"
+    dqm_api: Literal["jsonfairy", "v1"] = Field(
+        "jsonfairy", description="the DQM GUI's JSON API: jsonfairy (legacy GUI) or v1 (new GUI, /api/v1/json)")
     policy: str | None = Field(None, description="policy TOML path; None = built-in default")
     poll_interval_s: float = Field(60.0, gt=0)
     #: per-source poll intervals of the Airflow DAGs; default ``poll_interval_s``
@@ -36,6 +38,7 @@ class Settings(BaseSettings):
     # API service
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    release_port: int = Field(8001, description="`spyagency serve-release`: Tier0's own listener")
     auth_mode: Literal["token", "proxy"] = Field("token", description="token (bearer) or proxy (SSO header)")
     tokens: str = Field("", description="token=user:role1|role2 entries, comma separated")
     proxy_user_header: str = "X-Remote-User"

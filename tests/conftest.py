@@ -70,7 +70,7 @@ class World:
 def make_world(tmp_path: Path, policy: Policy, runs: list[SimRun], store_url: str | None = None,
                **settings: object) -> World:
     clock = ManualClock(START)
-    sim = Simulator(policy, runs, tmp_path / "sim", START)
+    sim = Simulator(policy, runs, tmp_path / "sim", START, dqm_api=str(settings.get("dqm_api", "jsonfairy")))
     config = Settings(db_url=store_url or f"sqlite:///{tmp_path / 'store.db'}", tier0_url=sim.tier0_url,
                       dqm_url=sim.dqm_url, conddb_url=sim.conddb_url, http_retries=0,
                       http_timeout_s=1.0, **settings)

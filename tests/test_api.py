@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
+from api.main import create_app, create_release_app
 from api.server import start_in_thread
 from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 
@@ -192,6 +192,24 @@ def test_real_uvicorn_serves_the_release_api(world):
         assert reply.status_code == 200 and reply.json()["release"] is True
     finally:
         server.should_exit = True
+
+
+def test_tier0s_own_listener_answers_the_release_question_and_nothing_else(client, world):
+    """`spyagency serve-release`: the same answers as the main service, and no page a flood could use."""
+    app = create_release_app(world.agency.settings, clock=world.clock, policy=world.agency.policy,
+                             store=world.store)
+    with TestClient(app) as listener:
+        for run in (386925, 386926):
+            assert listener.get(f"/api/v1/runs/{run}/release").json() == \
+                client.get(f"/api/v1/runs/{run}/release").json()
+        assert listener.get("/api/v1/runs/999999/release").status_code == 404
+        assert listener.get("/api/v1/runs/386925.0/release").status_code == 422
+        assert listener.head("/api/v1/runs/386925/release").status_code == 200
+        assert listener.get("/healthz").status_code == 200
+        for elsewhere in ("/", "/metrics", "/api/v1/runs", "/api/v1/runs/386925", "/readyz", "/latency"):
+            assert listener.get(elsewhere).status_code == 404, elsewhere
+        assert listener.post("/api/v1/runs/386926/workflows/SiPixelAli/acknowledgements", headers=EXPERT,
+                             json={"kind": "accept", "comment": "x"}).status_code in (404, 405)
 
 
 def test_a_pause_someone_else_made_is_shown_and_never_undone(client, world):

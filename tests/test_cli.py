@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
+import httpx
 import pytest
 
 from spyagency.clock import utcnow
@@ -129,6 +131,29 @@ def test_serve_and_demo_refuse_a_busy_port(tmp_path):
         assert f"cannot serve on 127.0.0.1:{port}: the port is in use" in serve
         demo = _one_line_error(run_cli("demo", "--port", str(port), "--duration", "1", env=env))
         assert f"port {port} is in use" in demo
+
+
+def test_serve_release_is_a_process_of_its_own_that_answers_tier0(tmp_path):
+    from .support.pgserver import free_port
+
+    port = free_port()
+    env = {**os.environ, "SPYAGENCY_DB_URL": f"sqlite:///{tmp_path / 's.db'}"}
+    listener = subprocess.Popen([sys.executable, "-m", "spyagency.cli", "serve-release", "--port", str(port)],
+                                env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                reply = httpx.get(f"http://127.0.0.1:{port}/api/v1/runs/386925/release", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and listener.poll() is None, "serve-release did not start"
+                time.sleep(0.2)
+        assert reply.status_code == 404 and "unknown to SpyAgency" in reply.json()["detail"]  # an empty store
+        assert httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).status_code == 404
+    finally:
+        listener.terminate()
+        listener.wait(timeout=30)
 
 
 def test_serve_without_tokens_says_that_nobody_can_write(tmp_path):

@@ -10,14 +10,15 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from spyagency.decide.quality import QualityStatus, chi2_survival, score_run
+from spyagency.decide.quality import QualityStatus, chi2_survival, normal_equivalent, score_run
 from spyagency.models import AckKind, RunState, WorkflowState
 from spyagency.observe.dqm import feature_values
 from spyagency.observe.errors import DqmProtocolError
+from spyagency.observe.jsroot import hist_from_jsroot
 from spyagency.people.acknowledge import acknowledge
 from spyagency.policy import Policy, load_policy, parse_policy
 from spyagency.simulator.quality import QualitySeason
-from spyagency.simulator.scenario import SimRun, all_streams
+from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 
 from .conftest import START, make_world
 
@@ -44,7 +45,7 @@ def test_an_unusual_alignment_is_flagged_and_named_in_the_experts_words():
     moved["ΔX of BPIX(x+)"] -= 6 * season.spread("SiPixelAli", "ΔX of BPIX(x+)")
     score = score_run("SiPixelAli", _watch(policy), moved, history)
     assert score.status is QualityStatus.UNUSUAL and score.group == "BPIX(x+)"
-    assert score.drivers[0].name == "Δθx of BPIX(x+)" and score.drivers[0].z > 6
+    assert score.drivers[0].name == "Δθx of BPIX(x+)" and score.drivers[0].z > 5  # 8 σ, judged on 40 runs
     assert "Δθx of BPIX(x+) at" in score.summary and "µrad" in score.summary and "above the median" in score.summary
     assert "of the last 40 runs" in score.summary
     normal = score_run("SiPixelAli", _watch(policy), season.values(1040, "SiPixelAli"), history)
@@ -172,3 +173,71 @@ def test_an_unreadable_monitor_element_keeps_a_gated_run_back(tmp_path):
         world.agency.close()
         world.sim.stop()
         world.store.dispose()
+
+
+def test_the_new_dqm_gui_api_gives_the_same_numbers_and_verdicts(tmp_path):
+    """A DQM GUI of the new generation (/api/v1/json, TBufferJSON objects) is read like the legacy one."""
+    policy = _policy("advisory")
+    runs = _season_runs(policy, 14, anomaly_at=13)
+    runs[5] = SimRun(runs[5].run, runs[5].start, runs[5].stop, all_streams(policy), {"SiPixelAli": Outcome.VETOED})
+    legacy = make_world(tmp_path / "legacy", policy, runs)
+    new = make_world(tmp_path / "new", policy, runs, dqm_api="v1")
+    try:
+        assert new.agency.dqm.api == "v1" and new.sim.dqm_url == new.agency.settings.dqm_url
+        seen = {}
+        for name, world in (("legacy", legacy), ("new", new)):
+            verdicts = world.at(timedelta(0))
+            seen[name] = {run: [(w.workflow, w.state, w.reason) for w in verdict.workflows]
+                          for run, verdict in verdicts.items()}
+        assert seen["new"] == seen["legacy"]
+        reasons = dict((w, r) for w, _s, r in seen["new"][387013])
+        assert "quality UNUSUAL (BPIX(x+)" in reasons["SiPixelAli"]
+        assert "quality normal" in reasons["SiPixelLorentzAngle"] and "quality normal" in reasons["EcalPedestals"]
+        assert "vetoed" in dict((w, r) for w, _s, r in seen["new"][387005])["SiPixelAli"]
+    finally:
+        for world in (legacy, new):
+            world.agency.close()
+            world.sim.stop()
+            world.store.dispose()
+
+
+def _jsroot_th1(**overrides: object) -> dict[str, object]:
+    obj: dict[str, object] = {
+        "_typename": "TH1F", "fName": "h_diffLA", "fTitle": "difference in μH",
+        "fXaxis": {"_typename": "TAxis", "fNbins": 3, "fLabels": None},
+        "fTsumw": 4.0, "fTsumwx": 4.0, "fTsumwx2": 8.0, "fArray": [0.0, 1.0, 2.0, 1.0, 0.0]}
+    return {**obj, **overrides}
+
+
+def test_a_jsroot_histogram_reads_as_root_computes_it():
+    hist = hist_from_jsroot(_jsroot_th1(), "h_diffLA")
+    assert hist["bins"]["content"] == [1.0, 2.0, 1.0]
+    assert hist["stats"]["mean"]["X"]["value"] == 1.0 and hist["stats"]["rms"]["X"]["value"] == 1.0
+    la = _watch(load_policy(), "SiPixelLorentzAngle")
+    assert [feature_values(hist, feature) for feature in la.features] == [[1.0], [1.0]]
+    labelled = hist_from_jsroot(_jsroot_th1(fXaxis={"fNbins": 3, "fLabels": {"_typename": "THashList", "arr": [
+        {"_typename": "TObjString", "fUniqueID": 2, "fString": "DB update vetoed"}]}}), "statusResults")
+    assert [label["value"] for label in labelled["xaxis"]["labels"]] == ["", "DB update vetoed", ""]
+    two_d = hist_from_jsroot(_jsroot_th1(_typename="TH2F", fYaxis={"fNbins": 1},
+                                         fArray=[0.0] * 5 + [0.0, 1.0, 0.0, 1.0, 0.0] + [0.0] * 5), "statusResults")
+    assert two_d["bins"]["content"] == [[1.0, 0.0, 1.0]]
+
+
+@pytest.mark.parametrize("junk", [
+    [], {"fName": "no type"}, _jsroot_th1(_typename="TGraph"), _jsroot_th1(fArray=[1.0, 2.0]),
+    _jsroot_th1(fXaxis={"fNbins": 0}), _jsroot_th1(fTsumw="x"), _jsroot_th1(fArray=[0.0, "NaN", 1.0, 1.0, 0.0]),
+    _jsroot_th1(fXaxis={"fNbins": 3, "fLabels": {"arr": [{"fUniqueID": 9, "fString": "x"}]}}),
+    _jsroot_th1(fTsumwx=float("inf")),
+])
+def test_a_malformed_jsroot_object_is_a_protocol_error(junk):
+    with pytest.raises(DqmProtocolError):
+        hist_from_jsroot(junk, "h")
+
+
+@given(t=st.floats(min_value=0.0, max_value=50.0), dof=st.integers(min_value=1, max_value=500))
+def test_scores_from_short_histories_count_for_less(t, dof):
+    """A t from few runs is never worth more than the same t from many, and never more than itself."""
+    z = normal_equivalent(t, dof)
+    assert 0.0 <= z <= t + 1e-9
+    assert z <= normal_equivalent(t, dof + 1) + 1e-9
+    assert normal_equivalent(-t, dof) == -z

@@ -17,9 +17,11 @@ from spyagency.store import queries
 from ..deps import AppState, State
 
 router = APIRouter(tags=["health"])
+#: Liveness alone: also served by the release listener.
+liveness = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Liveness")
+@liveness.get("/healthz", summary="Liveness")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 

@@ -1,22 +1,19 @@
-"""Runs and the release API that Tier0 asks before releasing prompt reco."""
+"""Runs: the list, one run in full, and the next run in Tier0's line."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, status
 
-from spyagency.decide.release import release_answer
-from spyagency.errors import StoreUnavailable
 from spyagency.models import RunState, RunSummary
 from spyagency.store import queries
 from spyagency.store.people import acknowledgements
 
-from ..deps import AppState, DbSession, State
+from ..deps import DbSession, State
 from ..schemas import (
     AckOut,
     NextReleaseOut,
-    ReleaseOut,
     RunDetailOut,
     RunNumber,
     RunOut,
@@ -24,6 +21,7 @@ from ..schemas import (
     StateChangeOut,
     WorkflowOut,
 )
+from .release import not_found, release_out
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
 
@@ -36,38 +34,12 @@ def run_out(summary: RunSummary) -> RunOut:
         workflows=[WorkflowOut(**vars(w)) for w in summary.workflows])
 
 
-def _not_found(run: int) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND,
-                         f"run {run} is unknown to SpyAgency: not in RUN_INFO yet, or older than the look-back")
-
-
-def _release(state: AppState, summary: RunSummary) -> ReleaseOut:
-    # our own typed values: the model is built without validating them again
-    answer = release_answer(summary, state.clock.now(), state.policy.sources.stale_after)
-    return ReleaseOut.model_construct(**{**vars(answer), "state": RunState(answer.state),
-                                         "reasons": list(answer.reasons)})
-
-
-@router.get("/runs/{run}/release", response_model=ReleaseOut, summary="May Tier0 release this run?",
-            responses={503: {"description": "the store cannot be read: no answer, so no release"}})
-async def get_release(run: RunNumber, request: Request) -> Response:
-    state: AppState = request.app.state.spyagency  # not a dependency: solving one costs more than the read
-    try:
-        summary = await state.release_reader.facts(run)
-    except StoreUnavailable as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
-    if summary is None:
-        raise _not_found(run)
-    # Tier0's hot path: a Response is not validated again against the response model
-    return Response(_release(state, summary).model_dump_json(), media_type="application/json")
-
-
 @router.get("/release/next", response_model=NextReleaseOut, summary="The next run in Tier0's line")
 def get_next_release(state: State, session: DbSession) -> NextReleaseOut:
     summary = queries.next_in_line(session)
     if summary is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no run is waiting for release")
-    return NextReleaseOut(**_release(state, summary).model_dump())
+    return NextReleaseOut(**release_out(state, summary).model_dump())
 
 
 @router.get("/runs", response_model=RunPage, summary="Runs, newest first, paginated")
@@ -90,7 +62,7 @@ def list_runs(
 def get_run(run: RunNumber, session: DbSession) -> RunDetailOut:
     summary = queries.get_run(session, run)
     if summary is None:
-        raise _not_found(run)
+        raise not_found(run)
     return RunDetailOut(
         **run_out(summary).model_dump(),
         history=[StateChangeOut(workflow=c.workflow, state=c.state, reason=c.reason, source=c.source, at=c.at)

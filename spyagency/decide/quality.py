@@ -7,8 +7,9 @@ together, because a real problem moves several of them: the group's ``Σ z²`` i
 equivalent Gaussian σ of its chance probability. A run is unusual when its worst group is at least
 the policy's threshold; the numbers that drove it are named in the experts' words.
 
-Slow drifts are followed (the history is a moving window); a missing number is "unknown", never
-"normal", and fewer earlier runs than ``min_history`` means "not judged".
+Slow drifts are followed (the history is a moving window); a score measured against few runs is
+converted as a Student t would be, so short histories do not cry wolf; a missing number is
+"unknown", never "normal", and fewer earlier runs than ``min_history`` means "not judged".
 """
 
 from __future__ import annotations
@@ -118,15 +119,31 @@ RECENT_RUNS = 15
 def _robust(values: Sequence[float]) -> tuple[float, float]:
     """Centre and run-to-run spread of a history, oldest first.
 
-    The spread comes from the differences between consecutive runs (``MAD/√2``): a slow drift
-    moves the values but hardly their differences, so a drifting number is not called noisy.
+    The spread comes from the differences between consecutive runs, so a slow drift (which moves
+    the values but hardly their differences) is not called noise. Differences further than 3.5
+    robust σ from their median are clipped before their standard deviation is taken: one odd run
+    cannot inflate it, and a short history still gives a spread nearly as sure as a plain one.
     """
     centre = statistics.median(values[-RECENT_RUNS:])
     steps = [b - a for a, b in zip(values, values[1:], strict=False)]
-    spread = 1.4826 * statistics.median(abs(s - statistics.median(steps)) for s in steps) / math.sqrt(2.0)
+    middle = statistics.median(steps)
+    mad = 1.4826 * statistics.median(abs(s - middle) for s in steps)
+    clipped = [min(middle + 3.5 * mad, max(middle - 3.5 * mad, s)) for s in steps] if mad > 0 else steps
+    spread = statistics.pstdev(clipped) / math.sqrt(2.0) if len(clipped) > 1 else 0.0
     if spread <= 0.0:  # a constant history: any change stands out, but do not divide by zero
         spread = max(abs(centre) * 1e-6, 1e-12)
     return centre, spread
+
+
+def normal_equivalent(t: float, dof: int) -> float:
+    """The Gaussian z with the tail probability of Student's ``t`` on ``dof`` degrees of freedom (Wallace 1959).
+
+    A score against a spread measured on few runs is a t statistic: a 5 σ look-alike from ten runs
+    happens far more often than a true 5 σ. Converting first keeps short histories from crying wolf.
+    """
+    if dof < 1:
+        return 0.0
+    return math.copysign((8 * dof + 1) / (8 * dof + 3) * math.sqrt(dof * math.log1p(t * t / dof)), t)
 
 
 def score_run(workflow: str, watch: QualityWatch, values: Mapping[str, float] | None,
@@ -145,7 +162,7 @@ def score_run(workflow: str, watch: QualityWatch, values: Mapping[str, float] | 
         if len(past) < watch.min_history:
             return QualityScore(workflow, QualityStatus.NOT_JUDGED, None, None, (), len(past))
         median, spread = _robust(past)
-        z = max(-MAX_Z, min(MAX_Z, (values[name] - median) / spread))
+        z = max(-MAX_Z, min(MAX_Z, normal_equivalent((values[name] - median) / spread, len(past) - 1)))
         features.append(FeatureScore(name, group, units[name], values[name], median, spread, z))
     groups: dict[str, list[FeatureScore]] = {}
     for feature in features:

@@ -1,15 +1,20 @@
-"""Client of the DQM GUI JSON API (legacy ``jsonfairy``) for PCL status histograms."""
+"""Client of the DQM GUI's JSON APIs for PCL status histograms and quality monitor elements.
+
+Two APIs, one per generation of the GUI: the legacy ``jsonfairy`` archive and the new GUI's
+``/api/v1/json`` (ROOT objects as ``TBufferJSON``, translated by :mod:`spyagency.observe.jsroot`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from spyagency.models import DqmCheck, DqmOutcome
 from spyagency.observe.errors import DqmProtocolError, DqmUnavailable
 from spyagency.observe.http import JsonHttp
+from spyagency.observe.jsroot import hist_from_jsroot
 from spyagency.observe.tier0 import check_run_number
 from spyagency.policy import DqmRule, Policy, QualityFeature, QualityWatch
 
@@ -66,10 +71,24 @@ def classify(values: dict[str, float], rule: DqmRule) -> tuple[DqmOutcome, str]:
     return DqmOutcome.NO_UPDATE, f"neither update nor veto ({raised})"
 
 
-class DqmClient:
-    """Reads PCL status histograms from a DQM GUI."""
+DqmApi = Literal["jsonfairy", "v1"]
 
-    def __init__(self, base_url: str, **http_options: Any) -> None:
+#: Where each API serves one monitor element: ``<prefix>/<run>/<Primary>/<Processed>/<Tier>/<folder>/<name>``.
+API_PREFIX: dict[str, str] = {"jsonfairy": "dqm/offline/jsonfairy/archive", "v1": "api/v1/json"}
+
+
+def element_path(api: str, run: int, dataset: str, histogram: str) -> str:
+    """Path of one monitor element of ``run`` in ``dataset`` under the GUI root."""
+    return f"{API_PREFIX[api]}/{int(run)}/{quote(dataset.strip('/'))}/{quote(histogram)}"
+
+
+class DqmClient:
+    """Reads PCL status histograms and quality monitor elements from a DQM GUI (``api``: which GUI)."""
+
+    def __init__(self, base_url: str, api: DqmApi = "jsonfairy", **http_options: Any) -> None:
+        if api not in API_PREFIX:
+            raise ValueError(f"unknown DQM GUI API {api!r}: jsonfairy (legacy GUI) or v1 (new GUI)")
+        self.api = api
         self.http = JsonHttp(base_url, unavailable=DqmUnavailable,
                              protocol_error=DqmProtocolError, **http_options)
 
@@ -82,14 +101,17 @@ class DqmClient:
         return rule.jsonfairy_path(check_run_number(run), era, version)
 
     def histogram(self, run: int, era: str, rule: DqmRule, version: int | None = None) -> dict[str, Any] | None:
-        """The jsonfairy ``hist`` object, or None when the GUI has no such histogram."""
-        return self.monitor_element(run, self.plot_path(run, era, rule, version), rule.histogram)
+        """The status histogram as a jsonfairy ``hist`` object, or None when the GUI has no such histogram."""
+        return self.monitor_element(check_run_number(run), rule.dataset_for(era, version), rule.histogram)
 
-    def monitor_element(self, run: int, path: str, name: str) -> dict[str, Any] | None:
-        """The jsonfairy ``hist`` object at ``path`` (under the GUI root), or None when the GUI lacks it."""
-        document = self.http.get(path, allow_404=True)
+    def monitor_element(self, run: int, dataset: str, name: str) -> dict[str, Any] | None:
+        """Monitor element ``name`` of ``run`` in ``dataset`` as a jsonfairy ``hist`` object (whichever API
+        the GUI speaks), or None when the GUI lacks it."""
+        document = self.http.get(element_path(self.api, run, dataset, name), allow_404=True)
         if document is None:
             return None
+        if self.api == "v1":
+            return hist_from_jsroot(document, name)
         if not isinstance(document, dict) or "hist" not in document:
             raise DqmProtocolError(f"reply for run {run} is not a {{\"hist\": ...}} document")
         hist = document["hist"]
@@ -112,12 +134,12 @@ class DqmClient:
 
 
 def feature_values(hist: dict[str, Any], feature: QualityFeature) -> list[float]:
-    """The numbers ``feature`` reads from a jsonfairy histogram: bins 1..n, or the mean."""
-    if feature.take == "mean":
+    """The numbers ``feature`` reads from a jsonfairy histogram: bins 1..n, or the mean or RMS."""
+    if feature.take in ("mean", "rms"):
         try:
-            return [_number(hist["stats"]["mean"]["X"]["value"], f"{feature.histogram} mean")]
+            return [_number(hist["stats"][feature.take]["X"]["value"], f"{feature.histogram} {feature.take}")]
         except (KeyError, TypeError) as exc:
-            raise DqmProtocolError(f"{feature.histogram} has no stats.mean.X.value ({exc!r})") from exc
+            raise DqmProtocolError(f"{feature.histogram} has no stats.{feature.take}.X.value ({exc!r})") from exc
     try:
         content = hist["bins"]["content"]
     except (KeyError, TypeError) as exc:
@@ -132,8 +154,7 @@ def read_quality(client: DqmClient, run: int, era: str, watch: QualityWatch,
     """Every number ``watch`` reads for ``run``; None while any monitor element is not in the GUI yet."""
     values: dict[str, float] = {}
     for feature in watch.features:
-        hist = client.monitor_element(run, watch.jsonfairy_path(check_run_number(run), era, feature.histogram,
-                                                                version), feature.histogram)
+        hist = client.monitor_element(check_run_number(run), watch.dataset_for(era, version), feature.histogram)
         if hist is None:
             return None
         numbers = feature_values(hist, feature)

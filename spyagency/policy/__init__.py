@@ -59,14 +59,14 @@ class QualityFeature(_Strict):
     """Numbers read from one DQM monitor element of a workflow's harvest.
 
     ``take = "bins"`` reads bins 1..n, one number each, named by ``bins`` (e.g. the six pixel
-    structures of MillePede's Xpos); ``take = "mean"`` reads the histogram's mean. Features of one
+    structures of MillePede's Xpos); ``take = "mean"`` or ``"rms"`` reads the histogram's mean or RMS. Features of one
     ``group`` (for bins: the bin's name) are judged together: a structure that moved shows in several.
     """
 
     histogram: str = Field(description="folder/name of the monitor element")
     label: str = Field(description="what the number is, in the experts' words (e.g. ΔX)")
     unit: str = ""
-    take: Literal["bins", "mean"] = "bins"
+    take: Literal["bins", "mean", "rms"] = "bins"
     bins: tuple[str, ...] = ()
     group: str | None = Field(None, description="take=mean: the group judged together; default the label")
 
@@ -74,8 +74,8 @@ class QualityFeature(_Strict):
     def _bins_named(self) -> QualityFeature:
         if self.take == "bins" and not self.bins:
             raise ValueError("take = \"bins\" needs the names of the bins it reads")
-        if self.take == "mean" and self.bins:
-            raise ValueError("take = \"mean\" reads no bins")
+        if self.take != "bins" and self.bins:
+            raise ValueError(f"take = \"{self.take}\" reads no bins")
         return self
 
     def names(self) -> list[tuple[str, str]]:
@@ -95,15 +95,10 @@ class QualityWatch(_Strict):
     features: tuple[QualityFeature, ...] = Field(min_length=1)
     history_runs: int = Field(50, ge=5, description="how many earlier runs the score compares with")
     min_history: int = Field(10, ge=3, description="fewer earlier runs than this: not judged")
-    threshold_sigma: float = Field(4.5, gt=0, description="a group this many σ from its history is unusual")
+    threshold_sigma: float = Field(4.0, gt=0, description="a group this many σ from its history is unusual")
 
     def dataset_for(self, era: str, version: int | None = None) -> str:
         return self.dataset.format(era=era, version=self.version if version is None else version)
-
-    def jsonfairy_path(self, run: int, era: str, histogram: str, version: int | None = None) -> str:
-        """Path of one monitor element under the DQM GUI root."""
-        dataset = self.dataset_for(era, version).strip("/")
-        return f"dqm/offline/jsonfairy/archive/{int(run)}/{quote(dataset)}/{quote(histogram)}"
 
     def feature_names(self) -> list[tuple[str, str]]:
         """(feature name, group) of every number watched, in policy order."""

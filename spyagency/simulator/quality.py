@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from spyagency.policy import Policy, QualityFeature
 
-#: Run-to-run spread of a number, by unit (pixel movements in µm and µrad; strip MPVs; gain ratios).
-SPREAD = {"µm": 3.0, "µrad": 10.0, "ADC/mm": 2.0, "": 0.004}
-NOMINAL = {"µm": 0.0, "µrad": 0.0, "ADC/mm": 300.0, "": 1.0}
+#: Run-to-run spread of a number, by unit: pixel movements in µm and µrad; strip MPVs; gain ratios (no
+#: unit); module hit efficiencies; relative Lorentz-angle changes in %; pedestal shifts in ADC counts.
+SPREAD = {"µm": 3.0, "µrad": 10.0, "ADC/mm": 2.0, "": 0.004, "efficiency": 0.002, "%": 0.3, "ADC": 0.05}
+NOMINAL = {"µm": 0.0, "µrad": 0.0, "ADC/mm": 300.0, "": 1.0, "efficiency": 0.985, "%": 0.5, "ADC": 0.0}
 
 
 @dataclass(frozen=True)
@@ -71,19 +72,34 @@ class QualitySeason:
         values = {}
         for index, (name, _group, feature) in enumerate(self._features[workflow]):
             sigma = SPREAD.get(feature.unit, SPREAD[""])
-            nominal = NOMINAL.get(feature.unit, NOMINAL[""])
+            nominal = NOMINAL.get(feature.unit, NOMINAL[""]) + (10 * sigma if feature.take == "rms" else 0.0)
             phase = _seed(self.seed, workflow, name) % 628 / 100.0
             drift = self.drift_sigma * sigma * math.sin(2 * math.pi * run / self.drift_runs + phase + index)
             values[name] = nominal + drift + rng.gauss(0.0, sigma) + moved.get(name, 0.0) * sigma
         return values
 
-    def histogram_values(self, run: int, workflow: str, histogram: str) -> tuple[QualityFeature, list[float]] | None:
-        """The feature spec of ``histogram`` and its numbers for ``run`` (bins 1..n, or the mean)."""
+    def element(self, run: int, workflow: str, histogram: str) -> SimElement | None:
+        """Monitor element ``histogram`` of ``run``'s output of ``workflow``, or None if it is not watched."""
         specs = [(n, f) for n, _g, f in self._features.get(workflow, []) if f.histogram == histogram]
         if not specs:
             return None
         values = self.values(run, workflow)
-        return specs[0][1], [values[name] for name, _f in specs]
+        bins = [values[name] for name, feature in specs if feature.take == "bins"]
+        taken = {feature.take: values[name] for name, feature in specs if feature.take != "bins"}
+        label = specs[0][1].label
+        return SimElement(title=label, bins=tuple(bins), mean=taken.get("mean"), rms=taken.get("rms"),
+                          unit=specs[0][1].unit)
+
+
+@dataclass(frozen=True)
+class SimElement:
+    """What a monitor element shows of the watched numbers: MillePede-style bins, and/or a mean and RMS."""
+
+    title: str
+    bins: tuple[float, ...]
+    mean: float | None
+    rms: float | None
+    unit: str
 
 
 def season_anomalies(policy: Policy, first_run: int, runs: int, rate: float = 0.03, seed: int = 1,

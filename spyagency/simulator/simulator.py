@@ -16,13 +16,13 @@ class Simulator:
     """Serves a timeline of runs as Tier0 Data Service, DQM GUI (HTTP) and CondDB (SQLite)."""
 
     def __init__(self, policy: Policy, runs: list[SimRun], workdir: Path, start: datetime,
-                 tier0_port: int = 0, dqm_port: int = 0) -> None:
+                 tier0_port: int = 0, dqm_port: int = 0, dqm_api: str = "jsonfairy") -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.conddb_path = workdir / "conddb.sqlite"
         self.conddb_path.unlink(missing_ok=True)
         self.world = World(policy, runs, f"sqlite:///{self.conddb_path}", start)
         self.tier0: SimService = tier0_service.start_tier0(self.world, tier0_port)
-        self.dqm: SimService = dqm_service.start_dqm(self.world, dqm_port)
+        self.dqm: SimService = dqm_service.start_dqm(self.world, dqm_port, dqm_api)
 
     @property
     def tier0_url(self) -> str:

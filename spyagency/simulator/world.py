@@ -12,8 +12,8 @@ from sqlalchemy import Engine, create_engine, insert, update
 
 from spyagency.models import DqmOutcome
 from spyagency.observe import conddb_schema as db
-from spyagency.policy import Policy, QualityFeature, Workflow
-from spyagency.simulator.quality import Anomaly, QualitySeason
+from spyagency.policy import Policy, Workflow
+from spyagency.simulator.quality import Anomaly, QualitySeason, SimElement
 from spyagency.simulator.scenario import PRODUCTION_ALCA_SKIMS, Outcome, SimRun
 from spyagency.since import pack_lumi
 
@@ -274,7 +274,7 @@ class World:
         return {Outcome.VETOED: DqmOutcome.VETOED, Outcome.NO_PAYLOAD: DqmOutcome.NO_UPDATE}.get(
             sim.outcome(workflow), DqmOutcome.UPDATED)
 
-    def quality_element(self, run: int, dataset: str, histogram: str) -> tuple[QualityFeature, list[float]] | None:
+    def quality_element(self, run: int, dataset: str, histogram: str) -> SimElement | None:
         """A quality monitor element of ``run``'s harvest output, once that output exists."""
         sim = self.runs.get(run)
         if sim is None or self.now < sim.upload_time:
@@ -282,7 +282,7 @@ class World:
         for wf in self.policy.workflows:
             if (wf.quality and wf.quality.dataset_for(sim.era, sim.express_version) == dataset
                     and wf.stream in sim.streams and sim.outcome(wf.name) is Outcome.ON_TIME):
-                return self.quality.histogram_values(run, wf.name, histogram)
+                return self.quality.element(run, wf.name, histogram)
         return None
 
     def find_dqm_workflow(self, run: int, dataset: str, histogram: str) -> Workflow | None:

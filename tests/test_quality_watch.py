@@ -16,8 +16,8 @@ from spyagency.observe.dqm import feature_values
 from spyagency.observe.errors import DqmProtocolError
 from spyagency.observe.jsroot import hist_from_jsroot
 from spyagency.people.acknowledge import acknowledge
-from spyagency.policy import Policy, load_policy, parse_policy
-from spyagency.simulator.quality import QualitySeason
+from spyagency.policy import Policy, PolicyError, load_policy, parse_policy
+from spyagency.simulator.quality import Anomaly, QualitySeason
 from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 
 from .conftest import START, make_world
@@ -241,3 +241,40 @@ def test_scores_from_short_histories_count_for_less(t, dof):
     assert 0.0 <= z <= t + 1e-9
     assert z <= normal_equivalent(t, dof + 1) + 1e-9
     assert normal_equivalent(-t, dof) == -z
+
+
+def _false_and_true_flags(watch, season: QualitySeason, workflow: str, bad_run: int) -> tuple[int, bool]:  # type: ignore[no-untyped-def]
+    history: list[dict[str, float]] = []
+    false_flags, caught = 0, False
+    for run in range(1000, 1600):
+        values = season.values(run, workflow)
+        unusual = score_run(workflow, watch, values, history).status is QualityStatus.UNUSUAL
+        if run == bad_run:
+            caught = unusual
+            continue
+        false_flags += unusual
+        history.append(values)
+    return false_flags, caught
+
+
+def test_numbers_that_share_their_noise_cry_wolf_less_with_the_covariance_model():
+    """Where the multivariate model helps: strip layers that move together by chance are not an anomaly."""
+    policy = load_policy()
+    anomaly = Anomaly(1500, "SiStripHitEff", "TOB efficiency", 8.0, 4)
+    season = QualitySeason(policy, seed=5, anomalies={1500: anomaly}, correlation=0.6)
+    independent = _watch(policy, "SiStripHitEff")
+    covariance = independent.model_copy(update={"model": "covariance"})
+    alarms, caught = _false_and_true_flags(independent, season, "SiStripHitEff", 1500)
+    fewer, caught_too = _false_and_true_flags(covariance, season, "SiStripHitEff", 1500)
+    assert caught and caught_too
+    assert alarms >= 3 and fewer <= alarms // 3, (alarms, fewer)
+
+
+def test_the_covariance_model_without_scikit_learn_is_refused_with_the_fix(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real(name, *a))
+    text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
+    with pytest.raises(PolicyError, match=r"spyagency\[ml\]"):
+        parse_policy(text.replace('mode = "advisory"', 'mode = "advisory"\nmodel = "covariance"', 1), "test")

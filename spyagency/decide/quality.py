@@ -146,6 +146,19 @@ def normal_equivalent(t: float, dof: int) -> float:
     return math.copysign((8 * dof + 1) / (8 * dof + 3) * math.sqrt(dof * math.log1p(t * t / dof)), t)
 
 
+def _covariance_sigma(members: Sequence[FeatureScore], values: Mapping[str, float],
+                      window: Sequence[Mapping[str, float]]) -> float:
+    """A group's equivalent σ with its covariance (``model = "covariance"``): see quality_covariance."""
+    from spyagency.decide import quality_covariance
+
+    names = [f.name for f in members]
+    rows = [[run[name] for name in names] for run in window if all(name in run for name in names)]
+    probability = quality_covariance.group_probability(rows, [values[name] for name in names])
+    if probability is None:  # fewer runs than numbers: fall back on the independent sum
+        return equivalent_sigma(chi2_survival(sum(f.z * f.z for f in members), len(members)))
+    return equivalent_sigma(probability)
+
+
 def score_run(workflow: str, watch: QualityWatch, values: Mapping[str, float] | None,
               history: Sequence[Mapping[str, float]]) -> QualityScore:
     """Score one run's watched numbers (``values``) against ``history`` (earlier runs, newest last)."""
@@ -167,8 +180,11 @@ def score_run(workflow: str, watch: QualityWatch, values: Mapping[str, float] | 
     groups: dict[str, list[FeatureScore]] = {}
     for feature in features:
         groups.setdefault(feature.group, []).append(feature)
-    sigma_of = {group: equivalent_sigma(chi2_survival(sum(f.z * f.z for f in members), len(members)))
-                for group, members in groups.items()}
+    if watch.model == "covariance":
+        sigma_of = {group: _covariance_sigma(members, values, window) for group, members in groups.items()}
+    else:
+        sigma_of = {group: equivalent_sigma(chi2_survival(sum(f.z * f.z for f in members), len(members)))
+                    for group, members in groups.items()}
     worst = max(sigma_of, key=lambda group: (sigma_of[group], group))
     drivers = tuple(sorted(groups[worst], key=lambda f: -abs(f.z)))
     status = QualityStatus.UNUSUAL if sigma_of[worst] >= watch.threshold_sigma else QualityStatus.NORMAL

@@ -6,6 +6,7 @@ mistake in it is reported with the key that is wrong, before anything runs.
 
 from __future__ import annotations
 
+import importlib.util
 import tomllib
 from datetime import timedelta
 from importlib import resources
@@ -96,6 +97,15 @@ class QualityWatch(_Strict):
     history_runs: int = Field(50, ge=5, description="how many earlier runs the score compares with")
     min_history: int = Field(10, ge=3, description="fewer earlier runs than this: not judged")
     threshold_sigma: float = Field(4.0, gt=0, description="a group this many σ from its history is unusual")
+    model: Literal["independent", "covariance"] = Field(
+        "independent", description="independent: a group's scores add up as independent numbers; covariance: "
+                                   "judged with the group's covariance (Ledoit-Wolf; needs the ml extra)")
+
+    @model_validator(mode="after")
+    def _model_installed(self) -> QualityWatch:
+        if self.model == "covariance" and importlib.util.find_spec("sklearn") is None:
+            raise ValueError("model = \"covariance\" needs scikit-learn: pip install 'spyagency[ml]'")
+        return self
 
     def dataset_for(self, era: str, version: int | None = None) -> str:
         return self.dataset.format(era=era, version=self.version if version is None else version)

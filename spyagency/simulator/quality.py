@@ -42,8 +42,8 @@ class QualitySeason:
     """The watched numbers of every run of a season, for every workflow the policy watches."""
 
     def __init__(self, policy: Policy, seed: int = 1, anomalies: Mapping[int, Anomaly] | None = None,
-                 drift_sigma: float = 3.0, drift_runs: float = 400.0) -> None:
-        self.policy, self.seed = policy, seed
+                 drift_sigma: float = 3.0, drift_runs: float = 400.0, correlation: float = 0.0) -> None:
+        self.policy, self.seed, self.correlation = policy, seed, correlation
         self.anomalies = dict(anomalies or {})
         self.drift_sigma, self.drift_runs = drift_sigma, drift_runs
         self._features: dict[str, list[tuple[str, str, QualityFeature]]] = {
@@ -69,13 +69,21 @@ class QualitySeason:
                                                                                           len(members)))
             signs = random.Random(_seed(self.seed, "sign", run))
             moved = {name: anomaly.magnitude * signs.choice((-1.0, 1.0)) for name in chosen}
+        # ``correlation``: the share of a number's noise its group shares (one structure, one partition)
+        shared: dict[str, float] = {}
+        if self.correlation > 0:
+            common = random.Random(_seed(self.seed, "shared", workflow, run))
+            shared = {group: common.gauss(0.0, 1.0) for group in sorted({g for _n, g, _f in self._features[workflow]})}
         values = {}
-        for index, (name, _group, feature) in enumerate(self._features[workflow]):
+        for index, (name, group, feature) in enumerate(self._features[workflow]):
             sigma = SPREAD.get(feature.unit, SPREAD[""])
             nominal = NOMINAL.get(feature.unit, NOMINAL[""]) + (10 * sigma if feature.take == "rms" else 0.0)
             phase = _seed(self.seed, workflow, name) % 628 / 100.0
             drift = self.drift_sigma * sigma * math.sin(2 * math.pi * run / self.drift_runs + phase + index)
-            values[name] = nominal + drift + rng.gauss(0.0, sigma) + moved.get(name, 0.0) * sigma
+            noise = rng.gauss(0.0, 1.0)
+            if shared:
+                noise = math.sqrt(self.correlation) * shared[group] + math.sqrt(1.0 - self.correlation) * noise
+            values[name] = nominal + drift + noise * sigma + moved.get(name, 0.0) * sigma
         return values
 
     def element(self, run: int, workflow: str, histogram: str) -> SimElement | None:

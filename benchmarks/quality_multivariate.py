@@ -23,7 +23,7 @@ from spyagency.decide.quality import QualityStatus, score_run
 from spyagency.policy import load_policy
 from spyagency.simulator.quality import QualitySeason, season_anomalies
 
-from .quality_watch import FIRST_RUN, TARGET_FPR, TARGET_RECALL, Tally, _line
+from .quality_watch import FIRST_RUN, TARGET_FPR, TARGET_RECALL, Tally, _line, walk
 
 
 def run(runs: int, seed: int, correlation: float, threshold: float | None = None) -> tuple[Tally, Tally]:
@@ -38,18 +38,12 @@ def run(runs: int, seed: int, correlation: float, threshold: float | None = None
         assert watch is not None
         covariance = watch.model_copy(update={"model": "covariance",
                                               "threshold_sigma": threshold or watch.threshold_sigma})
-        history: list[dict[str, float]] = []
-        for run_number in range(FIRST_RUN, FIRST_RUN + runs):
-            values = season.values(run_number, workflow)
-            anomaly = anomalies.get(run_number)
-            magnitude = anomaly.magnitude if anomaly is not None and anomaly.workflow == workflow else None
+        for values, magnitude, history in walk(season, anomalies, workflow, runs):
             score = score_run(workflow, watch, values, history)
             other = score_run(workflow, covariance, values, history)
             if score.status is not QualityStatus.NOT_JUDGED:
                 ours.add(score.status is QualityStatus.UNUSUAL, magnitude)
                 theirs.add(other.status is QualityStatus.UNUSUAL, magnitude)
-            if magnitude is None:
-                history.append(values)
     print(f"== 6b. season {seed}, shared noise {correlation:.0%}, {len(anomalies)} anomalies, "
           f"{time.perf_counter() - started:.0f} s")
     print(_line("watch (independent numbers)", ours))

@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from spyagency.decide.quality import QualityStatus, score_run
 from spyagency.policy import Policy, load_policy
-from spyagency.simulator.quality import NOMINAL, QualitySeason, season_anomalies
+from spyagency.simulator.quality import NOMINAL, Anomaly, QualitySeason, season_anomalies
 
 FIRST_RUN = 380000
 TARGET_RECALL = 0.95
@@ -90,6 +90,21 @@ def _unit_of(season: QualitySeason, workflow: str, name: str) -> str:
     return next(f.unit for f in watch.features for n, _g in f.names() if n == name)
 
 
+def walk(season: QualitySeason, anomalies: Mapping[int, Anomaly], workflow: str,
+         runs: int) -> Iterator[tuple[dict[str, float], float | None, list[dict[str, float]]]]:
+    """Each run of the season in order: its numbers, the anomaly's magnitude (None: clean) and the
+    history before it. The history holds what experts let through: a flagged clean run is accepted
+    on review, a real anomaly is not (SpyAgency's history likewise skips outputs flagged and not accepted)."""
+    history: list[dict[str, float]] = []
+    for run_number in range(FIRST_RUN, FIRST_RUN + runs):
+        values = season.values(run_number, workflow)
+        anomaly = anomalies.get(run_number)
+        magnitude = anomaly.magnitude if anomaly is not None and anomaly.workflow == workflow else None
+        yield values, magnitude, history
+        if magnitude is None:
+            history.append(values)
+
+
 def run(policy: Policy, runs: int = 2000, seed: int = 1) -> dict[str, tuple[Tally, Tally]]:
     """Score a season; return per workflow (watch tally, baseline tally)."""
     anomalies = season_anomalies(policy, FIRST_RUN, runs, seed=seed)
@@ -101,19 +116,11 @@ def run(policy: Policy, runs: int = 2000, seed: int = 1) -> dict[str, tuple[Tall
         assert watch is not None
         baseline = fixed_threshold(season, workflow)
         ours, theirs = Tally(), Tally()
-        history: list[dict[str, float]] = []
-        for run_number in range(FIRST_RUN, FIRST_RUN + runs):
-            values = season.values(run_number, workflow)
-            anomaly = anomalies.get(run_number)
-            magnitude = anomaly.magnitude if anomaly is not None and anomaly.workflow == workflow else None
+        for values, magnitude, history in walk(season, anomalies, workflow, runs):
             score = score_run(workflow, watch, values, history)
             if score.status is not QualityStatus.NOT_JUDGED:
                 ours.add(score.status is QualityStatus.UNUSUAL, magnitude)
                 theirs.add(baseline(values), magnitude)
-            # the history holds what experts let through: a flagged clean run is accepted on review,
-            # a real anomaly is not (SpyAgency's history likewise skips outputs flagged and not accepted)
-            if magnitude is None:
-                history.append(values)
         results[workflow] = (ours, theirs)
     elapsed = time.perf_counter() - started
     _print(results, runs, len(anomalies), elapsed)

@@ -106,11 +106,11 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     clock = ScaledClock(start, args.speed)
     workdir = Path(args.workdir)
     with Simulator(policy, demo_runs(policy, start, extra_runs=args.runs), workdir, start,
-                   tier0_port=args.tier0_port, dqm_port=args.dqm_port) as sim:
+                   tier0_port=args.tier0_port, dqm_port=args.dqm_port, dqm_api=args.dqm_api) as sim:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         _start_ticker(sim, clock, stop)
-        print(f"Tier0 Data Service  {sim.tier0_url}\nDQM GUI             {sim.dqm_url}\n"
+        print(f"Tier0 Data Service  {sim.tier0_url}\nDQM GUI             {sim.dqm_url} ({args.dqm_api} API)\n"
               f"CondDB              {sim.conddb_url}\nclock speed         {args.speed}x (Ctrl-C stops)")
         try:
             while not stop.wait(1.0):
@@ -282,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--workdir", default="var/sim")
     simulate.add_argument("--tier0-port", type=int, default=SIM_TIER0_PORT)
     simulate.add_argument("--dqm-port", type=int, default=SIM_DQM_PORT)
+    simulate.add_argument("--dqm-api", choices=["jsonfairy", "v1"], default="jsonfairy",
+                          help="the DQM GUI generation to play: legacy jsonfairy or the new /api/v1/json "
+                               "(poll it with SPYAGENCY_DQM_API=v1)")
     simulate.set_defaults(func=cmd_simulate)
 
     demo = sub.add_parser("demo", help="simulator + reconcile loop on a fast clock")

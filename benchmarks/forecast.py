@@ -115,7 +115,7 @@ def run(runs: int = 1000, seed: int = 1) -> None:
     print(f"== 7. forecast backtest: {runs} runs x {len(workflows)} workflows, hourly forecasts, {elapsed:.1f} s")
     print(f"   landing time: median absolute error {statistics.median(errors):.2f} h over {len(errors)} forecasts; "
           f"{inside / total_band:.1%} of landings inside the 90 % band ({open_band / total_band:.0%} of bands "
-          f"open upward: pending runs had outlasted every landing)")
+          f"open upward: pending runs had outlasted the comparable landings)")
     print(f"   calibrations that missed the PCL give-up: {len(missed)} of {len(calibrations)}")
     print(f"   at-risk warnings: {len(warned_at)}, precision {precision:.3f}, recall {recall:.3f}")
     print(f"   fixed rule (6 h before lock): {len(fixed)} warnings, precision {fixed_precision:.3f}, "

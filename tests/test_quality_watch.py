@@ -227,7 +227,7 @@ def test_a_jsroot_histogram_reads_as_root_computes_it():
     [], {"fName": "no type"}, _jsroot_th1(_typename="TGraph"), _jsroot_th1(fArray=[1.0, 2.0]),
     _jsroot_th1(fXaxis={"fNbins": 0}), _jsroot_th1(fTsumw="x"), _jsroot_th1(fArray=[0.0, "NaN", 1.0, 1.0, 0.0]),
     _jsroot_th1(fXaxis={"fNbins": 3, "fLabels": {"arr": [{"fUniqueID": 9, "fString": "x"}]}}),
-    _jsroot_th1(fTsumwx=float("inf")),
+    _jsroot_th1(fTsumwx=float("inf")), _jsroot_th1(_typename="TH2F", fYaxis=3),
 ])
 def test_a_malformed_jsroot_object_is_a_protocol_error(junk):
     with pytest.raises(DqmProtocolError):

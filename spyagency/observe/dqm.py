@@ -98,7 +98,7 @@ class DqmClient:
     @staticmethod
     def plot_path(run: int, era: str, rule: DqmRule, version: int | None = None) -> str:
         """Path of the status histogram under the GUI root (also used for dashboard links)."""
-        return rule.jsonfairy_path(check_run_number(run), era, version)
+        return element_path("jsonfairy", check_run_number(run), rule.dataset_for(era, version), rule.histogram)
 
     def histogram(self, run: int, era: str, rule: DqmRule, version: int | None = None) -> dict[str, Any] | None:
         """The status histogram as a jsonfairy ``hist`` object, or None when the GUI has no such histogram."""
@@ -176,5 +176,5 @@ def gui_links(gui_url: str, policy: Policy, run: int, era: str | None,
             folder = wf.dqm.histogram.rsplit("/", 1)[0]
             links[wf.name] = (f"{gui}/dqm/offline/start?runnr={run};dataset={quote(dataset)};"
                               f"workspace=Everything;root={quote(folder)}")
-            links[wf.name + ":json"] = f"{gui}/{wf.dqm.jsonfairy_path(run, era, version)}"
+            links[wf.name + ":json"] = f"{gui}/{element_path('jsonfairy', run, dataset, wf.dqm.histogram)}"
     return links

@@ -70,7 +70,8 @@ def hist_from_jsroot(obj: Any, name: str) -> dict[str, Any]:
     except (KeyError, TypeError) as exc:
         raise DqmProtocolError(f"{name} lacks fXaxis.fNbins or fArray ({exc!r})") from exc
     two_d = kind.startswith("TH2")
-    ny = _count(obj.get("fYaxis", {}).get("fNbins"), f"{name} fYaxis.fNbins") if two_d else 1
+    yaxis = obj.get("fYaxis")
+    ny = _count(yaxis.get("fNbins") if isinstance(yaxis, dict) else None, f"{name} fYaxis.fNbins") if two_d else 1
     if not isinstance(cells, list) or len(cells) != (nx + 2) * ((ny + 2) if two_d else 1):
         raise DqmProtocolError(f"{name}: fArray does not hold the {nx}x{ny} bins and their under/overflow")
     numbers = [_float(value, f"{name} bin content") for value in cells]

@@ -12,7 +12,6 @@ from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Literal
-from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -49,11 +48,6 @@ class DqmRule(_Strict):
     def dataset_for(self, era: str, version: int | None = None) -> str:
         """The dataset of a run of era ``era`` whose express processing version is ``version``."""
         return self.dataset.format(era=era, version=self.version if version is None else version)
-
-    def jsonfairy_path(self, run: int, era: str, version: int | None = None) -> str:
-        """Path of the status histogram under the DQM GUI root, for the client and for dashboard links."""
-        dataset = self.dataset_for(era, version).strip("/")
-        return f"dqm/offline/jsonfairy/archive/{int(run)}/{quote(dataset)}/{quote(self.histogram)}"
 
 
 class QualityFeature(_Strict):

@@ -122,6 +122,20 @@ def test_the_client_reads_millepede_bins_and_histogram_means():
             feature_values(junk, watch.features[0] if "bins" in junk else gains.features[0])
 
 
+def test_the_client_reads_a_structures_mean_movement_and_its_spread_over_ladders():
+    """MillePede's high-granularity histograms hold one movement per ladder (or panel): their mean and
+    spread are the watched numbers."""
+    watch = _watch(load_policy(), "SiPixelAliHGComb")
+    mean_x, spread_x = watch.features[0], watch.features[1]
+    assert mean_x.histogram == spread_x.histogram == "AlCaReco/SiPixelAliHGCombined/Xpos_HG_Layer1"
+    ladders = {"type": "TH1F", "bins": {"content": [2.0, 4.0, 0.0, 6.0]}}
+    assert feature_values(ladders, mean_x) == [3.0]
+    assert feature_values(ladders, spread_x) == [pytest.approx(5 ** 0.5)]
+    for junk in ({"bins": {"content": []}}, {"bins": {"content": [1.0, None]}}, {"bins": {}}):
+        with pytest.raises(DqmProtocolError):
+            feature_values(junk, mean_x)
+
+
 def _season_runs(policy: Policy, count: int, anomaly_at: int | None) -> list[SimRun]:
     runs = []
     for i in range(count):
@@ -180,6 +194,8 @@ def test_the_new_dqm_gui_api_gives_the_same_numbers_and_verdicts(tmp_path):
     policy = _policy("advisory")
     runs = _season_runs(policy, 14, anomaly_at=13)
     runs[5] = SimRun(runs[5].run, runs[5].start, runs[5].stop, all_streams(policy), {"SiPixelAli": Outcome.VETOED})
+    runs[12] = SimRun(runs[12].run, runs[12].start, runs[12].stop, all_streams(policy),
+                      quality_anomaly=("SiPixelAliHGComb", "BPIX layer 3", 9.0))
     legacy = make_world(tmp_path / "legacy", policy, runs)
     new = make_world(tmp_path / "new", policy, runs, dqm_api="v1")
     try:
@@ -194,6 +210,9 @@ def test_the_new_dqm_gui_api_gives_the_same_numbers_and_verdicts(tmp_path):
         assert "quality UNUSUAL (BPIX(x+)" in reasons["SiPixelAli"]
         assert "quality normal" in reasons["SiPixelLorentzAngle"] and "quality normal" in reasons["EcalPedestals"]
         assert "vetoed" in dict((w, r) for w, _s, r in seen["new"][387005])["SiPixelAli"]
+        assert "quality normal" in reasons["SiPixelAliHGComb"]  # per-ladder histograms, read through both APIs
+        high_granularity = dict((w, r) for w, _s, r in seen["new"][387012])["SiPixelAliHGComb"]
+        assert "quality UNUSUAL (BPIX layer 3" in high_granularity and "BPIX layer 3 ladders" in high_granularity
     finally:
         for world in (legacy, new):
             world.agency.close()

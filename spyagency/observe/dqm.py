@@ -6,6 +6,7 @@ Two APIs, one per generation of the GUI: the legacy ``jsonfairy`` archive and th
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
@@ -133,20 +134,33 @@ class DqmClient:
         return DqmCheck(run, workflow, outcome, detail, now)
 
 
+def _contents(hist: dict[str, Any], name: str) -> list[float]:
+    """Bins 1..n of a one-dimensional jsonfairy histogram."""
+    try:
+        content = hist["bins"]["content"]
+    except (KeyError, TypeError) as exc:
+        raise DqmProtocolError(f"{name} lacks bins.content ({exc!r})") from exc
+    if not isinstance(content, list) or not content:
+        raise DqmProtocolError(f"{name}: bins.content is not a list of bins")
+    return [_number(value, f"{name} bin {i + 1}") for i, value in enumerate(content)]
+
+
 def feature_values(hist: dict[str, Any], feature: QualityFeature) -> list[float]:
-    """The numbers ``feature`` reads from a jsonfairy histogram: bins 1..n, or the mean or RMS."""
+    """The numbers ``feature`` reads from a jsonfairy histogram: bins 1..n, the mean or RMS, or the
+    mean or spread of the bin contents."""
     if feature.take in ("mean", "rms"):
         try:
             return [_number(hist["stats"][feature.take]["X"]["value"], f"{feature.histogram} {feature.take}")]
         except (KeyError, TypeError) as exc:
             raise DqmProtocolError(f"{feature.histogram} has no stats.{feature.take}.X.value ({exc!r})") from exc
-    try:
-        content = hist["bins"]["content"]
-    except (KeyError, TypeError) as exc:
-        raise DqmProtocolError(f"{feature.histogram} lacks bins.content ({exc!r})") from exc
-    if not isinstance(content, list) or len(content) < len(feature.bins):
+    content = _contents(hist, feature.histogram)
+    if feature.take == "contents_mean":
+        return [statistics.fmean(content)]
+    if feature.take == "contents_rms":
+        return [statistics.pstdev(content)]
+    if len(content) < len(feature.bins):
         raise DqmProtocolError(f"{feature.histogram} has fewer than {len(feature.bins)} bins")
-    return [_number(value, f"{feature.histogram} bin {i + 1}") for i, value in enumerate(content[:len(feature.bins)])]
+    return content[:len(feature.bins)]
 
 
 def read_quality(client: DqmClient, run: int, era: str, watch: QualityWatch,

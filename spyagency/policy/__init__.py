@@ -54,16 +54,18 @@ class QualityFeature(_Strict):
     """Numbers read from one DQM monitor element of a workflow's harvest.
 
     ``take = "bins"`` reads bins 1..n, one number each, named by ``bins`` (e.g. the six pixel
-    structures of MillePede's Xpos); ``take = "mean"`` or ``"rms"`` reads the histogram's mean or RMS. Features of one
-    ``group`` (for bins: the bin's name) are judged together: a structure that moved shows in several.
+    structures of MillePede's Xpos); ``take = "mean"`` or ``"rms"`` reads the histogram's mean or RMS;
+    ``"contents_mean"`` or ``"contents_rms"`` the mean or spread of its bin contents (e.g. the movements of
+    every ladder of a layer, one bin each). Features of one ``group`` (for bins: the bin's name) are judged
+    together: a structure that moved shows in several.
     """
 
     histogram: str = Field(description="folder/name of the monitor element")
     label: str = Field(description="what the number is, in the experts' words (e.g. ΔX)")
     unit: str = ""
-    take: Literal["bins", "mean", "rms"] = "bins"
+    take: Literal["bins", "mean", "rms", "contents_mean", "contents_rms"] = "bins"
     bins: tuple[str, ...] = ()
-    group: str | None = Field(None, description="take=mean: the group judged together; default the label")
+    group: str | None = Field(None, description="all but take=bins: the group judged together; default the label")
 
     @model_validator(mode="after")
     def _bins_named(self) -> QualityFeature:

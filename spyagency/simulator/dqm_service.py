@@ -43,9 +43,13 @@ def status_drawn(title: str, outcome: DqmOutcome) -> Drawn:
 
 
 def quality_drawn(path: str, element: SimElement) -> Drawn:
-    """A harvest's monitor element: MillePede-style movements in bins 1..6 of 36, or a distribution whose
-    mean and RMS are the watched numbers (e.g. the MPVs of a subdetector, the pedestal shifts)."""
+    """A harvest's monitor element: MillePede-style movements in bins 1..6 of 36, one movement per ladder or
+    panel (the high-granularity alignment), or a distribution whose mean and RMS are the watched numbers
+    (e.g. the MPVs of a subdetector, the pedestal shifts)."""
     name = path.rsplit("/", 1)[-1]
+    if element.contents:
+        return Drawn(name, "TH1F", element.title, [list(element.contents)], None, len(element.contents) / 2, 0.0,
+                     float(len(element.contents)))
     if element.bins:
         content = [*element.bins, *[0.0] * (36 - len(element.bins))]
         return Drawn(name, "TH1F", element.title, [content], None, sum(element.bins) / len(element.bins), 0.0,

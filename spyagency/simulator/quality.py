@@ -77,7 +77,8 @@ class QualitySeason:
         values = {}
         for index, (name, group, feature) in enumerate(self._features[workflow]):
             sigma = SPREAD.get(feature.unit, SPREAD[""])
-            nominal = NOMINAL.get(feature.unit, NOMINAL[""]) + (10 * sigma if feature.take == "rms" else 0.0)
+            spread_like = feature.take in ("rms", "contents_rms")
+            nominal = NOMINAL.get(feature.unit, NOMINAL[""]) + (10 * sigma if spread_like else 0.0)
             phase = _seed(self.seed, workflow, name) % 628 / 100.0
             drift = self.drift_sigma * sigma * math.sin(2 * math.pi * run / self.drift_runs + phase + index)
             noise = rng.gauss(0.0, 1.0)
@@ -94,20 +95,48 @@ class QualitySeason:
         values = self.values(run, workflow)
         bins = [values[name] for name, feature in specs if feature.take == "bins"]
         taken = {feature.take: values[name] for name, feature in specs if feature.take != "bins"}
+        contents: tuple[float, ...] = ()
+        if "contents_mean" in taken or "contents_rms" in taken:
+            contents = _contents_with(taken.get("contents_mean", 0.0), taken.get("contents_rms", 1.0),
+                                      structure_bins(histogram), random.Random(_seed(self.seed, histogram, run)))
         label = specs[0][1].label
         return SimElement(title=label, bins=tuple(bins), mean=taken.get("mean"), rms=taken.get("rms"),
-                          unit=specs[0][1].unit)
+                          unit=specs[0][1].unit, contents=contents)
+
+
+#: Bins of MillePede's high-granularity movement histograms (``Xpos_HG_Layer1`` ...): one per ladder of a
+#: barrel layer (12, 28, 44, 64 in the Phase-1 pixel barrel), one per panel of a forward disk (56 blades × 2).
+HG_BINS = {"Layer1": 12, "Layer2": 28, "Layer3": 44, "Layer4": 64}
+PANELS_PER_DISK = 112
+
+
+def structure_bins(histogram: str) -> int:
+    """How many bins a per-structure histogram has (a ladder or a panel each; 20 when unknown)."""
+    structure = histogram.rsplit("_", 1)[-1]
+    if structure in HG_BINS:
+        return HG_BINS[structure]
+    return PANELS_PER_DISK if structure.startswith("Disk") else 20
+
+
+def _contents_with(mean: float, rms: float, bins: int, rng: random.Random) -> tuple[float, ...]:
+    """``bins`` bin contents whose mean and (population) RMS are exactly ``mean`` and ``rms``."""
+    draws = [rng.gauss(0.0, 1.0) for _ in range(bins)]
+    centre = sum(draws) / bins
+    scale = math.sqrt(sum((d - centre) ** 2 for d in draws) / bins) or 1.0
+    return tuple(mean + rms * (d - centre) / scale for d in draws)
 
 
 @dataclass(frozen=True)
 class SimElement:
-    """What a monitor element shows of the watched numbers: MillePede-style bins, and/or a mean and RMS."""
+    """What a monitor element shows of the watched numbers: MillePede-style bins, a mean and RMS, or
+    per-structure contents."""
 
     title: str
     bins: tuple[float, ...]
     mean: float | None
     rms: float | None
     unit: str
+    contents: tuple[float, ...] = ()  # one bin per ladder or panel: their mean and RMS are watched
 
 
 def season_anomalies(policy: Policy, first_run: int, runs: int, rate: float = 0.03, seed: int = 1,

@@ -87,7 +87,7 @@ def fixed_threshold(season: QualitySeason, workflow: str, sigmas: float = 4.0) -
 def _unit_of(season: QualitySeason, workflow: str, name: str) -> str:
     watch = season.policy.workflow(workflow).quality
     assert watch is not None
-    return next(f.unit for f in watch.features for n, _g in f.names() if n == name)
+    return watch.units()[name]
 
 
 def walk(season: QualitySeason, anomalies: Mapping[int, Anomaly], workflow: str,

@@ -11,12 +11,13 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from spyagency.decide.quality import QualityStatus, chi2_survival, normal_equivalent, score_run
-from spyagency.models import AckKind, RunState, WorkflowState
+from spyagency.models import AckKind, AttributedUpload, Attribution, RunState, Upload, WorkflowState
 from spyagency.observe.dqm import feature_values
 from spyagency.observe.errors import DqmProtocolError
 from spyagency.observe.jsroot import hist_from_jsroot
+from spyagency.observe.upload_quality import current_iovs, upload_values
 from spyagency.people.acknowledge import acknowledge
-from spyagency.policy import Policy, PolicyError, load_policy, parse_policy
+from spyagency.policy import Policy, PolicyError, QualityWatch, load_policy, parse_policy
 from spyagency.simulator.quality import Anomaly, QualitySeason
 from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 
@@ -297,3 +298,56 @@ def test_the_covariance_model_without_scikit_learn_is_refused_with_the_fix(monke
     text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
     with pytest.raises(PolicyError, match=r"spyagency\[ml\]"):
         parse_policy(text.replace('mode = "advisory"', 'mode = "advisory"\nmodel = "covariance"', 1), "test")
+
+
+@pytest.mark.parametrize("mode", ["advisory", "gate"])
+def test_a_bad_strip_list_far_longer_than_usual_is_flagged_from_the_upload_itself(tmp_path, mode):
+    """Where no DQM summary describes an output, the size of the run's own payload in the CondDB does."""
+    policy = _policy(mode)
+    runs = _season_runs(policy, 14, anomaly_at=None)
+    runs[13].quality_anomaly = ("SiStripBadChannel", "bad strips", 20.0)  # half again as many bad-strip ranges
+    world = make_world(tmp_path, policy, runs)
+    try:
+        verdicts = world.at(timedelta(0))
+        bad = next(w for w in verdicts[387013].workflows if w.workflow == "SiStripBadChannel")
+        assert "quality UNUSUAL (bad strips" in bad.reason and "size of the bad-strip list at" in bad.reason
+        assert " bytes, " in bad.reason and "σ above the median" in bad.reason
+        for run, workflow in ((387012, "SiStripBadChannel"), (387013, "SiPixelQuality"), (387013, "PPSTimingCalib")):
+            other = next(w for w in verdicts[run].workflows if w.workflow == workflow)
+            assert "quality normal" in other.reason, (run, workflow, other.reason)
+        if mode == "advisory":
+            assert bad.state is WorkflowState.UPLOADED and verdicts[387013].state is RunState.READY
+        else:
+            assert bad.state is WorkflowState.NEEDS_REVIEW and not verdicts[387013].release
+    finally:
+        world.agency.close()
+        world.sim.stop()
+        world.store.dispose()
+
+
+def test_only_the_runs_own_newest_iovs_are_measured():
+    """An IOV the upload service moved onto this run may be an earlier run's late payload: it is not this
+    run's output. Of two uploads at one since (an expert's re-upload), prompt reco reads the newer."""
+    at = START
+
+    def iov(since: int, digest: str, minutes: int, whose: Attribution = Attribution.OWN) -> AttributedUpload:
+        return AttributedUpload(Upload("T", since, 387000, digest, at + timedelta(minutes=minutes)), whose, "")
+
+    own = [iov(387000, "old", 0), iov(387000, "new", 30), iov(387001, "late", 5, Attribution.LANDED)]
+    assert [u.payload_hash for u in current_iovs(own)] == ["new"]
+    watch = _watch(load_policy(), "SiStripBadChannel")
+    assert upload_values(watch, current_iovs(own), {"new": 4096, "old": 10}) == {"size of the bad-strip list": 4096}
+    assert upload_values(watch, current_iovs(own), {"old": 10}) is None  # a size not read is unknown
+    assert upload_values(watch, [], {}) is None
+
+
+@pytest.mark.parametrize("change, error", [
+    ({"uploads": [{"label": "size"}]}, "exactly one"),
+    ({"features": []}, "exactly one"),
+    ({"dataset": None}, "give dataset"),
+])
+def test_a_quality_watch_reads_one_source_and_says_so(change, error):
+    watch = _watch(load_policy(), "SiStripGains").model_dump()
+    watch.update(change)
+    with pytest.raises(ValueError, match=error):
+        QualityWatch.model_validate({k: v for k, v in watch.items() if v is not None})

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import insert
+from sqlalchemy.dialects.oracle import dialect as oracle_dialect
 
 from spyagency.models import DqmOutcome
-from spyagency.observe.conddb import CondDBClient
+from spyagency.observe import conddb_schema
+from spyagency.observe.conddb import CondDBClient, payload_size_query
 from spyagency.observe.dqm import DqmClient
 from spyagency.observe.errors import (
     CondDBProtocolError,
@@ -118,6 +121,24 @@ def test_conddb_reads_runs_and_uploads_incrementally(sim, policy):
     # the read starts at a since: runs below it are not read at all
     assert {u.since_run for u in client.uploads_since(tags, None, from_run=386926).uploads} == {386926, 386927}
     client.close()
+
+
+def test_conddb_payload_sizes_are_the_bytes_of_data_on_every_database(store_url):
+    """The quality watch reads a payload's size from PAYLOAD.DATA: the same number on SQLite, PostgreSQL
+    (and Oracle, where LENGTH takes no BLOB and DBMS_LOB.GETLENGTH is asked instead)."""
+    client = CondDBClient(store_url)
+    conddb_schema.metadata.create_all(client.engine)
+    stamp = datetime(2026, 11, 1, 12, 0)
+    with client.engine.begin() as conn:
+        conn.execute(insert(conddb_schema.PAYLOAD), [
+            dict(HASH=name * 40, OBJECT_TYPE="SiStripBadStrip", DATA=(bytes(range(256)) * (size // 256 + 1))[:size],
+                 STREAMER_INFO=b"{}", VERSION="CMSSW_16_0_7", INSERTION_TIME=stamp)
+            for name, size in (("a", 12345), ("b", 7))])
+    assert client.payload_sizes(["a" * 40, "b" * 40, "c" * 40, "a" * 40]) == {"a" * 40: 12345, "b" * 40: 7}
+    assert client.payload_sizes([]) == {}
+    client.close()
+    oracle = str(payload_size_query("oracle", ["a" * 40]).compile(dialect=oracle_dialect()))
+    assert "dbms_lob.getlength" in oracle.lower() and "length(" not in oracle.lower().replace("getlength(", "")
 
 
 def test_conddb_that_is_not_a_conddb_is_a_protocol_error(tmp_path):

@@ -41,7 +41,7 @@ def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] 
             runs = [r for r in runs if r in set(only)]
         versions = obs.facts_versions(session, runs)
         missing = obs.missing_tags(session)
-        observations = obs.load_observations(session, runs, *_attributed(session, policy, runs), missing)
+        observations = obs.load_observations(session, runs, *attributed_uploads(session, policy, runs), missing)
         scores = _quality(session, policy, runs)
         for (run, workflow), score in scores.items():
             observations[run].quality[workflow] = score
@@ -72,7 +72,7 @@ def _quality(session: Session, policy: Policy, runs: Sequence[int]) -> dict[tupl
     return scores
 
 
-def _attributed(session: Session, policy: Policy, runs: Sequence[int]) -> tuple[Grouped, Grouped]:
+def attributed_uploads(session: Session, policy: Policy, runs: Sequence[int]) -> tuple[Grouped, Grouped]:
     """The uploads of ``runs`` and those that may be their late uploads, attributed from stored facts."""
     if not runs:
         return {}, {}

@@ -1,4 +1,5 @@
-"""Does a PCL workflow's output look like its recent history? Pure functions of DQM numbers.
+"""Does a PCL workflow's output look like its recent history? Pure functions of its watched numbers
+(DQM monitor elements, or its upload's payload sizes).
 
 Each watched number of a run is compared with the same number over the workflow's recent runs:
 a robust score ``z = (value - median) / (1.4826 · MAD)`` that a few odd runs in the history cannot
@@ -73,7 +74,7 @@ class QualityScore:
     def summary(self) -> str:
         """One sentence for reasons, warnings and the console."""
         if self.status is QualityStatus.UNKNOWN:
-            return f"quality unknown: {len(self.missing)} DQM number(s) not read, e.g. {self.missing[0]}"
+            return f"quality unknown: {len(self.missing)} watched number(s) not read, e.g. {self.missing[0]}"
         if self.status is QualityStatus.NOT_JUDGED:
             return f"quality not judged: only {self.history} earlier run(s) to compare with"
         assert self.sigma is not None
@@ -168,7 +169,7 @@ def score_run(workflow: str, watch: QualityWatch, values: Mapping[str, float] | 
         return QualityScore(workflow, QualityStatus.UNKNOWN, None, None, (), len(history), missing)
     assert values is not None
     window = list(history)[-watch.history_runs:]
-    units = {name: feature.unit for feature in watch.features for name, _group in feature.names()}
+    units = watch.units()
     features: list[FeatureScore] = []
     for name, group in names:
         past = [run[name] for run in window if name in run]

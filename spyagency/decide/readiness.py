@@ -169,10 +169,11 @@ def _judged(wf: Workflow, obs: RunObservations, state: WorkflowState, reason: st
     score: QualityScore | None = obs.quality.get(wf.name)
     if wf.quality.mode == "advisory":  # a flag only: the watch's word once it has one
         return state, f"{reason}; {score.summary}" if score is not None else reason, source
-    summary = score.summary if score is not None else "quality unknown: its DQM numbers have not been read yet"
+    what, read_from = ("payload sizes", Source.CONDDB) if wf.quality.reads_uploads else ("DQM numbers", Source.DQM)
+    summary = score.summary if score is not None else f"quality unknown: its {what} have not been read yet"
     if score is not None and score.status is QualityStatus.NORMAL:
         return state, f"{reason}; {summary}", source
-    return WorkflowState.NEEDS_REVIEW, f"uploaded, needs review: {summary} ({reason})", Source.DQM
+    return WorkflowState.NEEDS_REVIEW, f"uploaded, needs review: {summary} ({reason})", read_from
 
 
 def _observed_state(

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Executable, Row, select
+from sqlalchemy import Engine, Executable, Row, Select, func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from spyagency.models import RunInfo, TagInfo, Upload
-from spyagency.observe.conddb_schema import IOV, RUN_INFO, TAG
+from spyagency.observe.conddb_schema import IOV, PAYLOAD, RUN_INFO, TAG
 from spyagency.observe.errors import CondDBProtocolError, CondDBUnavailable
 from spyagency.since import run_of_since, run_range, since_floor
 from spyagency.store.database import create_database_engine
@@ -54,6 +54,13 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
     return engine
 
 
+def payload_size_query(dialect: str, hashes: Sequence[str]) -> Select[tuple[str, int]]:
+    """HASH and size in bytes of DATA of the payloads ``hashes``, in ``dialect``'s SQL."""
+    # Oracle's LENGTH takes no BLOB; PostgreSQL's and SQLite's count a bytea's or a blob's bytes
+    size = func.dbms_lob.getlength(PAYLOAD.c.DATA) if dialect == "oracle" else func.length(PAYLOAD.c.DATA)
+    return select(PAYLOAD.c.HASH, size.label("size")).where(PAYLOAD.c.HASH.in_(hashes))
+
+
 class CondDBClient:
     """Reads runs, tags and PCL uploads from a CondDB."""
 
@@ -82,6 +89,17 @@ class CondDBClient:
         low, high = run_range(run, time_type)
         query = select(IOV.c.SINCE).where(IOV.c.TAG_NAME == tag, IOV.c.SINCE >= low, IOV.c.SINCE < high).limit(1)
         return bool(self._rows(query))
+
+    def payload_sizes(self, hashes: Iterable[str]) -> dict[str, int]:
+        """Size in bytes of each payload's DATA, by hash (a hash the PAYLOAD table lacks is left out)."""
+        wanted = sorted(set(hashes))
+        sizes: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):  # Oracle takes at most 1,000 values in an IN list
+            for row in self._rows(payload_size_query(self.engine.dialect.name, wanted[start:start + 500])):
+                if isinstance(row.size, bool) or not isinstance(row.size, int) or row.size < 0:
+                    raise CondDBProtocolError(f"payload {row.HASH} has no readable size: {row.size!r:.40}")
+                sizes[row.HASH] = row.size
+        return sizes
 
     def runs(self, after_run: int, also: Iterable[int] = (), limit: int = 5000) -> list[RunInfo]:
         """Runs above ``after_run`` (in run order), plus the runs in ``also`` (to see their stop)."""

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from spyagency.decide.decisions import attributed_uploads
 from spyagency.models import DqmCheck, DqmOutcome, Source, Tier0Run
 from spyagency.observe.conddb import CondDBClient
 from spyagency.observe.dqm import DqmClient, read_quality
 from spyagency.observe.errors import SourceDown, SourceError, SourceUnavailable
 from spyagency.observe.tier0 import Tier0Client
+from spyagency.observe.upload_quality import current_iovs, upload_values
 from spyagency.policy import Policy, Workflow
 from spyagency.store import Store
 from spyagency.store import observations as obs
@@ -105,7 +107,37 @@ def poll_conddb(store: Store, client: CondDBClient, policy: Policy, now: datetim
         next_cursor = min(batch.cursor, now) if batch.cursor is not None else None
         obs.record_success(session, Source.CONDDB, now, duration, next_cursor, newest_run)
         obs.record_conddb_catalog(session, missing, first_run)
+    _read_upload_quality(store, client, policy, now)
     return PollResult(Source.CONDDB, True, added_runs + added_uploads, duration)
+
+
+def _read_upload_quality(store: Store, client: CondDBClient, policy: Policy, now: datetime) -> None:
+    """Read the payload sizes the quality watch judges, for runs whose own upload arrived and was not
+    read yet; a failed read stays unread (the quality is then unknown)."""
+    watched = [wf for wf in policy.workflows if wf.quality and wf.quality.reads_uploads]
+    if not watched:
+        return
+    with store.session() as session:
+        runs = obs.active_runs(session)
+        done = quality_store.read_pairs(session, runs)
+        own, _later = attributed_uploads(session, policy, runs)
+    todo = [(run, wf, iovs) for run in runs for wf in watched if (run, wf.name) not in done
+            and (iovs := current_iovs(own.get(run, {}).get(wf.tag, ())))]
+    if not todo:
+        return
+    try:
+        sizes = client.payload_sizes(iov.payload_hash for _run, _wf, iovs in todo for iov in iovs)
+    except SourceError as exc:
+        log.warning("payload sizes of %d upload(s) unreadable: %s", len(todo), exc)
+        return
+    with store.session() as session:
+        for run, wf, iovs in todo:
+            assert wf.quality is not None
+            values = upload_values(wf.quality, iovs, sizes)
+            if values is None:
+                log.warning("payload sizes of run %s %s incomplete: the PAYLOAD table lacks some", run, wf.name)
+            else:
+                quality_store.record_values(session, run, wf.name, values, now)
 
 
 def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime) -> PollResult:
@@ -153,7 +185,7 @@ def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime)
 def _read_quality(store: Store, client: DqmClient, policy: Policy, rows: Sequence[obs.UnfinishedRun],
                   now: datetime) -> None:
     """Read the quality watch's DQM numbers of outputs not read yet; a failed read stays unread (unknown)."""
-    watched = [wf for wf in policy.workflows if wf.quality]
+    watched = [wf for wf in policy.workflows if wf.quality and not wf.quality.reads_uploads]
     with store.session() as session:
         done = quality_store.read_pairs(session, [r.run for r in rows])
     todo = [(r, wf) for r in rows for wf in watched

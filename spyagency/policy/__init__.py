@@ -28,6 +28,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _dataset_shape(value: str) -> str:
+    if value.count("/") != 3 or not value.startswith("/"):
+        raise ValueError(f"dataset must look like /Primary/Processed/TIER, got {value!r}")
+    return value
+
+
 class DqmRule(_Strict):
     """How to read a PCL status histogram from the DQM GUI (jsonfairy)."""
 
@@ -41,9 +47,7 @@ class DqmRule(_Strict):
     @field_validator("dataset")
     @classmethod
     def _dataset_shape(cls, value: str) -> str:
-        if value.count("/") != 3 or not value.startswith("/"):
-            raise ValueError(f"dataset must look like /Primary/Processed/TIER, got {value!r}")
-        return value
+        return _dataset_shape(value)
 
     def dataset_for(self, era: str, version: int | None = None) -> str:
         """The dataset of a run of era ``era`` whose express processing version is ``version``."""
@@ -82,14 +86,34 @@ class QualityFeature(_Strict):
         return [(self.label, self.group or self.label)]
 
 
+class UploadFeature(_Strict):
+    """A number read from the CondDB rows of the run's own upload, for outputs no DQM summary describes.
+
+    ``take = "payload_bytes"``: the mean size of the payloads its IOVs point to. Where a payload is a
+    list of what was found (bad strips, bad pixel modules, calibrated channels), its size follows that
+    count; a payload of fixed layout (a beam-spot fit) says nothing this way, and is not watched so.
+    """
+
+    take: Literal["payload_bytes"] = "payload_bytes"
+    label: str = Field(description="what the number is, in the experts' words")
+    unit: str = "bytes"
+    group: str | None = Field(None, description="the group judged together; default the label")
+
+    def names(self) -> list[tuple[str, str]]:
+        """(feature name, group) of the number this feature gives."""
+        return [(self.label, self.group or self.label)]
+
+
 class QualityWatch(_Strict):
-    """Whether a workflow's harvest output looks like its recent history (DQM monitor elements)."""
+    """Whether a workflow's harvest output looks like its recent history: DQM monitor elements
+    (``features``), or, where no DQM summary describes the output, its upload's CondDB rows (``uploads``)."""
 
     mode: Literal["advisory", "gate"] = Field(
         "advisory", description="advisory: flag only; gate: unusual output needs an expert before release")
-    dataset: str = Field(description="Dataset of the harvest's DQM output, with {era} and {version}")
+    dataset: str | None = Field(None, description="Dataset of the harvest's DQM output, with {era} and {version}")
     version: int = 1
-    features: tuple[QualityFeature, ...] = Field(min_length=1)
+    features: tuple[QualityFeature, ...] = ()
+    uploads: tuple[UploadFeature, ...] = ()
     history_runs: int = Field(50, ge=5, description="how many earlier runs the score compares with")
     min_history: int = Field(10, ge=3, description="fewer earlier runs than this: not judged")
     threshold_sigma: float = Field(4.0, gt=0, description="a group this many σ from its history is unusual")
@@ -103,12 +127,38 @@ class QualityWatch(_Strict):
             raise ValueError("model = \"covariance\" needs scikit-learn: pip install 'spyagency[ml]'")
         return self
 
+    @model_validator(mode="after")
+    def _one_source(self) -> QualityWatch:
+        if bool(self.features) == bool(self.uploads):
+            raise ValueError("a quality watch reads either DQM monitor elements (features) or its upload's "
+                             "CondDB rows (uploads): give exactly one of the two")
+        if self.features and self.dataset is None:
+            raise ValueError("features are read from a DQM dataset: give dataset")
+        if self.dataset is not None:
+            _dataset_shape(self.dataset)
+        return self
+
+    @property
+    def reads_uploads(self) -> bool:
+        """Whether the numbers come from the CondDB (else from the DQM GUI)."""
+        return bool(self.uploads)
+
     def dataset_for(self, era: str, version: int | None = None) -> str:
+        if self.dataset is None:
+            raise ValueError("this quality watch reads no DQM dataset")
         return self.dataset.format(era=era, version=self.version if version is None else version)
+
+    def watched(self) -> tuple[QualityFeature | UploadFeature, ...]:
+        """Every feature, whichever source it is read from."""
+        return (*self.features, *self.uploads)
 
     def feature_names(self) -> list[tuple[str, str]]:
         """(feature name, group) of every number watched, in policy order."""
-        return [name for feature in self.features for name in feature.names()]
+        return [name for feature in self.watched() for name in feature.names()]
+
+    def units(self) -> dict[str, str]:
+        """Feature name → unit."""
+        return {name: feature.unit for feature in self.watched() for name, _group in feature.names()}
 
 
 class Workflow(_Strict):

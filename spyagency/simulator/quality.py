@@ -14,12 +14,15 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from spyagency.policy import Policy, QualityFeature
+from spyagency.policy import Policy, QualityFeature, UploadFeature
 
 #: Run-to-run spread of a number, by unit: pixel movements in µm and µrad; strip MPVs; gain ratios (no
-#: unit); module hit efficiencies; relative Lorentz-angle changes in %; pedestal shifts in ADC counts.
-SPREAD = {"µm": 3.0, "µrad": 10.0, "ADC/mm": 2.0, "": 0.004, "efficiency": 0.002, "%": 0.3, "ADC": 0.05}
-NOMINAL = {"µm": 0.0, "µrad": 0.0, "ADC/mm": 300.0, "": 1.0, "efficiency": 0.985, "%": 0.5, "ADC": 0.0}
+#: unit); module hit efficiencies; relative Lorentz-angle changes in %; pedestal shifts in ADC counts;
+#: payload sizes in bytes (a list of bad channels a few % longer or shorter from run to run).
+SPREAD = {"µm": 3.0, "µrad": 10.0, "ADC/mm": 2.0, "": 0.004, "efficiency": 0.002, "%": 0.3, "ADC": 0.05,
+          "bytes": 300.0}
+NOMINAL = {"µm": 0.0, "µrad": 0.0, "ADC/mm": 300.0, "": 1.0, "efficiency": 0.985, "%": 0.5, "ADC": 0.0,
+           "bytes": 12000.0}
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,8 @@ class QualitySeason:
         self.policy, self.seed, self.correlation = policy, seed, correlation
         self.anomalies = dict(anomalies or {})
         self.drift_sigma, self.drift_runs = drift_sigma, drift_runs
-        self._features: dict[str, list[tuple[str, str, QualityFeature]]] = {
-            wf.name: [(name, group, feature) for feature in wf.quality.features for name, group in feature.names()]
+        self._features: dict[str, list[tuple[str, str, QualityFeature | UploadFeature]]] = {
+            wf.name: [(name, group, feature) for feature in wf.quality.watched() for name, group in feature.names()]
             for wf in policy.workflows if wf.quality}
 
     def workflows(self) -> list[str]:
@@ -84,12 +87,14 @@ class QualitySeason:
             noise = rng.gauss(0.0, 1.0)
             if shared:
                 noise = math.sqrt(self.correlation) * shared[group] + math.sqrt(1.0 - self.correlation) * noise
-            values[name] = nominal + drift + noise * sigma + moved.get(name, 0.0) * sigma
+            value = nominal + drift + noise * sigma + moved.get(name, 0.0) * sigma
+            values[name] = float(max(1, round(value))) if feature.unit == "bytes" else value  # whole bytes
         return values
 
     def element(self, run: int, workflow: str, histogram: str) -> SimElement | None:
         """Monitor element ``histogram`` of ``run``'s output of ``workflow``, or None if it is not watched."""
-        specs = [(n, f) for n, _g, f in self._features.get(workflow, []) if f.histogram == histogram]
+        specs = [(n, f) for n, _g, f in self._features.get(workflow, [])
+                 if isinstance(f, QualityFeature) and f.histogram == histogram]
         if not specs:
             return None
         values = self.values(run, workflow)

@@ -126,8 +126,9 @@ class World:
             sinces = [pack_lumi(fcsr, 1) if wf.time_type == "lumi" else fcsr]
         digest = hashlib.sha1(f"{wf.tag}:{run.run}:{sinces[0]}:{at.isoformat()}".encode()).hexdigest()
         stamp = _naive(at)
+        size = self._payload_size(run.run, wf)
         conn.execute(insert(db.PAYLOAD), [dict(
-            HASH=digest, OBJECT_TYPE=wf.record.removesuffix("Rcd"), DATA=digest.encode() * 4,
+            HASH=digest, OBJECT_TYPE=wf.record.removesuffix("Rcd"), DATA=(digest.encode() * (size // 40 + 1))[:size],
             STREAMER_INFO=b"{}", VERSION="CMSSW_16_0_7_patch1", INSERTION_TIME=stamp)])
         conn.execute(insert(db.IOV), [dict(TAG_NAME=wf.tag, SINCE=s, INSERTION_TIME=stamp,
                                            PAYLOAD_HASH=digest) for s in sinces])
@@ -137,6 +138,13 @@ class World:
             COMMAND="uploadConditions.py", ACTION=f"{len(sinces)} iov(s) inserted; ",
             USER_TEXT=text or f"Tier0 PCL Upload for {wf.name} calib. (prod)")])
         return True
+
+    def _payload_size(self, run: int, wf: Workflow) -> int:
+        """Bytes of ``run``'s payload: the quality season's size where the watch reads it, else 160."""
+        if wf.quality is None or not wf.quality.reads_uploads:
+            return 160
+        name, _group = wf.quality.uploads[0].names()[0]
+        return max(1, round(self.quality.values(run, wf.name)[name]))
 
     def upload(self, run: int, workflow: str, at: datetime) -> bool:
         """An expert uploads ``run``'s payload by hand at ``at`` (landing as the upload service decides)."""
@@ -280,7 +288,7 @@ class World:
         if sim is None or self.now < sim.upload_time:
             return None
         for wf in self.policy.workflows:
-            if (wf.quality and wf.quality.dataset_for(sim.era, sim.express_version) == dataset
+            if (wf.quality and wf.quality.dataset and wf.quality.dataset_for(sim.era, sim.express_version) == dataset
                     and wf.stream in sim.streams and sim.outcome(wf.name) is Outcome.ON_TIME):
                 return self.quality.element(run, wf.name, histogram)
         return None

@@ -1,8 +1,8 @@
 """Benchmark 6: the quality watch on a simulated season, against a fixed-threshold baseline.
 
-A season of runs (2,000 by default) with every watched workflow's DQM numbers: noise, slow drifts,
-and anomalies injected at known runs and magnitudes (one group moved by 4, 5, 6 or 8 σ in some of
-its numbers). Each run is scored against the runs before it, as SpyAgency does live. The baseline,
+A season of runs (2,000 by default) with every watched workflow's numbers (DQM monitor elements, or
+the payload size of the upload): noise, slow drifts, and anomalies injected at known runs and
+magnitudes (one group moved by 4, 5, 6 or 8 σ in some of its numbers). Each run is scored against the runs before it, as SpyAgency does live. The baseline,
 computed in the same run over the same numbers, is the fixed-threshold rule a PCL monitor would
 apply: a number more than 4 σ from the season's nominal value flags the run.
 

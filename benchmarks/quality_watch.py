@@ -2,9 +2,10 @@
 
 A season of runs (2,000 by default) with every watched workflow's numbers (DQM monitor elements, or
 the payload size of the upload): noise, slow drifts, and anomalies injected at known runs and
-magnitudes (one group moved by 4, 5, 6 or 8 σ in some of its numbers). Each run is scored against the runs before it, as SpyAgency does live. The baseline,
-computed in the same run over the same numbers, is the fixed-threshold rule a PCL monitor would
-apply: a number more than 4 σ from the season's nominal value flags the run.
+magnitudes (one group moved by 4, 5, 6 or 8 σ in some of its numbers). Each run is scored against
+the runs before it, as SpyAgency does live. The baseline, computed in the same run over the same
+numbers, is the fixed-threshold rule a PCL monitor would apply: a number more than 4 σ from the
+season's nominal value flags the run.
 
 Printed per workflow and overall: precision, recall (also by magnitude), false-positive rate of
 clean runs. Targets: recall ≥ 0.95 at ≥ 4 σ with a false-positive rate ≤ 1 % of clean runs.

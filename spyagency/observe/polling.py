@@ -120,8 +120,11 @@ def _read_upload_quality(store: Store, client: CondDBClient, policy: Policy, now
     with store.session() as session:
         runs = obs.active_runs(session)
         done = quality_store.read_pairs(session, runs)
-        own, _later = attributed_uploads(session, policy, runs)
-    todo = [(run, wf, iovs) for run in runs for wf in watched if (run, wf.name) not in done
+        unread = [run for run in runs if any((run, wf.name) not in done for wf in watched)]
+        if not unread:
+            return
+        own, _later = attributed_uploads(session, policy, unread)
+    todo = [(run, wf, iovs) for run in unread for wf in watched if (run, wf.name) not in done
             and (iovs := current_iovs(own.get(run, {}).get(wf.tag, ())))]
     if not todo:
         return

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from spyagency.decide.quality import QualityStatus, chi2_survival, normal_equivalent, score_run
 from spyagency.models import AckKind, AttributedUpload, Attribution, RunState, Upload, WorkflowState
-from spyagency.observe.dqm import feature_values
+from spyagency.observe import polling
+from spyagency.observe.dqm import feature_values, read_quality
 from spyagency.observe.errors import DqmProtocolError
 from spyagency.observe.jsroot import hist_from_jsroot
 from spyagency.observe.upload_quality import current_iovs, upload_values
@@ -20,6 +21,7 @@ from spyagency.people.acknowledge import acknowledge
 from spyagency.policy import Policy, PolicyError, QualityWatch, load_policy, parse_policy
 from spyagency.simulator.quality import Anomaly, QualitySeason
 from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.store import quality as quality_store
 
 from .conftest import START, make_world
 
@@ -351,3 +353,45 @@ def test_a_quality_watch_reads_one_source_and_says_so(change, error):
     watch.update(change)
     with pytest.raises(ValueError, match=error):
         QualityWatch.model_validate({k: v for k, v in watch.items() if v is not None})
+
+
+def test_a_monitor_element_with_several_watched_numbers_is_asked_for_once():
+    asked: list[str] = []
+
+    class Gui:
+        def monitor_element(self, run: int, dataset: str, name: str) -> dict[str, object]:
+            asked.append(name)
+            return {"type": "TH1F", "stats": {"mean": {"X": {"value": 0.4}}, "rms": {"X": {"value": 2.5}}},
+                    "bins": {"content": [1.0, 3.0]}}
+
+    watch = _watch(load_policy(), "SiPixelLorentzAngle")  # mean and RMS of h_diffLA
+    values = read_quality(Gui(), 387000, "Run2026D", watch)  # type: ignore[arg-type]
+    assert values == {"mean relative change of μH": 0.4, "spread of the relative change of μH": 2.5}
+    assert asked == ["AlCaReco/SiPixelLorentzAngleHarvesting/h_diffLA"]
+    asked.clear()
+    assert read_quality(Gui(), 387000, "Run2026D", _watch(load_policy(), "SiPixelAliHGComb"))  # type: ignore[arg-type]
+    assert len(asked) == len(set(asked)) == 60  # six movements of ten structures; mean and spread share each
+
+
+def test_a_backlog_of_quality_reads_is_spread_over_polls_oldest_run_first(tmp_path, monkeypatch):
+    """One poll reads a bounded number of monitor elements, so it stays short; the rest follow."""
+    monkeypatch.setattr(polling, "QUALITY_ELEMENTS_PER_POLL", 40)
+    policy = _policy("advisory")
+    world = make_world(tmp_path, policy, _season_runs(policy, 6, anomaly_at=None))
+    try:
+        world.at(timedelta(0))
+        with world.store.session() as session:
+            first = quality_store.read_pairs(session, list(range(387000, 387006)))
+        dqm_watched = [wf.name for wf in policy.workflows if wf.quality and not wf.quality.reads_uploads]
+        read_runs = sorted({run for run, wf in first if wf in dqm_watched})
+        assert read_runs and read_runs == list(range(387000, 387000 + len(read_runs)))  # oldest first
+        assert len([pair for pair in first if pair[1] in dqm_watched]) < 6 * len(dqm_watched)
+        for minutes in range(1, 30):
+            world.at(timedelta(minutes=minutes))
+        with world.store.session() as session:
+            later = quality_store.read_pairs(session, list(range(387000, 387006)))
+        assert {(run, wf) for run in range(387000, 387006) for wf in dqm_watched} <= later
+    finally:
+        world.agency.close()
+        world.sim.stop()
+        world.store.dispose()

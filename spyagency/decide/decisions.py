@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from spyagency.decide.finalize import is_final
 from spyagency.decide.quality import QualityScore, score_run
 from spyagency.decide.readiness import decide_run
 from spyagency.models import RunVerdict
-from spyagency.policy import Policy
+from spyagency.policy import Policy, QualityWatch
 from spyagency.store import Session, Store, quality
 from spyagency.store import observations as obs
 from spyagency.store.verdicts import save_verdicts
@@ -60,16 +61,41 @@ def _quality(session: Session, policy: Policy, runs: Sequence[int]) -> dict[tupl
     """The quality watch's word on each run's output whose DQM numbers are stored."""
     stored = quality.values_of(session, runs)
     scores = {}
-    for (run, workflow), values in stored.items():
-        try:
-            watch = policy.workflow(workflow).quality
-        except KeyError:
-            continue  # a workflow no longer in the policy
-        if watch is None:
-            continue
-        past = [v for _run, v in quality.history(session, workflow, run, watch.history_runs)]
-        scores[(run, workflow)] = score_run(workflow, watch, values, past)
+    for wf in policy.workflows:
+        watch = wf.quality
+        judged = sorted(run for run, workflow in stored if workflow == wf.name)
+        if watch is None or not judged:
+            continue  # outputs of a workflow no longer in the policy or no longer watched are not judged
+        pasts = quality.histories(session, wf.name, judged, watch.history_runs)
+        for run in judged:
+            scores[(run, wf.name)] = _scores.get(wf.name, watch, run, stored[(run, wf.name)], pasts[run])
     return scores
+
+
+class _ScoreCache:
+    """Scores already computed in this process. A score is a function of the run's numbers (read once,
+    never changed), the watch, and which earlier runs make its history (their numbers never change
+    either): so the history's run numbers and the watch's identity are enough of a key."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._scores: OrderedDict[tuple[object, ...], tuple[QualityWatch, QualityScore]] = OrderedDict()
+
+    def get(self, workflow: str, watch: QualityWatch, run: int, values: Mapping[str, float],
+            past: Sequence[tuple[int, Mapping[str, float]]]) -> QualityScore:
+        key = (id(watch), workflow, run, tuple(r for r, _v in past))
+        hit = self._scores.get(key)
+        if hit is not None and hit[0] is watch:
+            self._scores.move_to_end(key)
+            return hit[1]
+        score = score_run(workflow, watch, values, [v for _r, v in past])
+        self._scores[key] = (watch, score)  # the watch is kept: its id cannot be reused while cached
+        if len(self._scores) > self.size:
+            self._scores.popitem(last=False)
+        return score
+
+
+_scores = _ScoreCache()
 
 
 def attributed_uploads(session: Session, policy: Policy, runs: Sequence[int]) -> tuple[Grouped, Grouped]:

@@ -117,6 +117,12 @@ def equivalent_sigma(probability: float) -> float:
 RECENT_RUNS = 15
 
 
+def _pstdev(values: Sequence[float]) -> float:
+    """Population standard deviation in floats (``statistics.pstdev`` works in exact fractions: slow)."""
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))
+
+
 def _robust(values: Sequence[float]) -> tuple[float, float]:
     """Centre and run-to-run spread of a history, oldest first.
 
@@ -130,7 +136,7 @@ def _robust(values: Sequence[float]) -> tuple[float, float]:
     middle = statistics.median(steps)
     mad = 1.4826 * statistics.median(abs(s - middle) for s in steps)
     clipped = [min(middle + 3.5 * mad, max(middle - 3.5 * mad, s)) for s in steps] if mad > 0 else steps
-    spread = statistics.pstdev(clipped) / math.sqrt(2.0) if len(clipped) > 1 else 0.0
+    spread = _pstdev(clipped) / math.sqrt(2.0) if len(clipped) > 1 else 0.0
     if spread <= 0.0:  # a constant history: any change stands out, but do not divide by zero
         spread = max(abs(centre) * 1e-6, 1e-12)
     return centre, spread

@@ -167,11 +167,14 @@ def read_quality(client: DqmClient, run: int, era: str, watch: QualityWatch,
                  version: int | None = None) -> dict[str, float] | None:
     """Every number ``watch`` reads for ``run``; None while any monitor element is not in the GUI yet."""
     values: dict[str, float] = {}
+    read: dict[str, dict[str, Any]] = {}  # several numbers of one monitor element: one request
     for feature in watch.features:
-        hist = client.monitor_element(check_run_number(run), watch.dataset_for(era, version), feature.histogram)
-        if hist is None:
-            return None
-        numbers = feature_values(hist, feature)
+        if feature.histogram not in read:
+            hist = client.monitor_element(check_run_number(run), watch.dataset_for(era, version), feature.histogram)
+            if hist is None:
+                return None
+            read[feature.histogram] = hist
+        numbers = feature_values(read[feature.histogram], feature)
         for (name, _group), number in zip(feature.names(), numbers, strict=True):
             values[name] = number
     return values

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 REDISCOVER_RUNS = 100
 #: Requests in flight at once to one HTTP source: a first cycle asks about hundreds of runs.
 CONCURRENT_REQUESTS = 8
+#: Quality monitor elements read per DQM poll at most (a backlog of runs is read over a few polls, so
+#: that one poll stays short: the status histograms that decide readiness are read first, every poll).
+QUALITY_ELEMENTS_PER_POLL = 600
 #: Per-run failures that say a source is down: most of the calls, and at least this many. Tier0 has
 #: Tier0-wide calls that already tell an outage, so one or two failing runs are those runs' faults.
 DOWN_AFTER = {Source.TIER0: 3, Source.DQM: 2}
@@ -191,9 +194,10 @@ def _read_quality(store: Store, client: DqmClient, policy: Policy, rows: Sequenc
     watched = [wf for wf in policy.workflows if wf.quality and not wf.quality.reads_uploads]
     with store.session() as session:
         done = quality_store.read_pairs(session, [r.run for r in rows])
-    todo = [(r, wf) for r in rows for wf in watched
-            if (r.run, wf.name) not in done and r.era and r.streams_done.get(wf.stream)
-            and wf.producer in r.express_producers.get(wf.stream, [])]
+    ready = [(r, wf) for r in sorted(rows, key=lambda r: r.run) for wf in watched
+             if (r.run, wf.name) not in done and r.era and r.streams_done.get(wf.stream)
+             and wf.producer in r.express_producers.get(wf.stream, [])]
+    todo = _within_budget(ready, QUALITY_ELEMENTS_PER_POLL)
 
     def read(item: tuple[obs.UnfinishedRun, Workflow]) -> dict[str, float] | SourceError | None:
         row, wf = item
@@ -210,6 +214,22 @@ def _read_quality(store: Store, client: DqmClient, policy: Policy, rows: Sequenc
                 log.warning("quality numbers of run %s %s unreadable: %s", row.run, wf.name, result)
             elif result is not None:
                 quality_store.record_values(session, row.run, wf.name, result, now)
+
+
+def _within_budget(ready: Sequence[tuple[obs.UnfinishedRun, Workflow]],
+                   budget: int) -> list[tuple[obs.UnfinishedRun, Workflow]]:
+    """The first outputs of ``ready`` (oldest runs first: nearest their lock) whose monitor elements fit in
+    ``budget`` requests; at least one, so that a large watch is never starved."""
+    taken: list[tuple[obs.UnfinishedRun, Workflow]] = []
+    spent = 0
+    for row, wf in ready:
+        assert wf.quality is not None
+        cost = len({feature.histogram for feature in wf.quality.features})
+        if taken and spent + cost > budget:
+            break
+        taken.append((row, wf))
+        spent += cost
+    return taken
 
 
 def _source_down(source: Source, failures: Sequence[SourceError], asked: int) -> bool:

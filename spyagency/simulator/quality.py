@@ -49,6 +49,7 @@ class QualitySeason:
         self.policy, self.seed, self.correlation = policy, seed, correlation
         self.anomalies = dict(anomalies or {})
         self.drift_sigma, self.drift_runs = drift_sigma, drift_runs
+        self._values: dict[tuple[int, str], dict[str, float]] = {}
         self._features: dict[str, list[tuple[str, str, QualityFeature | UploadFeature]]] = {
             wf.name: [(name, group, feature) for feature in wf.quality.watched() for name, group in feature.names()]
             for wf in policy.workflows if wf.quality}
@@ -63,6 +64,14 @@ class QualitySeason:
 
     def values(self, run: int, workflow: str) -> dict[str, float]:
         """The watched numbers of ``run``'s output of ``workflow``."""
+        key = (run, workflow)
+        if key not in self._values:  # a GUI serving 60 monitor elements of one output computes them once
+            if len(self._values) > 50_000:
+                self._values.clear()
+            self._values[key] = self._compute(run, workflow)
+        return dict(self._values[key])
+
+    def _compute(self, run: int, workflow: str) -> dict[str, float]:
         rng = random.Random(_seed(self.seed, workflow, run))
         anomaly = self.anomalies.get(run)
         moved: dict[str, float] = {}

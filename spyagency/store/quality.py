@@ -41,18 +41,33 @@ def values_of(session: Session, runs: Sequence[int]) -> dict[tuple[int, str], di
 def history(session: Session, workflow: str, before_run: int, limit: int) -> list[tuple[int, dict[str, float]]]:
     """The numbers of ``workflow`` for up to ``limit`` runs before ``before_run``, oldest first; outputs the
     watch called unusual are left out unless an expert's latest word on them accepts them."""
-    rows = list(session.scalars(select(QualityValueRow).where(
-        QualityValueRow.workflow == workflow, QualityValueRow.run < before_run)
-        .order_by(QualityValueRow.run.desc()).limit(limit * 2)))
+    return histories(session, workflow, [before_run], limit)[before_run]
+
+
+def histories(session: Session, workflow: str, runs: Sequence[int],
+              limit: int) -> dict[int, list[tuple[int, dict[str, float]]]]:
+    """``history`` of each of ``runs`` at once: two queries for the workflow, not two per run."""
+    if not runs:
+        return {}
+    low, high = min(runs), max(runs)
+    base = select(QualityValueRow).where(QualityValueRow.workflow == workflow)
+    rows = list(session.scalars(base.where(QualityValueRow.run >= low, QualityValueRow.run < high)
+                                .order_by(QualityValueRow.run.desc())))
+    rows += session.scalars(base.where(QualityValueRow.run < low).order_by(QualityValueRow.run.desc())
+                            .limit(limit * 2))
     flagged = [row.run for row in rows if row.status == UNUSUAL]
     latest: dict[int, str] = {}
     if flagged:  # only the acknowledgements of the flagged runs read here, latest last
         for run, kind in session.execute(select(AckRow.run, AckRow.kind).where(
                 AckRow.workflow == workflow, AckRow.run.in_(flagged)).order_by(AckRow.id)):
             latest[run] = kind
-    kept = [(row.run, {str(k): float(v) for k, v in row.values.items()}) for row in rows
-            if row.status != UNUSUAL or latest.get(row.run, AckKind.HOLD.value) != AckKind.HOLD.value][:limit]
-    return kept[::-1]
+    kept = [(row.run, row.status != UNUSUAL or latest.get(row.run, AckKind.HOLD.value) != AckKind.HOLD.value,
+             {str(k): float(v) for k, v in row.values.items()}) for row in rows]  # newest first
+    found: dict[int, list[tuple[int, dict[str, float]]]] = {}
+    for before_run in runs:
+        earlier = [item for item in kept if item[0] < before_run][:limit * 2]
+        found[before_run] = [(run, values) for run, keep, values in earlier if keep][:limit][::-1]
+    return found
 
 
 def record_status(session: Session, statuses: Mapping[tuple[int, str], str]) -> None:

@@ -80,6 +80,15 @@ def make_world(tmp_path: Path, policy: Policy, runs: list[SimRun], store_url: st
 
 
 @pytest.fixture
+def quality_reads_unbounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One poll reads every quality monitor element (a live poll reads at most 600; tests that judge a
+    season's newest run in one cycle would otherwise wait for the backlog of older runs)."""
+    from spyagency.observe import polling
+
+    monkeypatch.setattr(polling, "QUALITY_ELEMENTS_PER_POLL", 1_000_000)
+
+
+@pytest.fixture
 def world_factory(tmp_path: Path, policy: Policy) -> Iterator:
     made: list[World] = []
 

@@ -188,6 +188,7 @@ def test_axe_core_finds_no_serious_accessibility_violations(browser, served_stee
     context.close()
 
 
+@pytest.mark.usefixtures("quality_reads_unbounded")
 def test_an_unusual_calibration_is_flagged_with_its_trends(browser, world_factory, policy):
     """An expert sees why a calibration was flagged (the numbers and their history) and may accept or hold it."""
     from spyagency.simulator.scenario import SimRun as Run

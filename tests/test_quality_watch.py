@@ -148,6 +148,7 @@ def _season_runs(policy: Policy, count: int, anomaly_at: int | None) -> list[Sim
     return runs
 
 
+@pytest.mark.usefixtures("quality_reads_unbounded")
 @pytest.mark.parametrize("mode", ["advisory", "gate"])
 def test_a_bad_alignment_output_from_the_dqm_gui_is_flagged_and_a_gate_waits_for_an_expert(tmp_path, mode):
     policy = _policy(mode)
@@ -175,6 +176,7 @@ def test_a_bad_alignment_output_from_the_dqm_gui_is_flagged_and_a_gate_waits_for
         world.store.dispose()
 
 
+@pytest.mark.usefixtures("quality_reads_unbounded")
 def test_an_unreadable_monitor_element_keeps_a_gated_run_back(tmp_path):
     policy = _policy("gate")
     runs = _season_runs(policy, 12, anomaly_at=None)
@@ -192,6 +194,7 @@ def test_an_unreadable_monitor_element_keeps_a_gated_run_back(tmp_path):
         world.store.dispose()
 
 
+@pytest.mark.usefixtures("quality_reads_unbounded")
 def test_the_new_dqm_gui_api_gives_the_same_numbers_and_verdicts(tmp_path):
     """A DQM GUI of the new generation (/api/v1/json, TBufferJSON objects) is read like the legacy one."""
     policy = _policy("advisory")

@@ -6,9 +6,10 @@ Shared by the console (shown on run pages) and the warnings (an at-risk run is w
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from spyagency.decide.forecast import Forecast, forecast
+from spyagency.decide.forecast import Forecast, forecast_staged
 from spyagency.models import WorkflowState
 from spyagency.policy import Policy
 from spyagency.store import Session
@@ -23,12 +24,28 @@ NEVER_LANDS = frozenset({WorkflowState.NOT_APPLICABLE.value, WorkflowState.NO_PA
                          WorkflowState.VETOED.value})
 
 
-def _history(seen: list[CalibrationSeen], workflow: str, before_run: int,
-             now: datetime) -> list[tuple[timedelta, bool]]:
-    """(latency, landed) of the workflow's recent runs before ``before_run``; pending ones censored at now."""
+@dataclass(frozen=True)
+class _Histories:
+    """What the workflow's recent runs say: stop → upload, stop → express done, express done → upload
+    (each a (duration, happened) pair; one still awaited is censored at now)."""
+
+    landing: list[tuple[timedelta, bool]]
+    express: list[tuple[timedelta, bool]]
+    harvest: list[tuple[timedelta, bool]]
+
+
+def _histories(seen: list[CalibrationSeen], workflow: str, before_run: int, now: datetime) -> _Histories:
+    """The recent history of ``workflow`` before ``before_run``, from what the store saw."""
     items = [c for c in seen if c.workflow == workflow and c.run < before_run and c.state not in NEVER_LANDS]
-    return [((c.landed - c.stop) if c.landed else (now - c.stop), c.landed is not None)
-            for c in items[-HISTORY_RUNS:]]
+    recent = items[-HISTORY_RUNS:]
+    landing = [((c.landed - c.stop) if c.landed else (now - c.stop), c.landed is not None) for c in recent]
+    # the express is seen done when the workflow turns harvesting; a calibration that landed without
+    # being seen harvesting (waiting to uploaded between two polls) says nothing about either stage
+    express = [((c.express_done - c.stop), True) if c.express_done else (now - c.stop, False)
+               for c in recent if c.express_done or c.landed is None]
+    harvest = [((c.landed - c.express_done) if c.landed else (now - c.express_done), c.landed is not None)
+               for c in items if c.express_done][-HISTORY_RUNS:]
+    return _Histories(landing, express, harvest)
 
 
 def forecasts_for(session: Session, policy: Policy, runs: list[int], now: datetime) -> dict[int, list[Forecast]]:
@@ -43,6 +60,7 @@ def forecasts_for(session: Session, policy: Policy, runs: list[int], now: dateti
     wanted = set(runs)
     for c in seen:
         if c.run in wanted and c.landed is None and c.state in PENDING:
-            history = _history(seen, c.workflow, c.run, now)
-            found[c.run].append(forecast(c.run, c.workflow, c.stop, now, history, deadlines.pcl_give_up, lock))
+            past = _histories(seen, c.workflow, c.run, now)
+            found[c.run].append(forecast_staged(c.run, c.workflow, c.stop, now, c.express_done, past.express,
+                                                past.harvest, past.landing, deadlines.pcl_give_up, lock))
     return dict(found)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from spyagency.decide.forecast import forecast, survival
+from spyagency.decide.forecast import forecast, forecast_staged, survival
 from spyagency.models import OutboxAction
 from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 
@@ -65,6 +65,41 @@ def test_too_little_history_gives_no_forecast_and_no_alarm():
     assert guess.landing is None and not guess.at_risk and "only 3 recent landing(s)" in guess.reason
 
 
+EXPRESS = [(timedelta(hours=h), True) for h in (2.8, 3.0, 3.1, 2.9, 3.2, 3.0, 2.7, 3.3, 3.0, 3.1)]
+HARVEST = [(timedelta(hours=h), True) for h in (0.8, 1.0, 1.1, 0.9, 1.2, 1.0, 0.9, 1.1, 1.0, 1.0)]
+LANDING = [(e + h, True) for (e, _x), (h, _y) in zip(EXPRESS, HARVEST, strict=True)]
+
+
+def test_once_the_express_is_done_only_the_harvest_is_left_to_forecast():
+    """A run whose express finished late (a Tier0 backlog) lands a harvest after it, not at the usual hour."""
+    late_express = STOP + 10 * H
+    guess = forecast_staged(1, "SiStripGains", STOP, STOP + 10.2 * H, late_express, EXPRESS, HARVEST, LANDING,
+                            GIVE_UP, LOCK)
+    assert guess.landing is not None and late_express + 0.9 * H <= guess.landing <= late_express + 1.1 * H
+    assert guess.high is not None and guess.high <= late_express + 1.3 * H
+    assert "express done 2026-06-01 22:00 UTC" in guess.reason
+    # the one-stage forecast only knows that the run is later than every landing it has seen
+    assert forecast(1, "SiStripGains", STOP, STOP + 10.2 * H, LANDING, GIVE_UP, LOCK).landing is None
+
+
+def test_while_the_express_is_pending_its_wait_and_the_harvest_add_up():
+    guess = forecast_staged(1, "SiStripGains", STOP, STOP + H, None, EXPRESS, HARVEST, LANDING, GIVE_UP, LOCK)
+    assert guess.landing is not None and STOP + 3.7 * H <= guess.landing <= STOP + 4.3 * H
+    assert guess.high is not None and guess.landing < guess.high <= STOP + 4.8 * H
+    assert "express pending" in guess.reason
+    # Tier0 stuck: runs still waiting for their express make the wait longer before any of them lands
+    stuck = [(12 * H, False)] * 10
+    later = forecast_staged(1, "SiStripGains", STOP, STOP + 3.5 * H, None, EXPRESS + stuck, HARVEST,
+                            LANDING + stuck, GIVE_UP, LOCK)
+    assert later.high is None  # beyond the history: the band stays open upward
+
+
+def test_too_little_staged_history_falls_back_to_the_one_stage_forecast():
+    staged = forecast_staged(1, "SiStripGains", STOP, STOP + H, None, EXPRESS[:3], HARVEST[:3], LANDING,
+                             GIVE_UP, LOCK)
+    assert staged == forecast(1, "SiStripGains", STOP, STOP + H, LANDING, GIVE_UP, LOCK)
+
+
 def test_a_run_whose_calibration_is_overdue_against_history_is_warned_once_and_shown(world_factory, policy):
     from spyagency.store.outbox import pending_entries
 
@@ -88,3 +123,25 @@ def test_a_run_whose_calibration_is_overdue_against_history_is_warned_once_and_s
     world.agency.warn(send=lambda entry: None)
     with world.store.session() as session:
         assert len(entries_of_run(session, 386910, (OutboxAction.AT_RISK.value,))) == 1  # once
+
+
+def test_a_run_whose_express_finished_late_is_forecast_from_its_express_not_from_its_stop(world_factory, policy):
+    """The store sees each calibration turn harvesting (its express done) and land: a run held up by
+    Tier0 is forecast a harvest after its express, not "later than every landing"."""
+    from spyagency.forecasting import forecasts_for
+
+    runs = [SimRun(386900 + i, START + 2 * i * H, START + (2 * i + 1) * H, all_streams(policy), harvest_lag=H)
+            for i in range(8)]
+    runs.append(SimRun(386908, START + 16 * H, START + 17 * H, all_streams(policy), express_lag=8 * H,
+                       harvest_lag=H))
+    world = world_factory(runs)
+    for half_hours in range(0, 52):  # polled every 30 min: each run is seen waiting, harvesting, uploaded
+        world.at(half_hours * H / 2)
+    now = world.clock.now()
+    assert now == START + 25.5 * H  # the late run's express finished at +25 h; its payload is due at +26 h
+    with world.store.session() as session:
+        late = {f.workflow: f for f in forecasts_for(session, policy, [386908], now)[386908]}
+    gains = late["SiStripGains"]
+    assert "express done" in gains.reason, gains.reason
+    assert gains.landing is not None and START + 25.5 * H <= gains.landing <= START + 26.5 * H
+    assert not gains.at_risk

@@ -1,6 +1,9 @@
 """When will a pending calibration land? A forecast from the store's own history. Pure functions.
 
-The model is the recent runs of the same workflow, by stop time: those that landed (their latency,
+``forecast_staged`` splits the wait in two, run stop → express done → first upload in the run, where
+the history of both stages is known; ``forecast`` is the one-stage model it falls back on.
+
+The one-stage model is the recent runs of the same workflow, by stop time: those that landed (their latency,
 run stop → first upload in the run) and those still pending (at least as late as they are now).
 A Kaplan-Meier estimate over both gives the chance that a calibration is still missing t hours
 after its stop; pending runs count, so a Tier0 backlog shows up before its runs land. For a
@@ -96,14 +99,86 @@ def forecast(run: int, workflow: str, stop: datetime, now: datetime, recent: Seq
                             f": a typical {typical:.1f} h from now is after the PCL give-up {_fmt(stop + give_up)}"
                             if hopeless else ": no forecast yet"))
     # the band: from now (it may land any moment) to the 95th percentile of the comparable landings
-    low, high = elapsed, _quantile(curve, elapsed, 0.95)
+    return _conclude(run, workflow, stop, now, median, _quantile(curve, elapsed, 0.95), landed, give_up, lock,
+                     f"{landed} recent landings")
+
+
+def _conclude(run: int, workflow: str, stop: datetime, now: datetime, median: float, high: float | None,
+              samples: int, give_up: timedelta, lock: timedelta, basis: str) -> Forecast:
+    """The forecast landing ``median`` hours after the stop, its band from now to ``high`` hours, and
+    whether that puts the run at risk."""
     landing = stop + timedelta(hours=median)
-    low_at = stop + timedelta(hours=low if low is not None else median)
     high_at = stop + timedelta(hours=high) if high is not None else None
-    band = f"{_fmt(low_at)} – {_fmt(high_at)}" if high_at else f"{_fmt(low_at)} – beyond the history"
-    at_risk, why = False, f"expected {_fmt(landing)} (90 % band {band}; {landed} recent landings)"
+    band = f"{_fmt(now)} – {_fmt(high_at)}" if high_at else f"{_fmt(now)} – beyond the history"
+    at_risk, why = False, f"expected {_fmt(landing)} (90 % band {band}; {basis})"
     if landing > stop + lock:
         at_risk, why = True, f"{why}: after the lock {_fmt(stop + lock)}"
     elif landing > stop + give_up:
         at_risk, why = True, f"{why}: after the PCL give-up {_fmt(stop + give_up)}"
-    return Forecast(run, workflow, landing, low_at, high_at, landed, at_risk, why)
+    return Forecast(run, workflow, landing, now, high_at, samples, at_risk, why)
+
+
+def _remaining(curve: Sequence[tuple[float, float]], after: float) -> list[tuple[float, float]] | None:
+    """The Kaplan-Meier distribution of durations beyond ``after`` hours, as (hours, probability); the
+    probability left over (pending runs that outlasted every landing) is beyond the history. None when
+    nothing in the history lasted longer."""
+    base = 1.0
+    for hours, chance in curve:
+        if hours <= after:
+            base = chance
+    if base <= 0.0:
+        return None
+    points, previous = [], base
+    for hours, chance in curve:
+        if hours > after:
+            points.append((hours, (previous - chance) / base))
+            previous = chance
+    return points
+
+
+def _sum_quantile(first: Sequence[tuple[float, float]], second: Sequence[tuple[float, float]],
+                  q: float) -> float | None:
+    """The ``q`` quantile of the sum of two independent durations (None: it lies beyond the history)."""
+    total = 0.0
+    for hours, chance in sorted((a + b, pa * pb) for a, pa in first for b, pb in second):
+        total += chance
+        if total >= q - 1e-12:
+            return hours
+    return None
+
+
+def forecast_staged(run: int, workflow: str, stop: datetime, now: datetime, express_done: datetime | None,
+                    express: Sequence[tuple[timedelta, bool]], harvest: Sequence[tuple[timedelta, bool]],
+                    recent: Sequence[tuple[timedelta, bool]], give_up: timedelta, lock: timedelta) -> Forecast:
+    """Forecast in two stages, stop → express done → upload, where the history of both is known.
+
+    ``express`` holds recent runs' stop → express done durations (pending ones censored), ``harvest``
+    recent calibrations' express done → upload durations. Once the run's express is done
+    (``express_done``), only the harvest is left to forecast; before, the wait for the express and the
+    harvest add up. A Tier0 backlog then shows as soon as a run's express is late, before any upload.
+    With too little staged history, or a run later than it, the one-stage ``forecast`` from ``recent``
+    (stop → upload) answers.
+    """
+    express_landed = sum(1 for _d, done in express if done)
+    harvest_landed = sum(1 for _d, done in harvest if done)
+    if harvest_landed < MIN_SAMPLES or (express_done is None and express_landed < MIN_SAMPLES):
+        return forecast(run, workflow, stop, now, recent, give_up, lock)
+    harvest_curve = survival(harvest)
+    if express_done is not None:
+        waited = (express_done - stop).total_seconds() / 3600.0
+        elapsed = (now - express_done).total_seconds() / 3600.0
+        median = _quantile(harvest_curve, elapsed, 0.5)
+        if median is None:
+            return forecast(run, workflow, stop, now, recent, give_up, lock)
+        high = _quantile(harvest_curve, elapsed, 0.95)
+        return _conclude(run, workflow, stop, now, waited + median, None if high is None else waited + high,
+                         harvest_landed, give_up, lock,
+                         f"express done {_fmt(express_done)}; {harvest_landed} recent harvests")
+    wait = _remaining(survival(express), (now - stop).total_seconds() / 3600.0) or []
+    rest = _remaining(harvest_curve, 0.0) or []
+    median = _sum_quantile(wait, rest, 0.5)
+    if median is None:
+        return forecast(run, workflow, stop, now, recent, give_up, lock)
+    basis = f"express pending; {express_landed} recent express runs, {harvest_landed} harvests"
+    return _conclude(run, workflow, stop, now, median, _sum_quantile(wait, rest, 0.95),
+                     min(express_landed, harvest_landed), give_up, lock, basis)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from spyagency.models import (
     SourceHealth,
     StateChangeRecord,
     Upload,
+    WorkflowState,
     WorkflowStatus,
 )
 from spyagency.store.tables import (
@@ -212,6 +213,7 @@ class CalibrationSeen:
     stop: datetime
     landed: datetime | None
     state: str | None
+    express_done: datetime | None = None  # when the workflow was first seen harvesting: its express was done
 
 
 def calibrations_seen(session: Session, tags: dict[str, str], up_to_run: int, runs: int) -> list[CalibrationSeen]:
@@ -227,5 +229,14 @@ def calibrations_seen(session: Session, tags: dict[str, str], up_to_run: int, ru
             first.setdefault((tags[upload.tag], upload.since_run), upload.inserted_at)
     states = {(w.run, w.workflow): w.state for w in session.scalars(
         select(WorkflowStateRow).where(WorkflowStateRow.run.in_(numbers)))} if numbers else {}
-    return [CalibrationSeen(run, workflow, stop, first.get((workflow, run)), states.get((run, workflow)))
+    harvesting: dict[tuple[int, str], datetime] = {}
+    if numbers:
+        for run, workflow, at in session.execute(
+                select(StateChange.run, StateChange.workflow, func.min(StateChange.at))
+                .where(StateChange.run.in_(numbers), StateChange.state == WorkflowState.HARVESTING.value)
+                .group_by(StateChange.run, StateChange.workflow)):
+            if workflow is not None and at is not None:
+                harvesting[(run, workflow)] = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return [CalibrationSeen(run, workflow, stop, first.get((workflow, run)), states.get((run, workflow)),
+                            harvesting.get((run, workflow)))
             for run, stop in reversed(rows) if stop is not None for workflow in tags.values()]

@@ -61,12 +61,18 @@ def survival(recent: Sequence[tuple[timedelta, bool]]) -> list[tuple[float, floa
     return curve
 
 
-def _quantile(curve: Sequence[tuple[float, float]], after: float, q: float) -> float | None:
-    """The hours by which a fraction ``q`` of calibrations still missing at ``after`` hours have landed."""
+def _still_missing(curve: Sequence[tuple[float, float]], after: float) -> float:
+    """The chance that a calibration is still missing ``after`` hours after the stop."""
     base = 1.0
     for hours, chance in curve:
         if hours <= after:
             base = chance
+    return base
+
+
+def _quantile(curve: Sequence[tuple[float, float]], after: float, q: float) -> float | None:
+    """The hours by which a fraction ``q`` of calibrations still missing at ``after`` hours have landed."""
+    base = _still_missing(curve, after)
     if base <= 0.0:
         return None
     for hours, chance in curve:
@@ -122,10 +128,7 @@ def _remaining(curve: Sequence[tuple[float, float]], after: float) -> list[tuple
     """The Kaplan-Meier distribution of durations beyond ``after`` hours, as (hours, probability); the
     probability left over (pending runs that outlasted every landing) is beyond the history. None when
     nothing in the history lasted longer."""
-    base = 1.0
-    for hours, chance in curve:
-        if hours <= after:
-            base = chance
+    base = _still_missing(curve, after)
     if base <= 0.0:
         return None
     points, previous = [], base

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 import threading
 import time
@@ -94,11 +95,13 @@ def register(subcommands: argparse._SubParsersAction) -> None:  # type: ignore[t
 START_TIMEOUT_S = 30.0
 
 
-def start_in_thread(settings: Settings, clock: Clock, port: int) -> uvicorn.Server:
-    """Serve on 127.0.0.1:``port`` in a daemon thread; set ``should_exit`` to stop."""
+def start_in_thread(settings: Settings, clock: Clock, port: int, sock: socket.socket | None = None) -> uvicorn.Server:
+    """Serve on 127.0.0.1:``port`` (on ``sock`` when the port was reserved, bound) in a daemon thread;
+    set ``should_exit`` to stop."""
     server = uvicorn.Server(uvicorn.Config(create_app(settings, clock=clock), host="127.0.0.1", port=port,
                                            log_level="warning"))
-    thread = threading.Thread(target=server.run, name="api", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]} if sock else {}, name="api",
+                              daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT_S
     while not server.started:

@@ -7,6 +7,7 @@ import getpass
 import logging
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -26,7 +27,7 @@ from spyagency.demo_story import DemoStory, expert_token, switch_line
 from spyagency.errors import ConfigurationError, StoreUnavailable
 from spyagency.people.overrides import OverrideError, OverrideKind, record_override
 from spyagency.policy import Policy, PolicyError, load_policy
-from spyagency.ports import port_in_use
+from spyagency.ports import port_in_use, reserve
 from spyagency.report import run_detail, runs_table
 from spyagency.settings import SIM_DQM_PORT, SIM_TIER0_PORT, Settings
 from spyagency.simulator.scenario import demo_runs
@@ -129,7 +130,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Simulator + reconcile loop on a fast clock, printing readiness as runs progress."""
     if not args.verbose:  # the demo prints its own story, on the simulated clock
         logging.getLogger("spyagency").setLevel(logging.ERROR)
-    if args.serve and port_in_use("127.0.0.1", args.port):
+    listener = _reserve_port(args.port) if args.serve else None
+    if args.serve and listener is None:
         print(f"port {args.port} is in use (another SpyAgency or another service): pick one with --port, "
               f"or run with --no-serve", file=sys.stderr)
         return 2
@@ -140,14 +142,27 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     temporary = args.workdir is None
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="spyagency-demo-"))
     try:
-        return _run_demo(args, settings, policy, start, clock, workdir)
+        return _run_demo(args, settings, policy, start, clock, workdir, listener)
     finally:
+        if listener is not None:
+            listener.close()
         if temporary:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _reserve_port(port: int) -> socket.socket | None:
+    """127.0.0.1:``port`` held for the demo's API before the simulator's servers take ports (the kernel
+    could give one of them the same port); None when it is taken."""
+    if port_in_use("127.0.0.1", port):
+        return None
+    try:
+        return reserve("127.0.0.1", port)
+    except OSError:
+        return None
+
+
 def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, start: datetime, clock: ManualClock,
-              workdir: Path) -> int:
+              workdir: Path, listener: socket.socket | None) -> int:
     db_path = workdir / "spyagency.db"
     db_path.unlink(missing_ok=True)
     with Simulator(policy, demo_runs(policy, start), workdir / "sim", start) as sim:
@@ -163,7 +178,7 @@ def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, star
         api_url = None
         if args.serve:
             start_api = _door("spyagency.servers", "api")
-            server = start_api(demo_settings, clock, args.port)
+            server = start_api(demo_settings, clock, args.port, listener)
             api_url = f"http://127.0.0.1:{args.port}"
             print(f"dashboard: {api_url}/   tokens: {demo_settings.tokens}")
         print(f"demo: simulated clock at {args.speed:g}x, store {db_path}\n")

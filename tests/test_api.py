@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app, create_release_app
 from api.server import start_in_thread
+from spyagency.ports import port_in_use, reserve
 from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 
 from .conftest import START
@@ -190,6 +191,20 @@ def test_real_uvicorn_serves_the_release_api(world):
         port = server.servers[0].sockets[0].getsockname()[1]
         reply = httpx.get(f"http://127.0.0.1:{port}/api/v1/runs/386925/release", timeout=5)
         assert reply.status_code == 200 and reply.json()["release"] is True
+    finally:
+        server.should_exit = True
+
+
+def test_a_port_reserved_before_anything_else_started_is_where_the_api_serves(world):
+    """The demo holds its API's port before the simulator's servers ask the kernel for free ones, so
+    that none of them can be given it; the API then listens on that very socket."""
+    held = reserve("127.0.0.1", 0)
+    port = held.getsockname()[1]
+    assert port_in_use("127.0.0.1", port) is False  # bound, not yet listening
+    server = start_in_thread(world.agency.settings, world.clock, port, held)
+    try:
+        assert server.servers[0].sockets[0].getsockname()[1] == port
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/runs/386925/release", timeout=5).json()["release"] is True
     finally:
         server.should_exit = True
 

@@ -60,23 +60,12 @@ def season(workflows: list[str], runs: int, seed: int) -> list[Calibration]:
     return calibrations
 
 
-def _seen(c: Calibration, now: datetime) -> tuple[timedelta, bool]:
-    """What the store knows of an earlier calibration at ``now``: its latency, or that it is still pending."""
-    if c.landing is not None and c.landing <= now:
-        return c.landing - c.stop, True
-    return now - c.stop, False
-
-
-def _express_seen(c: Calibration, now: datetime) -> tuple[timedelta, bool]:
-    if c.express_done <= now:
-        return c.express_done - c.stop, True
-    return now - c.stop, False
-
-
-def _harvest_seen(c: Calibration, now: datetime) -> tuple[timedelta, bool]:
-    if c.landing is not None and c.landing <= now:
-        return c.landing - c.express_done, True
-    return now - c.express_done, False
+def _waited(since: datetime, until: datetime | None, now: datetime) -> tuple[timedelta, bool]:
+    """What the store knows at ``now`` of a wait from ``since``: its length once over (``until`` has
+    passed), else that it has lasted at least until now."""
+    if until is not None and until <= now:
+        return until - since, True
+    return now - since, False
 
 
 @dataclass
@@ -123,9 +112,9 @@ def run(runs: int = 1000, seed: int = 1) -> None:
             if (c.landing is not None and c.landing <= now) or now > c.stop + lock:
                 continue
             earlier = [x for x in by_workflow[c.workflow] if x.stop < c.stop]
-            recent = [_seen(x, now) for x in earlier[-WINDOW:]]
-            express = [_express_seen(x, now) for x in earlier[-WINDOW:]]
-            harvest = [_harvest_seen(x, now) for x in earlier if x.express_done <= now][-WINDOW:]
+            recent = [_waited(x.stop, x.landing, now) for x in earlier[-WINDOW:]]
+            express = [_waited(x.stop, x.express_done, now) for x in earlier[-WINDOW:]]
+            harvest = [_waited(x.express_done, x.landing, now) for x in earlier if x.express_done <= now][-WINDOW:]
             express_done = c.express_done if c.express_done <= now else None
             staged.add(c, forecast_staged(c.run, c.workflow, c.stop, now, express_done, express, harvest, recent,
                                           give_up, lock), now)

@@ -166,11 +166,12 @@ def feature_values(hist: dict[str, Any], feature: QualityFeature) -> list[float]
 def read_quality(client: DqmClient, run: int, era: str, watch: QualityWatch,
                  version: int | None = None) -> dict[str, float] | None:
     """Every number ``watch`` reads for ``run``; None while any monitor element is not in the GUI yet."""
+    run, dataset = check_run_number(run), watch.dataset_for(era, version)
     values: dict[str, float] = {}
     read: dict[str, dict[str, Any]] = {}  # several numbers of one monitor element: one request
     for feature in watch.features:
         if feature.histogram not in read:
-            hist = client.monitor_element(check_run_number(run), watch.dataset_for(era, version), feature.histogram)
+            hist = client.monitor_element(run, dataset, feature.histogram)
             if hist is None:
                 return None
             read[feature.histogram] = hist

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from spyagency.errors import InputRefused, NotFound, StoreUnavailable
+from spyagency.errors import Conflict, InputRefused, NotFound, StoreUnavailable
 from spyagency.store import DatabaseError
 
 
@@ -30,7 +30,8 @@ async def store_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def input_refused(_request: Request, exc: Exception) -> JSONResponse:
     # the core's own sentence, which names the run, workflow or rule: safe to show (it echoes no raw input)
-    return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFound) else 422)
+    code = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 422
+    return JSONResponse({"detail": str(exc)}, status_code=code)
 
 
 def install(app: FastAPI) -> None:

@@ -97,6 +97,7 @@ class AckOut(BaseModel):
     author: str
     comment: str
     created_at: datetime
+    answered_state: WorkflowState | None = Field(None, description="the workflow's state the expert answered")
 
 
 class AckResult(BaseModel):

@@ -1,4 +1,5 @@
-"""SpyAgency DAGs: poll each source, decide on new observations, steer Tier0 on new verdicts.
+"""SpyAgency DAGs: poll each source, decide on new observations, steer Tier0 and warn experts on new
+verdicts and every minute besides, whatever the polls and decisions do.
 
 Thin on purpose: no work at import time; every task is one call into spyagency/
 through the plugin's task callables (the sign-off operator loads the core only when
@@ -13,6 +14,8 @@ from typing import Any
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Asset, dag, task
+from airflow.timetables.assets import AssetOrTimeSchedule
+from airflow.timetables.trigger import CronTriggerTimetable
 
 from spyagency.settings import Settings
 from spyagency_airflow.signoff import SignOffOperator
@@ -50,7 +53,7 @@ poll_dqm = _poll_dag("dqm")
 
 @dag(dag_id="spyagency_decide", schedule=(OBSERVATIONS["tier0"] | OBSERVATIONS["conddb"] | OBSERVATIONS["dqm"]),
      start_date=START, catchup=False, max_active_runs=1, tags=["spyagency"], default_args=RETRIES,
-     doc_md="Decides readiness of every active run; warns AlCa experts near lock time.")
+     doc_md="Decides readiness of every active run.")
 def spyagency_decide():  # type: ignore[no-untyped-def]
     @task(outlets=[VERDICTS])
     def decide() -> dict[str, Any]:
@@ -58,18 +61,18 @@ def spyagency_decide():  # type: ignore[no-untyped-def]
 
         return run_decide()
 
-    @task
-    def notify_experts() -> dict[str, Any]:
-        from spyagency_airflow.tasks import notify
-
-        return notify()
-
-    decide() >> notify_experts()
+    decide()
 
 
-@dag(dag_id="spyagency_steer", schedule=[VERDICTS], start_date=START, catchup=False, max_active_runs=1,
+# Steering has a clock of its own: on new verdicts and every minute, so that a decide that cannot run (or
+# sources that are all down) still lead to a pause once the verdict of the run in line goes stale near its lock.
+STEER_CLOCK = AssetOrTimeSchedule(timetable=CronTriggerTimetable("* * * * *", timezone="UTC"), assets=[VERDICTS])
+
+
+@dag(dag_id="spyagency_steer", schedule=STEER_CLOCK, start_date=START, catchup=False, max_active_runs=1,
      tags=["spyagency"], default_args=RETRIES,
-     doc_md="Pauses or resumes Tier0 prompt-reco releases through the outbox, exactly once.")
+     doc_md="Pauses or resumes Tier0 prompt-reco releases (rows in promptreco_status), exactly once; warns "
+            "AlCa experts near lock time. Each task runs on its own: one failing never stops the other.")
 def spyagency_steer():  # type: ignore[no-untyped-def]
     @task
     def steer() -> dict[str, Any]:
@@ -77,7 +80,14 @@ def spyagency_steer():  # type: ignore[no-untyped-def]
 
         return run_steer()
 
+    @task
+    def notify_experts() -> dict[str, Any]:
+        from spyagency_airflow.tasks import notify
+
+        return notify()
+
     steer()
+    notify_experts()
 
 
 @dag(dag_id="spyagency_signoff", schedule=[VERDICTS], start_date=START, catchup=False, max_active_runs=1,

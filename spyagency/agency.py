@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,11 +19,11 @@ from spyagency.act.notify import (
     smtp_notifier,
     webhook_notifier,
 )
-from spyagency.act.outbox import Send
-from spyagency.act.tier0_control import HttpControl, SqlControl
+from spyagency.act.steering import SteerResult
+from spyagency.act.tier0_control import SqlControl
 from spyagency.clock import Clock, SystemClock
 from spyagency.decide.decisions import DecideResult, decide_all
-from spyagency.errors import LeaseHeld
+from spyagency.errors import ConfigurationError, LeaseHeld
 from spyagency.models import Source
 from spyagency.observe.conddb import CondDBClient
 from spyagency.observe.dqm import DqmClient
@@ -62,7 +63,7 @@ class Agency:
         self.dqm = DqmClient(settings.dqm_url, settings.dqm_api, **http)
         self.conddb = CondDBClient(settings.conddb_url, settings.conddb_schema)
         self.holder = new_holder_id()
-        self._control: HttpControl | SqlControl | None = None
+        self._control: SqlControl | None = None
 
     def close(self) -> None:
         self.tier0.close()
@@ -86,7 +87,9 @@ class Agency:
             return self._leased("poll-conddb", now,
                                 lambda: poll_conddb(self.store, self.conddb, self.policy, now, lookback))
         if source is Source.TIER0:
-            return self._leased("poll-tier0", now, lambda: poll_tier0(self.store, self.tier0, self.policy, now))
+            read_switch = self.settings.steering != "sql"
+            return self._leased("poll-tier0", now,
+                                lambda: poll_tier0(self.store, self.tier0, self.policy, now, read_switch))
         if source is Source.DQM:
             return self._leased("poll-dqm", now, lambda: poll_dqm(self.store, self.dqm, self.policy, now))
         raise ValueError(f"{source.value} is not a source SpyAgency polls")
@@ -98,8 +101,16 @@ class Agency:
 
     def reconcile_once(self) -> CycleResult:
         """Observe all sources, then decide every active run (steps another process holds are skipped)."""
-        polls = tuple(p for p in (self.poll(s) for s in (Source.CONDDB, Source.TIER0, Source.DQM)) if p is not None)
-        return CycleResult(polls, self.decide() or DecideResult((), (), 0.0))
+        polls: list[PollResult] = []
+        for source in (Source.CONDDB, Source.TIER0, Source.DQM):
+            try:  # one poll's bug must not keep the others (or the decision) from running
+                result = self.poll(source)
+            except Exception:
+                log.exception("polling %s failed", source.value)  # pragma: no mutate
+                continue
+            if result is not None:
+                polls.append(result)
+        return CycleResult(tuple(polls), self.decide() or DecideResult((), (), 0.0))
 
     def _leased(self, step: str, now: datetime, run: Callable[[], T]) -> T | None:
         """Run ``step`` under its lease; None (and a log line) if another process holds it."""
@@ -110,30 +121,49 @@ class Agency:
             log.info("%s", exc)
             return None
 
-    def control(self) -> Send:
-        """The configured way to flip Tier0's promptreco_status (http or sql); made once, closed by ``close``."""
+    def control(self) -> SqlControl:
+        """The writer of Tier0's promptreco_status rows; made once, closed by ``close``."""
         if self._control is None:
-            mode = self.settings.steer_mode
-            if mode == "sql":
-                if not self.settings.tier0_control_db_url:
-                    raise ValueError("SPYAGENCY_STEER_MODE=sql needs SPYAGENCY_TIER0_CONTROL_DB_URL")
-                self._control = SqlControl(self.settings.tier0_control_db_url, now=self.clock.now)
-            else:  # http or dry-run (Settings admits nothing else)
-                url = (self.settings.tier0_control_url
-                       or self.settings.tier0_url.rstrip("/") + "/control/promptreco_status")
-                self._control = HttpControl(url, self.settings.http_timeout_s, self.settings.http_retries)
+            if not self.settings.tier0_control_db_url:
+                raise ConfigurationError("SPYAGENCY_STEER_MODE=sql needs SPYAGENCY_TIER0_CONTROL_DB_URL, the Tier0 "
+                                         "Data Service database holding promptreco_status")
+            self._control = SqlControl(self.settings.tier0_control_db_url, schema=self.settings.tier0_control_schema,
+                                       remember=lambda entry, at: steering.remember_change_time(self.store, entry, at),
+                                       own_writes=lambda: steering.own_switch_writes(self.store), now=self.clock.now)
         return self._control
 
-    def steer(self) -> int:
-        """Plan the switch from the stored verdicts and deliver pending actions; return how many were sent."""
+    def steer(self) -> SteerResult:
+        """Plan the switch from the stored verdicts, read the switch, and deliver pending actions."""
         now = self.clock.now()
-        dry_run = self.settings.steer_mode == "dry-run"
+        dry_run = self.settings.steering == "dry-run"
 
-        def steer() -> int:
-            steering.plan(self.store, self.policy, now, dry_run=dry_run)
-            return 0 if dry_run else steering.deliver(self.store, self.control(), now)
+        def steer() -> SteerResult:
+            unread: tuple[str, ...] = ()
+            if not dry_run:
+                try:  # a switch that cannot be read is reported; the pause is still planned and tried
+                    steering.observe_switch(self.store, self.control(), now)
+                except Exception as exc:
+                    unread = (f"reading Tier0's promptreco_status failed: {_first_line(exc)}",)
+                    log.warning("%s", unread[0])  # pragma: no mutate
+            steering.plan(self.store, self.policy, now, dry_run=dry_run,
+                          reading_lag=timedelta(0) if not dry_run else self.rest_lag)
+            if dry_run:
+                return SteerResult(0, ())
+            delivered = steering.deliver(self.store, self.control(), now)
+            return SteerResult(delivered.delivered, unread + delivered.failures)
 
-        return self._leased("steer", now, steer) or 0
+        return self._leased("steer", now, steer) or SteerResult(0, ())
+
+    def close_control(self) -> None:
+        """Forget the switch writer (its database URL changed); the next steer pass makes a new one."""
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+
+    @property
+    def rest_lag(self) -> timedelta:
+        """How old a promptreco_status reading of the data service may be."""
+        return timedelta(minutes=self.settings.switch_rest_lag_minutes)
 
     def notifier(self) -> Notify:
         """E-mail through ``smtp_host`` if recipients are set, else the webhook, else the log."""
@@ -156,13 +186,30 @@ class Agency:
         return self._leased("warn", now, warn) or 0
 
     def run_forever(self, stop: threading.Event, interval_s: float | None = None) -> None:
-        """Reconcile every ``interval_s`` seconds (wall clock) until ``stop`` is set."""
+        """Observe and decide every ``interval_s`` seconds, steer and warn every ``steer_interval_s``, until
+        ``stop`` is set (wall clock). Each pass is isolated: a failing poll or decide never keeps steering
+        and warnings from acting on what the store holds (a stale verdict near a lock then means a pause)."""
         interval = interval_s if interval_s is not None else self.settings.poll_interval_s
+        steer_every = min(interval, self.settings.steer_interval_s)
+        next_cycle = 0.0
         while not stop.is_set():
-            try:
-                self.reconcile_once()
-                self.steer()
-                self.warn()
-            except Exception:  # keep the loop alive; the next cycle starts from the store
-                log.exception("reconcile cycle failed")
-            stop.wait(interval)
+            if time.monotonic() >= next_cycle:
+                next_cycle = time.monotonic() + interval
+                self.isolated("observe and decide", self.reconcile_once)
+            self.isolated("steer", self.steer)
+            self.isolated("warn", self.warn)
+            stop.wait(max(0.0, min(steer_every, next_cycle - time.monotonic())))
+
+    @staticmethod
+    def isolated(what: str, step: Callable[[], object]) -> bool:
+        """Run one pass; log its failure and carry on. True if it ran without an error."""
+        try:
+            step()
+        except Exception:
+            log.exception("%s failed; the other passes go on", what)  # pragma: no mutate
+            return False
+        return True
+
+
+def _first_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

@@ -61,14 +61,24 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
                 pass
             return 0
         cycle = agency.reconcile_once()
+        steered_ok = True
         if args.steer:
-            sent = agency.steer()
-            print(f"steering: {sent} action(s) delivered to Tier0 ({settings.steer_mode})")
+            result = agency.steer()
+            if settings.steering == "dry-run":
+                print("steering: dry run, SpyAgency is not steering Tier0 (no SPYAGENCY_TIER0_CONTROL_DB_URL); "
+                      "see `spyagency steering` for what it would do")
+            else:
+                print(f"steering: {result.delivered} action(s) delivered to Tier0's promptreco_status")
+            for failure in result.failures:
+                print(f"steering FAILED: {failure}", file=sys.stderr)
+            steered_ok = not result.failed
         for poll in cycle.polls:
             status = "ok" if poll.ok else f"FAILED: {poll.error}"
             print(f"{poll.source.value:<7} {poll.duration_s * 1000:7.1f} ms  {poll.changes:5d} changes  {status}")
         print(f"decided {len(cycle.decision.verdicts)} runs in {cycle.decision.duration_s * 1000:.1f} ms, "
               f"{len(cycle.decision.changed)} changed")
+        if not steered_ok:
+            return 4
         return 0 if all(p.ok for p in cycle.polls) else 3
     finally:
         agency.close()
@@ -169,6 +179,7 @@ def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, star
         demo_settings = settings.model_copy(update={
             "db_url": f"sqlite:///{db_path}", "tier0_url": sim.tier0_url, "dqm_url": sim.dqm_url,
             "conddb_url": sim.conddb_url, "http_retries": 1, "http_timeout_s": 2.0,
+            "steer_mode": "sql", "tier0_control_db_url": sim.switch_url,
             "tokens": settings.tokens or DEMO_TOKENS})
         _store(demo_settings).dispose()
         agency = Agency(demo_settings, clock=clock, policy=policy)
@@ -210,9 +221,11 @@ def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, star
                               f"{verdict.reasons[0] if verdict.reasons else ''}")
                 for action in sim.world.control_actions[len(steered):]:
                     steered.append(action)
-                    who = "by hand" if action.idempotency_key.startswith("manual:") else "by SpyAgency"
+                    who = "by hand" if action.by_hand else "by SpyAgency"
+                    with agency.store.session() as session:
+                        why = steering_status(session, policy, now).desired.reason
                     print(f"[{now:%a %H:%M} sim] Tier0 prompt reco {'RESUMED' if action.enabled else 'PAUSED'}"
-                          f" {who}: {action.reason}")
+                          f" {who} (a promptreco_status row at {action.at:%H:%M:%S.%f}): {why}")
                     if not action.enabled and who == "by SpyAgency":
                         story.expert_will_answer(now)
                 story.step(now)

@@ -163,11 +163,19 @@ def headline(run: RunSummary, workflow_order: Sequence[str]) -> tuple[str, int]:
     return "", 0
 
 
+def configured_columns(runs: Sequence[RunSummary], policy: Policy) -> tuple[str, ...]:
+    """The calibrations Tier0 configured for any of ``runs``: the policy's in its order (those applicable to
+    at least one run), then producers the policy does not list, by name."""
+    configured = {w.workflow for run in runs for w in run.workflows if w.state != "not_applicable"}
+    known = [wf.name for wf in policy.workflows if wf.name in configured]
+    return (*known, *sorted(configured - set(known)))
+
+
 def grid(session: Session, policy: Policy, now: datetime, *, state: RunState | None = None,
          min_run: int | None = None, max_run: int | None = None, limit: int = 50) -> Grid:
     """The runs × workflows grid, filtered by state and run range."""
-    names = tuple(wf.name for wf in policy.workflows)
     runs = list_runs(session, state=state, min_run=min_run, max_run=max_run, limit=limit)
+    names = configured_columns(runs, policy)
     judged = quality_store.statuses(session, [run.run for run in runs])
     rows = []
     for run in runs:

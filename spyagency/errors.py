@@ -5,6 +5,7 @@
     │   ├── NotFound              it names a run or workflow SpyAgency does not have (HTTP 404)
     │   │   ├── UnknownRun
     │   │   └── UnknownWorkflow
+    │   ├── Conflict              it contradicts the run as decided: nothing to answer, or too late (HTTP 409)
     │   ├── AcknowledgementError  (spyagency.people.acknowledge)
     │   └── OverrideError         (spyagency.people.overrides)
     ├── PolicyError           the policy file is invalid (spyagency.policy)
@@ -14,8 +15,7 @@
     ├── SourceError           a source failed or answered junk (spyagency.observe.errors)
     ├── LeaseHeld             another process is running this reconcile step
     └── SteeringRefused       Tier0's switch cannot take this action as planned
-        ├── SwitchTakenOver      someone else changed the switch since SpyAgency's pause
-        └── UnexpectedDuplicate  Tier0 calls a never-sent action a duplicate
+        └── SwitchTakenOver      someone else holds the switch: SpyAgency does not write over them
 """
 
 from __future__ import annotations
@@ -39,6 +39,10 @@ class UnknownRun(NotFound):
 
 class UnknownWorkflow(NotFound):
     """A workflow the policy does not name."""
+
+
+class Conflict(InputRefused):
+    """The input contradicts the run as decided (a calibration still on its way, a run Tier0 has locked)."""
 
 
 class ConfigurationError(SpyAgencyError):
@@ -71,7 +75,3 @@ class SwitchTakenOver(SteeringRefused):
     def __init__(self, message: str, *, enabled: bool) -> None:
         super().__init__(message)
         self.enabled = enabled  # where the other person left the switch
-
-
-class UnexpectedDuplicate(SteeringRefused):
-    """Tier0 says it has seen a key SpyAgency never sent: the key collides, the action was not applied."""

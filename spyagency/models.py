@@ -125,6 +125,33 @@ class Tier0Run:
     #: why the latest per-run calls for this run failed (the run's Tier0 facts are then not trusted)
     error: str | None = None
 
+    def streams_running(self, producer: str) -> tuple[str, ...]:
+        """The express streams of this run whose ``alca_skim`` carries ``producer``, sorted."""
+        return streams_running(self.express_producers, producer)
+
+    def pcl_producers(self) -> dict[str, tuple[str, ...]]:
+        """Every PCL producer (``PromptCalibProd*``) Tier0 configured for this run → the streams carrying it."""
+        return pcl_producers(self.express_producers)
+
+
+#: Tier0 books a PCL harvest for every alca_skim producer whose name starts with this.
+PCL_PREFIX = "PromptCalibProd"
+
+
+def streams_running(express_producers: dict[str, frozenset[str]], producer: str) -> tuple[str, ...]:
+    """The express streams whose producers include ``producer``, sorted."""
+    return tuple(sorted(stream for stream, producers in express_producers.items() if producer in producers))
+
+
+def pcl_producers(express_producers: dict[str, frozenset[str]]) -> dict[str, tuple[str, ...]]:
+    """Every PCL producer of an express configuration → the streams carrying it (both sorted)."""
+    found: dict[str, list[str]] = {}
+    for stream in sorted(express_producers):
+        for producer in express_producers[stream]:
+            if producer.startswith(PCL_PREFIX):
+                found.setdefault(producer, []).append(stream)
+    return {producer: tuple(found[producer]) for producer in sorted(found)}
+
 
 @dataclass(frozen=True)
 class Upload:
@@ -337,6 +364,7 @@ class AckRecord:
     author: str
     comment: str
     created_at: datetime
+    answered_state: str | None = None  # the workflow's state the expert answered
 
 
 @dataclass(frozen=True)
@@ -359,6 +387,7 @@ class SteeringAction:
     reason: str
     created_at: datetime
     sent_at: datetime | None
+    last_error: str | None = None  # why the latest attempt to deliver it failed
 
 
 @dataclass(frozen=True)
@@ -400,6 +429,8 @@ class RunSummary:
     era: str | None
     workflows: tuple[WorkflowStatus, ...]
     express_versions: dict[str, int] = field(default_factory=dict)
+    #: producers (alca_skim) Tier0 configured per express stream of the run
+    express_producers: dict[str, frozenset[str]] = field(default_factory=dict)
     #: seconds since the verdict was saved, on the database's clock (the release hot path reads it)
     saved_age_s: float | None = None
 

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
         "jsonfairy", description="the DQM GUI's JSON API: jsonfairy (legacy GUI) or v1 (new GUI, /api/v1/json)")
     policy: str | None = Field(None, description="policy TOML path; None = built-in default")
     poll_interval_s: float = Field(60.0, gt=0)
+    steer_interval_s: float = Field(60.0, gt=0, description="steering and warnings run this often, whatever the "
+                                                            "polls and decisions do")
     #: per-source poll intervals of the Airflow DAGs; default ``poll_interval_s``
     poll_tier0_s: float | None = Field(None, gt=0)
     poll_conddb_s: float | None = Field(None, gt=0)
@@ -57,9 +59,16 @@ class Settings(BaseSettings):
     dashboard_refresh_s: float = Field(5.0, gt=0, description="how often dashboard pages refresh themselves")
     dqm_gui_url: str | None = Field(None, description="DQM GUI for dashboard links; default dqm_url")
     # steering
-    steer_mode: Literal["http", "sql", "dry-run"] = Field("http", description="http, sql or dry-run")
-    tier0_control_url: str | None = Field(None, description="default: tier0_url + control/promptreco_status")
-    tier0_control_db_url: str | None = None
+    steer_mode: Literal["sql", "dry-run"] | None = Field(
+        None, description="sql: insert rows into Tier0's promptreco_status; dry-run: decide and log only. "
+                          "Default: sql when tier0_control_db_url is set, else dry-run")
+    tier0_control_db_url: str | None = Field(
+        None, description="the Tier0 Data Service database holding promptreco_status, under an account granted "
+                          "SELECT and INSERT on it (oracle+oracledb://..., postgresql://..., sqlite:///...)")
+    tier0_control_schema: str | None = Field(None, description="schema of promptreco_status, e.g. on Oracle")
+    switch_rest_lag_minutes: float = Field(
+        5.0, ge=0, description="how old a promptreco_status reply of the data service may be (it caches 5 min): "
+                               "no reading is taken for a person's change until SpyAgency's own write is older")
     # warnings to AlCa experts: e-mail if notify_email_to is set, else the webhook, else the log
     notify_webhook: str | None = None
     notify_email_to: str | None = Field(None, description="comma-separated addresses of AlCa experts")
@@ -67,6 +76,13 @@ class Settings(BaseSettings):
     smtp_host: str = Field("localhost", description="SMTP relay of the embedded loop (Airflow: its smtp connection)")
     smtp_port: int = 25
     dashboard_url: str | None = Field(None, description="public dashboard address, for links in warnings")
+
+    @property
+    def steering(self) -> Literal["sql", "dry-run"]:
+        """The steer mode in force: the configured one, else sql where a control database is set."""
+        if self.steer_mode is not None:
+            return self.steer_mode
+        return "sql" if self.tier0_control_db_url else "dry-run"
 
     def notify_recipients(self) -> list[str]:
         """The AlCa experts' addresses from ``notify_email_to``."""

@@ -71,9 +71,10 @@ def make_world(tmp_path: Path, policy: Policy, runs: list[SimRun], store_url: st
                **settings: object) -> World:
     clock = ManualClock(START)
     sim = Simulator(policy, runs, tmp_path / "sim", START, dqm_api=str(settings.get("dqm_api", "jsonfairy")))
+    steering: dict[str, object] = {"steer_mode": "sql", "tier0_control_db_url": sim.switch_url}
     config = Settings(db_url=store_url or f"sqlite:///{tmp_path / 'store.db'}", tier0_url=sim.tier0_url,
                       dqm_url=sim.dqm_url, conddb_url=sim.conddb_url, http_retries=0,
-                      http_timeout_s=1.0, **settings)
+                      http_timeout_s=1.0, **{**steering, **settings})
     store = Store(config.db_url)
     store.migrate()
     return World(sim, clock, Agency(config, clock=clock, policy=policy), store)

@@ -86,6 +86,8 @@ def test_full_chain_pauses_then_resumes_tier0(airflow_env, tmp_path, policy):
                "AIRFLOW_CONN_SPYAGENCY_TIER0": conn(sim.tier0_url),
                "AIRFLOW_CONN_SPYAGENCY_CONDDB": conn(sim.conddb_url),
                "AIRFLOW_CONN_SPYAGENCY_DQM": conn(sim.dqm_url), "SPYAGENCY_HTTP_RETRIES": "1",
+               # steering inserts rows into Tier0's own promptreco_status (the data service's database)
+               "AIRFLOW_CONN_SPYAGENCY_TIER0_CONTROL": conn(sim.switch_url),
                # warnings by e-mail through Airflow's SMTP provider, to a real SMTP server on loopback
                "AIRFLOW_CONN_SPYAGENCY_SMTP": json.dumps({
                    "conn_type": "smtp", "host": "127.0.0.1", "port": smtp.port,
@@ -94,9 +96,9 @@ def test_full_chain_pauses_then_resumes_tier0(airflow_env, tmp_path, policy):
         for dag_id in ("spyagency_poll_conddb", "spyagency_poll_tier0", "spyagency_poll_dqm",
                        "spyagency_decide", "spyagency_steer"):
             _dags_test(env, dag_id)
-        actions = [a for a in sim.world.control_actions if not a.duplicate]
+        actions = sim.world.control_actions
         assert [a.enabled for a in actions] == [False], "Tier0 releases were not paused"
-        assert "386925" in actions[0].reason
+        assert not actions[0].by_hand
         assert [m["To"] for m in smtp.messages] == ["alca-hn@cern.ch"], "AlCa experts were not e-mailed once"
         assert "SiPixelAli" in text_of(smtp.messages[0]) and "386925" in smtp.messages[0]["Subject"]
 
@@ -106,10 +108,10 @@ def test_full_chain_pauses_then_resumes_tier0(airflow_env, tmp_path, policy):
         store.dispose()
         _dags_test(env, "spyagency_decide")
         _dags_test(env, "spyagency_steer")
-        actions = [a for a in sim.world.control_actions if not a.duplicate]
+        actions = sim.world.control_actions
         assert [a.enabled for a in actions] == [False, True], "Tier0 releases were not resumed"
         _dags_test(env, "spyagency_steer")  # idempotent: nothing more reaches Tier0
-        assert len([a for a in sim.world.control_actions if not a.duplicate]) == 2
+        assert len(sim.world.control_actions) == 2
         # the acknowledgement is reported once as a follow-up; the warning itself is not repeated
         assert [m["Subject"] for m in smtp.messages] == [
             "[SpyAgency] run 386925: conditions missing near its prompt-reco lock",

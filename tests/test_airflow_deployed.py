@@ -61,6 +61,7 @@ def test_a_real_airflow_polls_decides_steers_and_takes_an_experts_signoff(airflo
                "AIRFLOW_CONN_SPYAGENCY_TIER0": _connection(sim.tier0_url),
                "AIRFLOW_CONN_SPYAGENCY_CONDDB": _connection(sim.conddb_url),
                "AIRFLOW_CONN_SPYAGENCY_DQM": _connection(sim.dqm_url),
+               "AIRFLOW_CONN_SPYAGENCY_TIER0_CONTROL": _connection(sim.switch_url),
                "SPYAGENCY_POLL_INTERVAL_S": str(POLL_S), "SPYAGENCY_HTTP_RETRIES": "1"}
         metadata = postgres.create_database("airflow_metadata")
         with AirflowStandalone(tmp_path / "airflow", metadata, env, EXPERT, "expert-password") as airflow:
@@ -97,9 +98,8 @@ def _check_deployment(airflow: AirflowStandalone, sim: Simulator, store: Store, 
                          for r in runs_of("spyagency_steer")), 120, "steer to run on a verdicts Asset event")
     assert any(r["run_type"] == "asset_triggered" for r in runs_of("spyagency_decide"))
 
-    pauses = wait_for(lambda: tick() or [a for a in sim.world.control_actions if not a.duplicate],
-                      120, "SpyAgency to pause Tier0")
-    assert [a.enabled for a in pauses] == [False] and "386925" in pauses[0].reason
+    pauses = wait_for(lambda: tick() or sim.world.control_actions, 120, "SpyAgency to pause Tier0")
+    assert [a.enabled for a in pauses] == [False] and not pauses[0].by_hand
 
     # an expert answers the sign-off task in Airflow
     signoff = wait_for(lambda: [r for r in runs_of("spyagency_signoff_run") if r["dag_run_id"].startswith(
@@ -138,7 +138,7 @@ def _check_deployment(airflow: AirflowStandalone, sim: Simulator, store: Store, 
     with TestClient(create_app(settings)) as api:
         release = api.get("/api/v1/runs/386925/release", headers={"Authorization": "Bearer tok-t0"}).json()
     assert release["release"] is True, release
-    wait_for(lambda: tick() or [a.enabled for a in sim.world.control_actions if not a.duplicate] == [False, True],
+    wait_for(lambda: tick() or [a.enabled for a in sim.world.control_actions] == [False, True],
              120, "SpyAgency to resume Tier0 after the sign-off")
 
     # end-to-end latency: an expert's hand upload → the workflow's verdict in the store

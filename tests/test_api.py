@@ -106,6 +106,36 @@ def test_a_hold_keeps_a_ready_run_back_until_another_ack(client):
     assert len(client.get("/api/v1/runs/386925/acknowledgements").json()) == 2  # nothing is deleted
 
 
+def test_an_accept_of_a_calibration_still_on_its_way_is_refused_and_records_nothing(client):
+    url = "/api/v1/runs/386927/workflows/SiStripGains/acknowledgements"  # 386927 is still taking data
+    refused = client.post(url, json={"kind": "accept", "comment": "fine"}, headers=EXPERT)
+    assert refused.status_code == 409
+    assert "still waiting express" in refused.json()["detail"] and "accept_without_payload" in refused.json()["detail"]
+    assert client.get("/api/v1/runs/386927/acknowledgements").json() == []
+    taken = client.post(url, json={"kind": "accept_without_payload", "comment": "go without gains"}, headers=EXPERT)
+    assert taken.status_code == 201
+    assert client.get("/api/v1/runs/386927/acknowledgements").json()[0]["answered_state"] == "waiting_express"
+
+
+def test_a_word_on_a_run_tier0_has_locked_is_refused_as_too_late(client, world):
+    from spyagency.models import Tier0Global
+    from spyagency.store.observations import record_tier0_global
+    with world.store.session() as session:  # Tier0 has locked 386925: the first conditions-safe run is 386926
+        record_tier0_global(session, Tier0Global(386926, True, world.clock.now()))
+    hold = client.post("/api/v1/runs/386925/workflows/SiStripGains/acknowledgements",
+                       json={"kind": "hold", "comment": "gains look odd"}, headers=EXPERT)
+    assert hold.status_code == 409 and "Tier0 has locked run 386925" in hold.json()["detail"]
+    assert client.get("/api/v1/runs/386925/acknowledgements").json() == []
+    override = client.post("/api/v1/runs/386925/steering-overrides", json={"kind": "resume", "comment": "let it go"},
+                           headers={"Authorization": "Bearer tok-op"})
+    assert override.status_code == 409 and "nothing recorded" in override.json()["detail"]
+
+
+def test_an_unlisted_producer_of_the_run_may_be_acknowledged_but_not_an_invented_one(client):
+    url = "/api/v1/runs/386925/workflows/PromptCalibProdNoSuchThing/acknowledgements"
+    assert client.post(url, json={"kind": "accept_without_payload", "comment": "x"}, headers=EXPERT).status_code == 404
+
+
 @pytest.mark.parametrize("headers,code", [
     ({}, 401),
     ({"Authorization": "Bearer forged"}, 401),

@@ -9,7 +9,6 @@ version = 1
 name = "t"
 [[workflow]]
 name = "SiStripGains"
-stream = "Express"
 producer = "PromptCalibProdSiStripGains"
 record = "SiStripApvGainRcd"
 tag = "SiStripApvGain_PCL_v0_prompt"
@@ -19,13 +18,29 @@ time_type = "run"
 
 def test_default_policy_lists_the_real_pcl_workflows():
     policy = load_policy()
-    assert len(policy.workflows) == 13
+    assert len(policy.workflows) == 17
     assert policy.workflow("BeamSpotHPByLumi").tag == "BeamSpotObjects_PCL_byLumi_v0_prompt"
+    # the cosmics producers, the legacy beam spot (two tags) and the HLT calibration Tier0 configures
+    assert {wf.producer for wf in policy.workflows} >= {"PromptCalibProdSiPixelLAMCS", "PromptCalibProdSiStripLA",
+                                                         "PromptCalibProd"}
+    assert len(policy.workflows_of("PromptCalibProd")) == 2
+    assert policy.not_for_prompt_reason("PromptCalibProdSiPixelAliHLTHGC")
+    assert policy.not_for_prompt_reason("PromptCalibProdSiPixelAliHG")
     assert policy.workflow("SiPixelQuality").time_type == "lumi"
     assert policy.workflow("SiPixelAli").dqm is not None
     assert policy.deadlines.reco_delay_hours == 48 and policy.deadlines.lock_offset_minutes == 30
     assert policy.deadlines.pcl_give_up_hours == 18
-    assert "ALCAPPSExpress" in policy.streams
+
+
+def test_a_workflow_bound_to_a_stream_is_refused_with_the_fix():
+    with pytest.raises(PolicyError, match="names its producer, not a stream"):
+        parse_policy(MINIMAL.replace('name = "SiStripGains"', 'name = "SiStripGains"\nstream = "Express"'))
+
+
+def test_a_producer_both_waited_for_and_not_for_prompt_is_refused():
+    both = MINIMAL + '[[not_for_prompt]]\nproducer = "PromptCalibProdSiStripGains"\nwhy = "hlt"\n'
+    with pytest.raises(PolicyError, match="both a workflow and not for prompt reco"):
+        parse_policy(both)
 
 
 def test_a_misspelt_key_is_named_in_the_error():

@@ -30,7 +30,30 @@ H = timedelta(hours=1)
 RUN = 386925
 FRESH = {s: SourceHealth(s, NOW - timedelta(minutes=1)) for s in (Source.TIER0, Source.CONDDB, Source.DQM)}
 T0 = Tier0Global(RUN, True, NOW)
-ALL_PRODUCERS = {s: frozenset(wf.producer for wf in POLICY.workflows if wf.stream == s) for s in POLICY.streams}
+#: Tier0's production express configuration of a collision run (../shared/reference/CMS.md), stream → alca_skim
+COLLISION_ALCA_SKIMS = {
+    "Express": "SiStripPCLHistos,SiStripCalZeroBias,SiStripCalMinBias,SiStripCalMinBiasAAG,TkAlMinBias,"
+               "SiPixelCalZeroBias,SiPixelCalSingleMuon,SiPixelCalSingleMuonTight,TkAlZMuMu,PromptCalibProd,"
+               "PromptCalibProdSiStrip,PromptCalibProdSiPixelAli,PromptCalibProdSiStripGains,"
+               "PromptCalibProdSiStripGainsAAG,PromptCalibProdSiPixel,PromptCalibProdSiPixelLA,"
+               "PromptCalibProdSiStripHitEff,PromptCalibProdSiPixelAliHG,PromptCalibProdSiPixelAliHGComb",
+    "ExpressAlignment": "TkAlMinBias,PromptCalibProdBeamSpotHP",
+    "ALCALumiPixelsCountsExpress": "AlCaPCCRandom,PromptCalibProdLumiPCC",
+    "ALCAPPSExpress": "PPSCalMaxTracks,PromptCalibProdPPSTimingCalib,PromptCalibProdPPSAlignment",
+    "Calibration": "PromptCalibProdEcalPedestals",
+    "HLTMonitor": "PromptCalibProdSiPixelAliHLTHGC",
+}
+COSMICS_ALCA_SKIMS = {
+    "ExpressCosmics": "SiStripPCLHistos,SiStripCalZeroBias,TkAlCosmics0T,SiPixelCalZeroBias,SiPixelCalCosmics,"
+                      "SiStripCalCosmics,PromptCalibProdSiStrip,PromptCalibProdSiPixelLAMCS,PromptCalibProdSiStripLA",
+}
+ALL_PRODUCERS = {s: frozenset(skim.split(",")) for s, skim in COLLISION_ALCA_SKIMS.items()}
+#: the workflows a collision run waits for
+COLLISION_WORKFLOWS = [wf.name for wf in POLICY.workflows if any(wf.producer in p for p in ALL_PRODUCERS.values())]
+
+
+def streams_of(producer: str, producers=None) -> list[str]:
+    return [s for s, names in (producers or ALL_PRODUCERS).items() if producer in names]
 
 
 def tier0(done: bool = True, producers=None) -> Tier0Run:
@@ -302,8 +325,11 @@ def test_a_ready_run_counts_its_applicable_calibrations_and_says_when_tier0_lock
     producers = {s: frozenset(p for p in ps if p != "PromptCalibProdSiStripGains") for s, ps in ALL_PRODUCERS.items()}
     verdict = decide_run(observe(t0=tier0(producers=producers)), POLICY, Tier0Global(RUN + 1, True, NOW), FRESH, NOW)
     assert verdict.state is RunState.RELEASED
-    assert verdict.reasons == (f"Tier0 has locked run {RUN} (first conditions-safe run is {RUN + 1})",
-                               f"all {len(POLICY.workflows) - 1} applicable calibrations are in")
+    hlt = POLICY.not_for_prompt_reason("PromptCalibProdSiPixelAliHLTHGC")
+    assert verdict.reasons[0] == f"Tier0 has locked run {RUN} (first conditions-safe run is {RUN + 1})"
+    assert verdict.reasons[1].startswith(f"all {len(COLLISION_WORKFLOWS) - 1} configured calibrations are in; "
+                                         f"not waited for: ")
+    assert f"PromptCalibProdSiPixelAliHLTHGC ({hlt})" in verdict.reasons[1]
 
 
 def test_tier0_without_a_configuration_for_the_run_is_a_reason_in_words():
@@ -347,13 +373,63 @@ def test_a_workflow_the_policy_does_not_require_never_blocks_and_says_so():
 def test_an_acceptance_reads_who_when_and_how():
     when = NOW - H
     bare = {"SiStripGains": Acknowledgement(RUN, "SiStripGains", AckKind.ACCEPT, "alice", "", when)}
-    verdict = decide_run(observe(uploads=all_uploads(skip="SiStripGains"), acks=bare), POLICY, T0, FRESH, NOW)
+    verdict = decide_run(observe(20, uploads=all_uploads(skip="SiStripGains"), acks=bare), POLICY, T0, FRESH, NOW)
     gains = state_of(verdict, "SiStripGains")
-    assert gains.reason.startswith(f"accepted as is by alice at {when:%Y-%m-%d %H:%M} UTC (was harvesting: ")
+    assert gains.reason.startswith(f"accepted as is by alice at {when:%Y-%m-%d %H:%M} UTC (was missing: ")
+    assert verdict.reasons[0].startswith(f"every one of the {len(COLLISION_WORKFLOWS)} configured calibrations "
+                                         f"is settled: {len(COLLISION_WORKFLOWS) - 1} in; 1 acknowledged by alice "
+                                         f"(SiStripGains)")
     vetoed = {"SiPixelAli": Acknowledgement(RUN, "SiPixelAli", AckKind.ACCEPT_WITHOUT_PAYLOAD, "bob", "fine", when)}
     verdict = decide_run(observe(uploads=all_uploads(skip="SiPixelAli"), acks=vetoed), POLICY, T0, FRESH, NOW)
     assert state_of(verdict, "SiPixelAli").reason.startswith(
         f"accepted without payload by bob at {when:%Y-%m-%d %H:%M} UTC: fine (was ")
+
+
+def test_an_accept_as_is_of_a_calibration_still_on_its_way_does_not_count():
+    when = NOW - H
+    for stop_ago, done, state in ((2, False, WorkflowState.WAITING_EXPRESS), (10, True, WorkflowState.HARVESTING)):
+        accept = {"SiStripGains": Acknowledgement(RUN, "SiStripGains", AckKind.ACCEPT, "alice", "", when)}
+        verdict = decide_run(observe(stop_ago, uploads=all_uploads(skip="SiStripGains"), acks=accept,
+                                     t0=tier0(done=done)), POLICY, T0, FRESH, NOW)
+        gains = state_of(verdict, "SiStripGains")
+        assert gains.state is state and not gains.done and not verdict.release
+        assert "the accept by alice" in gains.reason and "does not count" in gains.reason
+        assert not any("are in" in reason for reason in verdict.reasons)
+    without = {"SiStripGains": Acknowledgement(RUN, "SiStripGains", AckKind.ACCEPT_WITHOUT_PAYLOAD, "bob", "go", when)}
+    verdict = decide_run(observe(10, uploads=all_uploads(skip="SiStripGains"), acks=without), POLICY, T0, FRESH, NOW)
+    assert state_of(verdict, "SiStripGains").state is WorkflowState.ACKNOWLEDGED and verdict.release
+    assert "acknowledged by bob" in verdict.reasons[0] and "are in" not in verdict.reasons[0]
+
+
+def test_a_cosmics_run_waits_for_its_three_pcl_producers_and_not_for_collision_ones():
+    cosmics = {s: frozenset(skim.split(",")) for s, skim in COSMICS_ALCA_SKIMS.items()}
+    bad_channel = POLICY.workflow("SiStripBadChannel").tag
+    uploads = {t: u for t, u in all_uploads().items() if t != bad_channel}
+    verdict = decide_run(observe(10, uploads=uploads, t0=tier0(producers=cosmics)), POLICY, T0, FRESH, NOW)
+    assert not verdict.release
+    assert state_of(verdict, "SiStripBadChannel").state is WorkflowState.HARVESTING
+    assert state_of(verdict, "SiStripGains").state is WorkflowState.NOT_APPLICABLE
+    verdict = decide_run(observe(10, t0=tier0(producers=cosmics)), POLICY, T0, FRESH, NOW)
+    assert verdict.release and verdict.reasons == ("all 3 configured calibrations are in",)
+
+
+def test_a_producer_the_policy_does_not_know_blocks_the_run_until_acknowledged():
+    producers = dict(ALL_PRODUCERS, Express=ALL_PRODUCERS["Express"] | {"PromptCalibProdNewThing"})
+    verdict = decide_run(observe(t0=tier0(producers=producers)), POLICY, T0, FRESH, NOW)
+    unknown = state_of(verdict, "PromptCalibProdNewThing")
+    assert not verdict.release and unknown.state is WorkflowState.UNKNOWN and not unknown.done
+    assert "express stream Express" in unknown.reason and "policy does not list it" in unknown.reason
+    accept = {"PromptCalibProdNewThing": Acknowledgement(RUN, "PromptCalibProdNewThing", AckKind.ACCEPT, "carol",
+                                                         "not used in prompt yet", NOW - H)}
+    verdict = decide_run(observe(t0=tier0(producers=producers), acks=accept), POLICY, T0, FRESH, NOW)
+    assert verdict.release and "acknowledged by carol (PromptCalibProdNewThing)" in verdict.reasons[0]
+
+
+def test_a_run_without_any_pcl_producer_says_so_when_ready():
+    producers = {"ExpressPhysics": frozenset({"TkAlMinBias"}), "HLTMonitor": frozenset()}
+    verdict = decide_run(observe(t0=tier0(producers=producers)), POLICY, T0, FRESH, NOW)
+    assert verdict.release
+    assert verdict.reasons[0].startswith("no prompt calibration is configured for this run")
 
 
 def test_dqm_not_having_looked_matters_only_when_a_workflow_waits_for_it():

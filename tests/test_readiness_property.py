@@ -33,12 +33,12 @@ from spyagency.models import (
     Tier0Run,
 )
 
-from .test_readiness import ALL_PRODUCERS, NOW, POLICY, RUN, upload
+from .test_readiness import ALL_PRODUCERS, COLLISION_WORKFLOWS, NOW, POLICY, RUN, streams_of, upload
 
 STALE_MIN = POLICY.sources.stale_after.total_seconds() / 60  # 15
 H = timedelta(hours=1)
-NAMES = [wf.name for wf in POLICY.workflows]
-DQM_WORKFLOWS = [wf.name for wf in POLICY.workflows if wf.dqm]
+NAMES = [name for name in COLLISION_WORKFLOWS if POLICY.workflow(name).required]  # what a collision run waits for
+DQM_WORKFLOWS = [name for name in COLLISION_WORKFLOWS if POLICY.workflow(name).dqm]
 REACHED: Counter[str] = Counter()
 MIN_RELEASE_SHARE = 0.3
 MIN_BLOCKED_SHARE = 0.3
@@ -80,7 +80,7 @@ ages = st.one_of(st.sampled_from([STALE_MIN - 1, STALE_MIN, STALE_MIN + 0.5, STA
 examples = st.builds(
     Example,
     fault=st.sampled_from(list(FAULTS)),
-    workflow=st.sampled_from([wf.name for wf in POLICY.workflows]),
+    workflow=st.sampled_from(NAMES),
     minutes=ages,
     verdict_age_min=ages,
     source=st.sampled_from([Source.TIER0, Source.CONDDB]),
@@ -97,9 +97,11 @@ def _observe(ex: Example) -> tuple[RunObservations, dict[Source, SourceHealth], 
     stop_ago = {"missing_before_give_up": 10.0, "express_not_done": 2.0}.get(ex.fault, ex.stop_hours_ago)
     stop = None if ex.fault == "still_running" else NOW - stop_ago * H
     producers = {s: set(p) for s, p in ALL_PRODUCERS.items()}
+    carrying = streams_of(wf.producer)
     if ex.fault == "not_in_express":
-        producers[wf.stream].discard(wf.producer)
-    done = {s: not (ex.fault == "express_not_done" and s == wf.stream) for s in producers}
+        for stream in carrying:
+            producers[stream].discard(wf.producer)
+    done = {s: not (ex.fault == "express_not_done" and s in carrying) for s in producers}
     tier0 = Tier0Run(RUN, ex.fault != "tier0_unknown", "Run2026D", {s: frozenset(p) for s, p in producers.items()},
                      done, NOW)
     uploads = {w.tag: (upload(w.tag),) for w in POLICY.workflows}

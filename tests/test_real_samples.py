@@ -71,13 +71,13 @@ def samples_url() -> Iterator[str]:
 def test_tier0_client_reads_real_replies(samples_url, policy):
     tier0 = Tier0Client(samples_url + T0, retries=0)
     try:
-        run = tier0.observe_run(386925, policy.streams, START)
+        run = tier0.observe_run(386925, START)
         assert run.known and run.era == "Run2026D"
         assert "PromptCalibProdSiPixelAli" in run.express_producers["Express"]
         assert run.express_producers.get("HLTMonitor", frozenset()) == frozenset()  # alca_skim null
         assert run.express_versions["Express"] == 3
         assert run.streams_done["Express"] is True
-        assert not tier0.observe_run(386999, policy.streams, START).known  # an empty result
+        assert not tier0.observe_run(386999, START).known  # an empty result
         state = tier0.observe_global(START)
         assert state.first_conditions_safe_run == 386926 and state.promptreco_enabled is True
     finally:

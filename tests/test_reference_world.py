@@ -44,7 +44,16 @@ PCL = [
     ("ALCALumiPixelsCountsExpress", "PromptCalibProdLumiPCC", "LumiPCC_Corrections_prompt", "Lumi"),
     ("ALCAPPSExpress", "PromptCalibProdPPSTimingCalib", "CTPPPSTimingCalibration_HPTDC_byPCL_v1_prompt", "Run"),
     ("ALCAPPSExpress", "PromptCalibProdPPSAlignment", "CTPPSRPAlignment_byPCL_v1_prompt", "Run"),
+    # cosmics runs' own (ExpressCosmics; tags from cmssw DropBoxMetadata, SiPixelLorentzAngleRcd_MCS_prod.json
+    # and SiStripLorentzAngleRcd_prod.json); PromptCalibProdSiStrip runs there too
+    ("ExpressCosmics", "PromptCalibProdSiPixelLAMCS", "SiPixelLorentzAngleMCS_byPCL_v0_prompt", "Run"),
+    ("ExpressCosmics", "PromptCalibProdSiStripLA", "SiStripLorentzAngle_byPCL_v0_prompt", "Run"),
 ]
+COSMICS_SKIMS = {
+    "ExpressCosmics": ("SiStripPCLHistos,SiStripCalZeroBias,TkAlCosmics0T,SiPixelCalZeroBias,SiPixelCalCosmics,"
+                       "SiStripCalCosmics,PromptCalibProdSiStrip,PromptCalibProdSiPixelLAMCS,PromptCalibProdSiStripLA"),
+}
+BAD_CHANNEL = "SiStripBadChannel_PCL_v1_prompt"
 SKIMS = {
     "Express": ("SiStripPCLHistos,SiStripCalZeroBias,TkAlMinBias,PromptCalibProd,PromptCalibProdSiStrip,"
                 "PromptCalibProdSiPixelAli,PromptCalibProdSiStripGains,PromptCalibProdSiStripGainsAAG,"
@@ -55,7 +64,6 @@ SKIMS = {
     "ALCAPPSExpress": "PPSCalMaxTracks,PromptCalibProdPPSTimingCalib,PromptCalibProdPPSAlignment",
     "Calibration": "PromptCalibProdEcalPedestals",
     "HLTMonitor": "PromptCalibProdSiPixelAliHLTHGC",
-    "ExpressCosmics": None,
 }
 GAINS = "SiStripApvGain_PCL_v0_prompt"  # run-based, synchronized prompt in these tests
 ECAL = "EcalPedestals_PCL_v0_prompt"  # run-based, synchronized pcl in these tests
@@ -82,8 +90,19 @@ class Harness:
         self.at(start, lambda: self.world.start_run(number, dict(SKIMS), tier0_knows))
         self.at(stop, lambda: self.world.stop_run(number))
         self.at(stop + 3 * H, lambda: self.world.express_done(number))
-        for _stream, _producer, tag, _kind in PCL:
-            if tag not in skip:
+        for _stream, producer, tag, _kind in PCL:
+            if tag not in skip and producer in ",".join(s or "" for s in SKIMS.values()).split(","):
+                self.at(stop + 4 * H, lambda tag=tag: self.world.upload(number, tag))
+
+    def cosmics_life(self, number: int, start: datetime, hours: float, skip: frozenset[str] = frozenset()) -> None:
+        """A cosmics run: its only express stream is ExpressCosmics, with its three PCL producers."""
+        stop = start + hours * H
+        self.at(start, lambda: self.world.start_run(number, dict(COSMICS_SKIMS)))
+        self.at(stop, lambda: self.world.stop_run(number))
+        self.at(stop + 3 * H, lambda: self.world.express_done(number))
+        producers = COSMICS_SKIMS["ExpressCosmics"].split(",")
+        for _stream, producer, tag, _kind in PCL:
+            if tag not in skip and producer in producers:
                 self.at(stop + 4 * H, lambda tag=tag: self.world.upload(number, tag))
 
     def step_to(self, end: datetime, every: timedelta = H, spyagency: bool = True) -> None:
@@ -268,3 +287,18 @@ def test_steering_follows_tier0_through_several_locks(harness_factory, store_url
     assert all(h.world.runs[n].locked_at is not None for n in (1003, 1004))
     assert h.world.switch_enabled()
     assert h.locked_unready == [1002]  # the only run Tier0 locked unready is the one the operator overrode
+
+
+def test_a_cosmics_run_waits_for_its_bad_channels_and_is_ready_once_they_are_in(harness_factory):
+    h = harness_factory()
+    h.cosmics_life(1001, T0, 2, skip=frozenset({BAD_CHANNEL}))
+    h.step_to(T0 + 10 * H)
+    verdict = h.verdicts()[1001]
+    assert not verdict.release, verdict.reasons
+    assert h.workflow(1001, BAD_CHANNEL).state is WorkflowState.HARVESTING
+    assert h.workflow(1001, GAINS).state is WorkflowState.NOT_APPLICABLE  # a collision calibration
+    assert not any("are in" in reason for reason in verdict.reasons)
+    h.at(T0 + 11 * H, lambda: h.world.upload(1001, BAD_CHANNEL))
+    h.step_to(T0 + 12 * H)
+    verdict = h.verdicts()[1001]
+    assert verdict.release and verdict.reasons == ("all 3 configured calibrations are in",)

@@ -57,7 +57,7 @@ def test_tier0_reads_runs_express_config_and_stream_status(tier0, policy):
     assert tier0.run_stream_done(386927, "Express") is False
     assert tier0.first_conditions_safe_run() == 386925
     assert tier0.promptreco_enabled() is True
-    run = tier0.observe_run(386925, policy.streams, START)
+    run = tier0.observe_run(386925, START)
     assert run.known and run.streams_done["ExpressAlignment"] is True
 
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 
 from spyagency.act import steering
-from spyagency.act.tier0_control import SqlControl
 from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 
 from .conftest import START
@@ -28,32 +27,33 @@ def world(world_factory, policy, store_url):
 
 
 def real_actions(world):
-    return [a for a in world.sim.world.control_actions if not a.duplicate]
+    """The rows written to the simulated Tier0's promptreco_status after its seed row."""
+    return list(world.sim.world.control_actions)
 
 
 def test_pause_near_lock_then_resume_after_acknowledgement(world):
     world.at(timedelta(0))
-    assert world.agency.steer() == 0  # far from lock: nothing to say
+    assert world.agency.steer().delivered == 0  # far from lock: nothing to say
     world.at(39 * H)  # half an hour before lock, within the 60 min pause margin
-    assert world.agency.steer() == 1
+    assert world.agency.steer().delivered == 1
     assert [a.enabled for a in real_actions(world)] == [False]
     assert not world.sim.world.promptreco_enabled
-    assert world.agency.steer() == 0  # level-triggered: nothing new to do
+    assert world.agency.steer().delivered == 0  # level-triggered: nothing new to do
     from spyagency.models import AckKind
     from spyagency.people.acknowledge import acknowledge
     acknowledge(world.store, world.agency.policy, run=386925, workflow="SiPixelAli",
                 kind=AckKind.ACCEPT_WITHOUT_PAYLOAD, author="expert", comment="ok", now=world.clock.now())
-    assert world.agency.steer() == 1
+    assert world.agency.steer().delivered == 1
     assert [a.enabled for a in real_actions(world)] == [False, True]
 
 
 def test_operator_override_resumes_releases_and_withdrawing_it_pauses_again(world):
     from spyagency.people.overrides import OverrideKind, record_override
     world.at(39 * H)
-    assert world.agency.steer() == 1  # paused: 386925 is vetoed and its lock is near
+    assert world.agency.steer().delivered == 1  # paused: 386925 is vetoed and its lock is near
     record_override(world.store, run=386925, kind=OverrideKind.RESUME, author="t0-shifter",
                     comment="AlCa on leave; run without new alignment", now=world.clock.now())
-    assert world.agency.steer() == 1
+    assert world.agency.steer().delivered == 1
     assert [a.enabled for a in real_actions(world)] == [False, True]
     with world.store.session() as session:
         decision = steering.decide_steering(session, world.agency.policy, world.clock.now())
@@ -63,7 +63,7 @@ def test_operator_override_resumes_releases_and_withdrawing_it_pauses_again(worl
     assert verdicts[386925].release is False
     record_override(world.store, run=386925, kind=OverrideKind.WITHDRAW, author="t0-shifter",
                     comment="expert is back", now=world.clock.now())
-    assert world.agency.steer() == 1
+    assert world.agency.steer().delivered == 1
     assert [a.enabled for a in real_actions(world)] == [False, True, False]
 
 
@@ -84,7 +84,7 @@ def test_crash_between_commit_and_send_loses_nothing(world):
     assert row is not None and row.action == "pause"
     # the process dies here: committed, never sent. A new process delivers it.
     assert real_actions(world) == []
-    assert world.agency.steer() == 1
+    assert world.agency.steer().delivered == 1
     assert [a.enabled for a in real_actions(world)] == [False]
 
 
@@ -99,92 +99,35 @@ def test_crash_between_send_and_bookkeeping_repeats_nothing(world):
     with pytest.raises(Crash):
         steering.deliver(world.store, control, world.clock.now(), after_send=die)
     assert len(steering.pending_actions(world.store)) == 1  # Tier0 got it, we did not write it down
-    assert world.agency.steer() == 1  # resent with the same key …
-    actions = world.sim.world.control_actions
-    assert [a.enabled for a in actions if not a.duplicate] == [False]  # … and applied once
+    assert world.agency.steer().delivered == 1  # resent: it finds its own row by the recorded change_time …
+    assert [a.enabled for a in real_actions(world)] == [False]  # … and writes nothing again
     assert steering.pending_actions(world.store) == []
 
 
-def test_tier0_down_keeps_the_action_pending_until_it_is_back(world):
+def test_a_switch_database_out_of_reach_is_a_failure_said_everywhere_until_it_is_back(world, tmp_path):
+    reachable = world.agency.settings.tier0_control_db_url
+    world.agency.settings = world.agency.settings.model_copy(
+        update={"tier0_control_db_url": f"sqlite:///{tmp_path / 'no-such-dir' / 't0.db'}"})
     world.at(39 * H)
-    from spyagency.simulator.httpserver import Fault
-    world.sim.tier0.fault = Fault.HTTP_500
-    assert world.agency.steer() == 0
+    result = world.agency.steer()
+    assert result.delivered == 0 and result.failed
+    assert any("pause (run 386925) could not be delivered" in failure for failure in result.failures)
     pending = steering.pending_actions(world.store)
-    assert len(pending) == 1 and pending[0].attempts == 1 and "HTTP 500" in pending[0].last_error
-    world.sim.tier0.fault = Fault.NONE
-    assert world.agency.steer() == 1
+    assert len(pending) == 1 and pending[0].attempts == 1 and "unable to open database" in pending[0].last_error
+    with world.store.session() as session:  # never "already as SpyAgency wants it" while it is not
+        status = steering.steering_status(session, world.agency.policy, world.clock.now())
+    assert status.switch_note.startswith("SpyAgency wants to pause Tier0 but could not deliver it")
+    world.agency.close_control()
+    world.agency.settings = world.agency.settings.model_copy(update={"tier0_control_db_url": reachable})
+    assert world.agency.steer().delivered == 1
     assert [a.enabled for a in real_actions(world)] == [False]
 
 
 def test_dry_run_only_logs(world, caplog):
     world.agency.settings = world.agency.settings.model_copy(update={"steer_mode": "dry-run"})
     world.at(39 * H)
-    assert world.agency.steer() == 0
+    assert world.agency.steer().delivered == 0
     assert real_actions(world) == [] and "would pause" in caplog.text
-
-
-def test_sql_control_writes_promptreco_status_once(world, tmp_path):
-    control = SqlControl(f"sqlite:///{tmp_path / 't0.db'}")
-    control.create_table()
-    world.at(39 * H)
-    row = steering.plan(world.store, world.agency.policy, world.clock.now())
-    control(row)
-    control(row)  # resend after a crash
-    assert control.current() is False
-    with control.engine.connect() as conn:
-        from sqlalchemy import func, select
-
-        from spyagency.act.tier0_control import PROMPTRECO_STATUS
-        assert conn.execute(select(func.count()).select_from(PROMPTRECO_STATUS)).scalar() == 1
-
-
-def test_a_duplicate_reply_for_a_key_never_sent_is_an_error_and_the_action_is_replanned(world):
-    from spyagency.store.tables import OutboxRow
-    world.at(39 * H)
-    world.sim.world.set_promptreco(True, "spyagency-restored-1", "an action of a store that was rebuilt")
-    with world.store.session() as session:  # a restored store hands out a key Tier0 has already seen
-        session.add(OutboxRow(idempotency_key="spyagency-restored-1", action="pause", run=386925,
-                              reason="test", created_at=world.clock.now()))
-    assert world.agency.steer() == 0  # Tier0 called it a duplicate: not applied, so not "sent"
-    with world.store.session() as session:
-        row = session.query(OutboxRow).filter_by(idempotency_key="spyagency-restored-1").one()
-        assert row.sent_at is None and row.cancelled_at is not None and "never sent" in row.last_error
-    assert world.agency.steer() == 1  # re-planned with a fresh key and applied
-    assert [a.enabled for a in real_actions(world)] == [True, False]
-
-
-def test_a_resume_tier0_refuses_records_who_holds_the_switch_and_is_never_retried(world, tmp_path):
-    """SQL steering: someone released the switch after SpyAgency's pause; its resume is refused, the refusal
-    is recorded as someone else's change (seen by the control path, at that moment), and the resume cancelled."""
-    from datetime import datetime
-
-    from spyagency.act.tier0_control import PROMPTRECO_STATUS
-    from spyagency.models import AckKind
-    from spyagency.people.acknowledge import acknowledge
-    from spyagency.store.switch import switch_picture
-
-    control = SqlControl(f"sqlite:///{tmp_path / 't0.db'}", now=world.clock.now)
-    control.create_table()
-    world.at(39 * H)
-    steering.plan(world.store, world.agency.policy, world.clock.now())
-    assert steering.deliver(world.store, control, world.clock.now()) == 1 and control.current() is False
-    with control.engine.begin() as conn:  # the Offline Run Manager releases by hand
-        conn.execute(PROMPTRECO_STATUS.insert().values(status=1, change_time=datetime(2099, 1, 1),
-                                                       username="t0-operator"))
-    acknowledge(world.store, world.agency.policy, run=386925, workflow="SiPixelAli",
-                kind=AckKind.ACCEPT_WITHOUT_PAYLOAD, author="expert", comment="ok", now=world.clock.now())
-    refused_at = world.clock.now()
-    resume = steering.plan(world.store, world.agency.policy, refused_at)
-    assert resume is not None and resume.action == "resume"
-    assert steering.deliver(world.store, control, refused_at) == 0
-    with world.store.session() as session:
-        change = switch_picture(session).latest_change
-        assert change is not None
-        assert (change.enabled, change.by_spyagency, change.seen_by) == (True, False, "control")
-        assert change.observed_at.replace(tzinfo=None) == refused_at.replace(tzinfo=None)
-    assert steering.pending_actions(world.store) == []  # cancelled, not retried
-    control.close()
 
 
 def test_an_action_names_its_run_and_kind_and_pending_ones_go_out_in_order(world):
@@ -205,7 +148,7 @@ def test_an_action_names_its_run_and_kind_and_pending_ones_go_out_in_order(world
 
     # a failed attempt rewrites the pause's row (attempts, last_error), which on PostgreSQL moves it on disk:
     # the oldest action still goes first
-    assert steering.deliver(world.store, relay_down, world.clock.now()) == 0
+    assert steering.deliver(world.store, relay_down, world.clock.now()).delivered == 0
     pending = steering.pending_actions(world.store)
     assert [p.action for p in pending] == ["pause", "resume"]  # oldest first, steering only
     assert pending[0].attempts == 1 and pending[1].attempts == 0
@@ -215,15 +158,14 @@ def test_an_action_names_its_run_and_kind_and_pending_ones_go_out_in_order(world
 
 
 def test_a_foreign_pause_cancels_what_spyagency_had_pending(world):
-    from spyagency.simulator.httpserver import Fault
     from spyagency.store.tables import OutboxRow
 
     world.at(39 * H)
-    world.sim.tier0.fault = Fault.HTTP_500  # SpyAgency's pause cannot be delivered yet
-    assert world.agency.steer() == 0 and len(steering.pending_actions(world.store)) == 1
-    world.sim.tier0.fault = Fault.NONE
+    steering.plan(world.store, world.agency.policy, world.clock.now())  # SpyAgency's pause, not delivered yet
+    assert len(steering.pending_actions(world.store)) == 1
     world.sim.world.operator_switch(False, "orm-shifter")  # someone pauses by hand meanwhile
     world.at(39 * H + timedelta(minutes=2))
+    steering.observe_switch(world.store, world.agency.control(), world.clock.now())
     cancelled_at = world.clock.now()
     assert steering.plan(world.store, world.agency.policy, cancelled_at) is None
     assert steering.pending_actions(world.store) == []
@@ -239,11 +181,11 @@ def test_the_steering_status_says_what_spyagency_last_asked(world):
         status = steering.steering_status(session, world.agency.policy, world.clock.now())
     assert status.last_requested is None and status.promptreco_enabled is None and status.pending == []
     world.at(39 * H)
-    assert world.agency.steer() == 1
+    assert world.agency.steer().delivered == 1
     with world.store.session() as session:
         status = steering.steering_status(session, world.agency.policy, world.clock.now())
     assert status.last_requested == "pause" and status.desired.action == "pause"
-    assert status.promptreco_enabled is True  # the last Tier0 reading, taken before the pause went out
+    assert status.promptreco_enabled is True  # the last reading of the switch, taken before the pause went out
 
 
 def test_tier0s_line_as_steering_reads_it_from_the_store(tmp_path):
@@ -279,7 +221,7 @@ def test_tier0s_line_as_steering_reads_it_from_the_store(tmp_path):
 
 def test_a_refused_action_is_cancelled_with_its_reason_and_the_next_one_still_goes_out(world):
     from spyagency.act.outbox import deliver_pending
-    from spyagency.errors import UnexpectedDuplicate
+    from spyagency.errors import SwitchTakenOver
     from spyagency.store.tables import OutboxRow
 
     world.at(39 * H)
@@ -291,14 +233,14 @@ def test_a_refused_action_is_cancelled_with_its_reason_and_the_next_one_still_go
 
     def first_refused(row: OutboxRow) -> None:
         if row.idempotency_key == "k1-pause":
-            raise UnexpectedDuplicate("Tier0 calls k1-pause a duplicate")
+            raise SwitchTakenOver("someone else paused", enabled=False)
 
     assert deliver_pending(world.store, pending, first_refused, world.clock.now()) == 1
     with world.store.session() as session:
         refused = session.query(OutboxRow).filter_by(idempotency_key="k1-pause").one()
         sent = session.query(OutboxRow).filter_by(idempotency_key="k2-resume").one()
     assert refused.cancelled_at is not None and refused.sent_at is None
-    assert refused.last_error == "UnexpectedDuplicate: Tier0 calls k1-pause a duplicate"
+    assert refused.last_error == "SwitchTakenOver: someone else paused"
     assert sent.sent_at is not None
 
 

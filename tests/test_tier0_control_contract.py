@@ -1,97 +1,200 @@
-"""Contract of the SQL steering path: exactly one row per action, even with two writers delivering at once.
+"""Contract of the switch writer against Tier0's real ``promptreco_status``: two columns, no key, no user.
 
-Two SpyAgency processes (a replica whose lease expired, a resend racing the original) may deliver the
-same outbox row at the same moment. Against a ``promptreco_status`` with a unique ``username``, on
-PostgreSQL and SQLite: exactly one row per idempotency key, and a writer that lost the race either
-returns (the action is applied) or raises an error the outbox retries, never a second row.
+On SQLite and PostgreSQL, with exactly the table t0wmadatasvc creates (``status``, ``change_time``):
+a pause and a resume write one row each; a resend after a kill at each crash point writes nothing
+twice; two writers write once; a person's pause is never written over, a person's resume is never
+paused over by a resume, and two rows sharing the newest ``change_time`` make SpyAgency stand down.
+The rows written in each scenario are listed in the README's steering section.
 """
 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
-from spyagency.act.tier0_control import PROMPTRECO_STATUS, SqlControl
-from spyagency.store.tables import OutboxRow
+from spyagency.act.tier0_control import SqlControl, SwitchRow
+from spyagency.errors import SwitchTakenOver
+from spyagency.models import OutboxEntry
 
-ROUNDS = 15
-DDL = ("CREATE TABLE promptreco_status (status INTEGER NOT NULL, change_time TIMESTAMP NOT NULL, "
-       "username VARCHAR(200) NOT NULL, CONSTRAINT promptreco_status_user UNIQUE (username))")
+DDL = "CREATE TABLE promptreco_status (status INTEGER NOT NULL, change_time TIMESTAMP NOT NULL)"
+SEED = datetime(2026, 5, 1)
+T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+class Crash(Exception):
+    """Stands for the process dying at that point."""
+
+
+@dataclass
+class Outbox:
+    """What SpyAgency's store keeps of its switch writes: the change_times recorded per entry."""
+
+    times: dict[int, list[datetime]] = field(default_factory=dict)
+    actions: dict[int, str] = field(default_factory=dict)
+    crash_after_remember: bool = False
+
+    def remember(self, entry: OutboxEntry, moment: datetime) -> None:
+        self.times.setdefault(entry.id, []).append(moment)
+        self.actions[entry.id] = entry.action
+        if self.crash_after_remember:
+            raise Crash("died after recording the change_time, before the row was written")
+
+    def own(self) -> set[tuple[int, datetime]]:
+        return {(0 if self.actions[i] == "pause" else 1, t) for i, ts in self.times.items() for t in ts}
+
+    def entry(self, entry_id: int, action: str) -> OutboxEntry:
+        detail = {"change_times": [t.isoformat() for t in self.times.get(entry_id, [])]}
+        return OutboxEntry(entry_id, f"k{entry_id}", action, 386925, "test", T, detail=detail)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def control_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 't0ast.db'}"
-    return request.getfixturevalue("postgres").create_database()
+def switch_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    url = (f"sqlite:///{tmp_path / 't0datasvc.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres").create_database())
+    writer = SqlControl(url, remember=lambda *_: None, own_writes=set)
+    with writer.engine.begin() as conn:
+        conn.execute(text(DDL))
+        conn.execute(text("INSERT INTO promptreco_status VALUES (1, :t)"), {"t": SEED})
+    writer.close()
+    return url
 
 
-def _row(key: str, action: str, attempts: int = 0) -> OutboxRow:
-    return OutboxRow(idempotency_key=key, action=action, run=386925, reason="contract test",
-                     created_at=datetime.now(UTC), attempts=attempts)
+@pytest.fixture
+def outbox() -> Outbox:
+    return Outbox()
 
 
-def _deliver_together(controls: list[SqlControl], row: OutboxRow) -> list[BaseException | None]:
-    """Both writers deliver ``row`` released by one barrier; each one's outcome (None = returned)."""
-    barrier = threading.Barrier(len(controls))
-    outcomes: list[BaseException | None] = [None] * len(controls)
+@pytest.fixture
+def control(switch_url: str, outbox: Outbox) -> Iterator[SqlControl]:
+    clock = iter(T + timedelta(seconds=i, microseconds=7) for i in range(1000))
+    writer = SqlControl(switch_url, remember=outbox.remember, own_writes=outbox.own, now=lambda: next(clock))
+    yield writer
+    writer.close()
 
-    def deliver(index: int) -> None:
+
+def person(control: SqlControl, status: int, at: datetime) -> None:
+    with control.engine.begin() as conn:
+        conn.execute(text("INSERT INTO promptreco_status VALUES (:s, :t)"), {"s": status, "t": at})
+
+
+def written(control: SqlControl) -> list[tuple[int, datetime]]:
+    return [(row.status, row.change_time) for row in control.rows()][1:]  # after the seed
+
+
+def test_a_pause_and_a_resume_are_one_row_each_with_the_recorded_change_time(control, outbox):
+    control(outbox.entry(1, "pause"))
+    assert control.current() is False
+    control(outbox.entry(2, "resume"))
+    assert control.current() is True
+    rows = written(control)
+    assert [s for s, _ in rows] == [0, 1]
+    # the exact change_time (microseconds) was recorded before it was written
+    assert [t for _, t in rows] == [outbox.times[1][0].replace(tzinfo=None), outbox.times[2][0].replace(tzinfo=None)]
+    assert rows[0][1].microsecond == 7
+
+
+@pytest.mark.parametrize("crash_point", ["after the row, before bookkeeping", "after recording, before the row"])
+def test_a_resend_after_a_kill_writes_the_row_exactly_once(control, outbox, crash_point):
+    if crash_point == "after recording, before the row":
+        outbox.crash_after_remember = True
+        with pytest.raises(Crash):
+            control(outbox.entry(1, "pause"))
+        assert written(control) == []  # the transaction died with the process
+        outbox.crash_after_remember = False
+    else:
+        control(outbox.entry(1, "pause"))  # written; the process dies before marking the entry sent
+    control(outbox.entry(1, "pause"))  # the resend looks for its recorded change_time first
+    control(outbox.entry(1, "pause"))
+    assert [s for s, _ in written(control)] == [0]
+
+
+def test_two_writers_delivering_the_same_pause_write_it_once(switch_url, outbox):
+    lock = threading.Lock()
+
+    def remember(entry: OutboxEntry, moment: datetime) -> None:
+        with lock:
+            outbox.remember(entry, moment)
+
+    writers = [SqlControl(switch_url, remember=remember, own_writes=outbox.own,
+                          now=lambda: datetime.now(UTC)) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    outcomes: list[BaseException | None] = [None, None]
+
+    def deliver(i: int) -> None:
         barrier.wait()
         try:
-            controls[index](row)
-        except BaseException as exc:  # recorded: the assertion says which outcomes are allowed
-            outcomes[index] = exc
+            writers[i](outbox.entry(1, "pause"))
+        except BaseException as exc:  # a serialization failure is retried by the outbox: allowed
+            outcomes[i] = exc
 
-    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(len(controls))]
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    return outcomes
+    if any(outcomes):
+        writers[0](outbox.entry(1, "pause"))  # the outbox's retry
+    rows = [r for r in writers[0].rows() if r.change_time != SEED]
+    assert [r.status for r in rows] == [0], outcomes
+    for writer in writers:
+        writer.close()
 
 
-def test_two_writers_delivering_the_same_action_write_it_once(control_url):
-    setup = SqlControl(control_url)
-    with setup.engine.begin() as conn:
-        conn.execute(text(DDL))
-    writers = [SqlControl(control_url), SqlControl(control_url)]
-    try:
-        for round_number in range(ROUNDS):
-            action = "pause" if round_number % 2 == 0 else "resume"
-            row = _row(f"spyagency-contract-{round_number}-{action}", action)
-            outcomes = _deliver_together(writers, row)
-            assert any(o is None for o in outcomes), f"round {round_number}: no writer applied it: {outcomes}"
-            for failed in (o for o in outcomes if o is not None):
-                # the outbox keeps a failed delivery pending and retries it: the retry must be a no-op
-                assert "locked" in str(failed) or "deadlock" in str(failed).lower(), repr(failed)
-                writers[0](_row(row.idempotency_key, action, attempts=1))
-            with setup.engine.connect() as conn:
-                count = conn.execute(select(func.count()).select_from(PROMPTRECO_STATUS).where(
-                    PROMPTRECO_STATUS.c.username == f"spyagency:{row.idempotency_key}")).scalar()
-            assert count == 1, f"round {round_number}: {count} rows for one action"
-        assert setup.current() is False  # the last round (14) paused
-    finally:
-        for control in (setup, *writers):
-            control.close()
+def test_a_persons_pause_is_never_written_over(control, outbox):
+    person(control, 0, datetime(2026, 6, 1, 11, 0))  # the Offline Run Manager's big red button
+    with pytest.raises(SwitchTakenOver) as refused:
+        control(outbox.entry(1, "pause"))
+    assert refused.value.enabled is False
+    with pytest.raises(SwitchTakenOver):
+        control(outbox.entry(2, "resume"))
+    assert [s for s, _ in written(control)] == [0]  # the person's row alone
 
 
-def test_a_resume_never_lands_over_someone_elses_change(control_url):
-    control = SqlControl(control_url)
-    with control.engine.begin() as conn:
-        conn.execute(text(DDL))
-    try:
-        control(_row("spyagency-k1-pause", "pause"))
-        with control.engine.begin() as conn:  # the Offline Run Manager pauses by hand meanwhile
-            conn.execute(PROMPTRECO_STATUS.insert().values(status=0, change_time=datetime(2099, 1, 1),
-                                                           username="t0-operator"))
-        from spyagency.errors import SwitchTakenOver
+def test_a_resume_after_a_persons_resume_is_refused(control, outbox):
+    control(outbox.entry(1, "pause"))
+    person(control, 1, datetime(2026, 6, 1, 13, 0))  # someone released over SpyAgency's pause
+    with pytest.raises(SwitchTakenOver) as refused:
+        control(outbox.entry(2, "resume"))
+    assert refused.value.enabled is True
+    assert [s for s, _ in written(control)] == [0, 1]
 
-        with pytest.raises(SwitchTakenOver):
-            control(_row("spyagency-k2-resume", "resume"))
-        assert control.current() is False
-    finally:
-        control.close()
+
+def test_a_newer_row_or_two_newest_rows_make_spyagency_stand_down(control, outbox):
+    control(outbox.entry(1, "pause"))
+    own = outbox.times[1][0].replace(tzinfo=None)
+    person(control, 1, own)  # a second row with the very same change_time: Tier0's answer is ambiguous
+    assert control.current() is None
+    with pytest.raises(SwitchTakenOver, match="two rows share the newest change_time"):
+        control(outbox.entry(2, "resume"))
+
+
+def test_a_row_is_written_newer_than_every_row_even_when_the_clock_lags(switch_url, outbox):
+    writer = SqlControl(switch_url, remember=outbox.remember, own_writes=outbox.own, now=lambda: T)
+    person(writer, 1, datetime(2026, 6, 1, 12, 0, 5))  # a row stamped by a clock 5 s ahead of SpyAgency's
+    writer(outbox.entry(1, "pause"))
+    rows = writer.rows()
+    assert rows[-1] == SwitchRow(0, datetime(2026, 6, 1, 12, 0, 5, 1)) and writer.current() is False
+    writer.close()
+
+
+def test_the_table_is_only_read_and_inserted_into(control, outbox, switch_url):
+    """SELECT and INSERT alone: the writer never creates, alters or deletes (checked by its statements)."""
+    statements: list[str] = []
+    from sqlalchemy import event
+
+    event.listen(control.engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_: statements.append(statement.split()[0].upper()))
+    control(outbox.entry(1, "pause"))
+    control(outbox.entry(2, "resume"))
+    assert set(statements) <= {"SELECT", "INSERT", "BEGIN", "COMMIT", "ROLLBACK", "SET", "SHOW"}, statements
+    assert "INSERT" in statements
+
+
+def test_an_entry_without_recorded_times_is_a_first_attempt(outbox):
+    entry = outbox.entry(9, "pause")
+    assert replace(entry, detail=None).detail is None and entry.detail == {"change_times": []}

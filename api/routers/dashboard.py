@@ -117,7 +117,7 @@ def _run_context(request: Request, state: State, viewer: Principal | None, sessi
     if summary is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run} is unknown to SpyAgency")
     dqm_links = gui_links(state.settings.dqm_gui_url or state.settings.dqm_url, state.policy, run, summary.era,
-                          summary.express_versions)
+                          summary.express_versions, summary.express_producers)
     now = state.clock.now()
     return _context(request, state, viewer, session if page else None, run=summary,
                     history=queries.history(session, run),

@@ -15,7 +15,7 @@ CONNECTIONS = {
     "spyagency_tier0": "tier0_url",
     "spyagency_conddb": "conddb_url",
     "spyagency_dqm": "dqm_url",
-    "spyagency_tier0_control": "tier0_control_url",
+    "spyagency_tier0_control": "tier0_control_db_url",  # the data service's database (promptreco_status)
 }
 
 

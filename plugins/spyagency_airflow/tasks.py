@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from spyagency.act import steering
 from spyagency.act.notify import pending_notifications
 from spyagency.models import Source
 from spyagency_airflow.hooks import SpyAgencyHook
@@ -57,11 +56,15 @@ def notify() -> dict[str, Any]:
 def steer() -> dict[str, Any]:
     """Plan the promptreco_status switch and deliver pending actions to Tier0."""
     with SpyAgencyHook().agency() as agency:
-        sent = agency.steer()
-        pending = len(steering.pending_actions(agency.store))
-    if pending:
-        raise RuntimeError(f"{pending} steering action(s) still pending; will retry")
-    return {"sent": sent}
+        result = agency.steer()
+        mode = agency.settings.steering
+    if result.failed:  # a failure to act is a failed task, never a green one
+        raise SteeringFailed("; ".join(result.failures))
+    return {"sent": result.delivered, "mode": mode}
+
+
+class SteeringFailed(Exception):
+    """SpyAgency wants the switch moved and could not move it (the task fails and is retried)."""
 
 
 def signoff_requests() -> list[dict[str, Any]]:

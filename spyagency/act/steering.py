@@ -17,23 +17,26 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from spyagency.act.outbox import Send, deliver_pending
+from spyagency.act.tier0_control import SqlControl
 from spyagency.decide.steering import PAUSE, RESUME, WAIT, SteeringDecision, desired_switch, shared_switch_step
 from spyagency.errors import SwitchTakenOver
-from spyagency.models import STEERING_ACTIONS, LineRun, OutboxEntry, ResumeOverride, SwitchPicture
+from spyagency.models import STEERING_ACTIONS, LineRun, OutboxEntry, ResumeOverride, SwitchPicture, Tier0Global
 from spyagency.policy import Policy
 from spyagency.store import Session, Store
-from spyagency.store.outbox import add_entry, pending_entries
+from spyagency.store.observations import record_switch_reading, tier0_global
+from spyagency.store.outbox import add_entry, pending_entries, record_change_time, switch_writes
 from spyagency.store.people import active_resumes
 from spyagency.store.queries import tier0_line
-from spyagency.store.switch import cancel_pending, record_refusal, switch_picture
+from spyagency.store.switch import cancel_pending, record_refusal, record_switch, switch_picture
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PAUSE", "RESUME", "WAIT", "SteeringDecision", "SteeringStatus", "decide_steering", "deliver",
-           "pending_actions", "plan", "steering_status"]
+__all__ = ["PAUSE", "RESUME", "WAIT", "SteerResult", "SteeringDecision", "SteeringStatus", "decide_steering",
+           "deliver", "observe_switch", "own_switch_writes", "pending_actions", "plan", "remember_change_time",
+           "steering_status"]
 
 #: How many runs of Tier0's line steering looks at (Tier0 may lock several in one go).
 LINE_LENGTH = 20
@@ -45,11 +48,16 @@ def decide_steering(session: Session, policy: Policy, now: datetime) -> Steering
     return desired_switch(line, active_resumes(session, [entry.run for entry in line]), policy, now)
 
 
-def plan(store: Store, policy: Policy, now: datetime, dry_run: bool = False) -> OutboxEntry | None:
-    """Decide the switch; enqueue an action if SpyAgency has not asked for it yet. Returns the new entry."""
+def plan(store: Store, policy: Policy, now: datetime, dry_run: bool = False,
+         reading_lag: timedelta = timedelta(0)) -> OutboxEntry | None:
+    """Decide the switch; enqueue an action if SpyAgency has not asked for it yet. Returns the new entry.
+
+    ``reading_lag`` is how old a reading of the switch may be (the data service caches its replies):
+    no reading younger than SpyAgency's own write by less than that is taken for a person's change.
+    """
     with store.session() as session:
         decision = decide_steering(session, policy, now)
-        step = shared_switch_step(decision, switch_picture(session), policy.sources.clock_tolerance)
+        step = shared_switch_step(decision, switch_picture(session), policy.sources.clock_tolerance + reading_lag)
         if step.stand_down:
             cancelled = cancel_pending(session, now, f"cancelled: {step.note}")
             if cancelled:
@@ -66,11 +74,24 @@ def plan(store: Store, policy: Policy, now: datetime, dry_run: bool = False) -> 
     return entry
 
 
-def deliver(store: Store, send: Send, now: datetime, after_send: Send | None = None) -> int:
-    """Send every pending action in order; each is marked sent only after Tier0 accepted it.
+@dataclass(frozen=True)
+class SteerResult:
+    """One steering pass: how many actions reached Tier0, and what could not be delivered (and why)."""
 
-    An action Tier0 refuses because someone else took the switch over is cancelled, and that
-    fact recorded, so SpyAgency stands down instead of trying again.
+    delivered: int
+    failures: tuple[str, ...]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures)
+
+
+def deliver(store: Store, send: Send, now: datetime, after_send: Send | None = None) -> SteerResult:
+    """Send every pending action in order; each is marked sent only after Tier0's switch took it.
+
+    An action refused because someone else holds the switch is cancelled, and that fact recorded,
+    so SpyAgency stands down instead of trying again. Any other failure stays pending, is retried
+    next pass, and is reported as a failure.
     """
     def send_or_note_takeover(entry: OutboxEntry) -> None:
         try:
@@ -80,7 +101,39 @@ def deliver(store: Store, send: Send, now: datetime, after_send: Send | None = N
                 record_refusal(session, exc.enabled, now)
             raise
 
-    return deliver_pending(store, pending_actions(store), send_or_note_takeover, now, after_send)
+    delivered = deliver_pending(store, pending_actions(store), send_or_note_takeover, now, after_send)
+    failures = tuple(f"{entry.action} (run {entry.run}) could not be delivered: {entry.last_error.splitlines()[0]}"
+                     for entry in pending_actions(store) if entry.last_error)
+    return SteerResult(delivered, failures)
+
+
+def remember_change_time(store: Store, entry: OutboxEntry, moment: datetime) -> None:
+    """Store the change_time about to be written for ``entry`` (committed before the switch row is)."""
+    with store.session() as session:
+        record_change_time(session, entry.id, moment)
+
+
+def own_switch_writes(store: Store) -> set[tuple[int, datetime]]:
+    """Every (status, change_time) SpyAgency wrote, or was about to write, to Tier0's switch."""
+    with store.session() as session:
+        return switch_writes(session, STEERING_ACTIONS, PAUSE)
+
+
+def observe_switch(store: Store, control: SqlControl, now: datetime) -> bool | None:
+    """Read Tier0's switch from its table (not the cached data service) and record what it says, and whose
+    row it is: SpyAgency's own exactly when its (status, change_time) is one SpyAgency recorded writing."""
+    newest = control.newest()
+    statuses = {row.status for row in newest}
+    enabled = bool(statuses.pop()) if len(statuses) == 1 else None
+    with store.session() as session:
+        own = switch_writes(session, STEERING_ACTIONS, PAUSE)
+        ours = len(newest) == 1 and (newest[0].status, newest[0].change_time.replace(tzinfo=UTC)) in {
+            (s, t.astimezone(UTC)) for s, t in own}
+        fcsr = tier0_global(session).first_conditions_safe_run
+        reading = Tier0Global(fcsr, enabled, now)
+        record_switch_reading(session, reading)
+        record_switch(session, reading, ours=ours)
+    return enabled
 
 
 def pending_actions(store: Store) -> list[OutboxEntry]:

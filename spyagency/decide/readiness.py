@@ -13,6 +13,7 @@ from spyagency.decide.quality import QualityScore, QualityStatus
 from spyagency.models import (
     DONE_STATES,
     AckKind,
+    Acknowledgement,
     AttributedUpload,
     Attribution,
     DqmOutcome,
@@ -55,11 +56,19 @@ def decide_run(
     health: dict[Source, SourceHealth],
     now: datetime,
 ) -> RunVerdict:
-    """Decide the readiness of one run."""
+    """Decide the readiness of one run.
+
+    The calibrations it waits for are those Tier0 configured for it: every ``PromptCalibProd*``
+    producer of every express stream of the run. A producer the policy does not know is never
+    ignored: it blocks the run until the policy lists it or an AlCa expert acknowledges it.
+    """
     stale_after = policy.sources.stale_after
     problems = {src: source_problem(health.get(src), now, stale_after) for src in Source}
+    configured = _configured_producers(obs)
     workflows = tuple(
-        _decide_workflow(wf, obs, policy, problems, now) for wf in policy.workflows
+        [_decide_workflow(wf, obs, policy, problems, now) for wf in policy.workflows]
+        + [_decide_unlisted(producer, streams, obs) for producer, streams in configured.items()
+           if producer not in policy.known_producers]
     )
     run = obs.info.run
     stop = obs.info.stop_time
@@ -85,8 +94,7 @@ def decide_run(
         state = RunState.NOT_READY
 
     if all_done:
-        required = sum(1 for w in workflows if w.state is not WorkflowState.NOT_APPLICABLE)
-        reasons: list[str] = [f"all {required} applicable calibrations are in"]
+        reasons: list[str] = [_settled_words(workflows, configured, obs, policy)]
         if locked:
             reasons.insert(0, f"Tier0 has locked run {run} (first conditions-safe run is "
                               f"{tier0.first_conditions_safe_run})")
@@ -108,6 +116,49 @@ def decide_run(
         decided_at=now,
         awaiting=() if all_done else awaiting,
     )
+
+
+def _configured_producers(obs: RunObservations) -> dict[str, tuple[str, ...]]:
+    """The PCL producers Tier0 configured for the run (→ their streams), once its answer can be trusted."""
+    t0 = obs.tier0
+    if t0 is None or t0.error or not t0.known:
+        return {}
+    return t0.pcl_producers()
+
+
+def _settled_words(workflows: tuple[WorkflowVerdict, ...], configured: dict[str, tuple[str, ...]],
+                   obs: RunObservations, policy: Policy) -> str:
+    """What a ready run's calibrations are, in words that are true of each: in, acknowledged or let go."""
+    if not configured:
+        return "no prompt calibration is configured for this run (no PromptCalibProd* producer in its express streams)"
+    applicable = [w for w in workflows if w.state is not WorkflowState.NOT_APPLICABLE]
+    skipped = [f"{producer} ({policy.not_for_prompt_reason(producer)})" for producer in configured
+               if policy.not_for_prompt_reason(producer) is not None]
+    not_waited = f"; not waited for: {', '.join(skipped)}" if skipped else ""
+    if not applicable:
+        return f"no calibration configured for this run feeds prompt reco{not_waited}"
+    arrived = [w for w in applicable if w.state in (WorkflowState.UPLOADED, WorkflowState.NO_PAYLOAD)]
+    acknowledged = [w for w in applicable if w.state is WorkflowState.ACKNOWLEDGED]
+    let_go = [w for w in applicable if w not in arrived and w not in acknowledged]
+    if len(arrived) == len(applicable):
+        return f"all {len(applicable)} configured calibrations are in{not_waited}"
+    parts = [f"{len(arrived)} in"] if arrived else []
+    if acknowledged:
+        authors = sorted({obs.acks[w.workflow].author for w in acknowledged if w.workflow in obs.acks})
+        parts.append(f"{len(acknowledged)} acknowledged by {', '.join(authors)} "
+                     f"({', '.join(w.workflow for w in acknowledged)})")
+    if let_go:
+        parts.append(f"{len(let_go)} let go by the policy ({', '.join(w.workflow for w in let_go)})")
+    return f"every one of the {len(applicable)} configured calibrations is settled: {'; '.join(parts)}{not_waited}"
+
+
+def _decide_unlisted(producer: str, streams: tuple[str, ...], obs: RunObservations) -> WorkflowVerdict:
+    """A PCL producer Tier0 runs for this run that the policy does not know: never ignored."""
+    where = f"express stream{'s' if len(streams) > 1 else ''} {', '.join(streams)}"
+    reason = (f"{producer} runs in {where} of run {obs.info.run}, but the policy does not list it: SpyAgency "
+              f"cannot tell whether its payload is in; list it in the policy (or as not feeding prompt reco), "
+              f"or an AlCa expert acknowledges it for this run")
+    return _with_ack(producer, WorkflowState.UNKNOWN, reason, Source.POLICY, False, obs.acks.get(producer))
 
 
 def _run_gates(obs: RunObservations, problems: dict[Source, str | None]) -> list[str]:
@@ -144,19 +195,33 @@ def _decide_workflow(
     if wf.on_give_up == "proceed" and state is WorkflowState.MISSING:
         reason, done = f"{reason}; policy proceeds without it", True
 
-    ack = obs.acks.get(wf.name)
+    return _with_ack(wf.name, state, reason, source, done, obs.acks.get(wf.name))
+
+
+#: States an expert cannot accept as they are: nothing has happened yet that an accept could answer.
+_NOT_YET = frozenset({WorkflowState.WAITING_EXPRESS, WorkflowState.HARVESTING})
+
+
+def _with_ack(name: str, state: WorkflowState, reason: str, source: Source, done: bool,
+              ack: Acknowledgement | None) -> WorkflowVerdict:
+    """A workflow's verdict with the latest AlCa expert's word on it applied."""
     if ack is None:
-        return WorkflowVerdict(wf.name, state, reason, source, done)
+        return WorkflowVerdict(name, state, reason, source, done)
     who = f"{ack.author} at {_fmt(ack.created_at)}"
     note = f": {ack.comment}" if ack.comment else ""
     if ack.kind is AckKind.HOLD:
-        return WorkflowVerdict(wf.name, WorkflowState.HELD,
+        return WorkflowVerdict(name, WorkflowState.HELD,
                                f"held by {who}{note} (was {state.value}: {reason})",
                                Source.EXPERT, False)
     if done:
-        return WorkflowVerdict(wf.name, state, f"{reason} (acknowledged by {who})", source, True)
+        return WorkflowVerdict(name, state, f"{reason} (acknowledged by {who})", source, True)
+    if ack.kind is AckKind.ACCEPT and state in _NOT_YET:
+        # an accept "as is" answers a state the expert saw; a calibration still on its way has none
+        return WorkflowVerdict(name, state, f"{reason}; the accept by {who} does not count while it is "
+                                            f"{state.value.replace('_', ' ')}: accept it without payload to "
+                                            f"go without it", source, False)
     how = "without payload" if ack.kind is AckKind.ACCEPT_WITHOUT_PAYLOAD else "as is"
-    return WorkflowVerdict(wf.name, WorkflowState.ACKNOWLEDGED,
+    return WorkflowVerdict(name, WorkflowState.ACKNOWLEDGED,
                            f"accepted {how} by {who}{note} (was {state.value}: {reason})",
                            Source.EXPERT, True)
 
@@ -191,11 +256,10 @@ def _observed_state(
                                          else f"failed for run {run}: {t0.error}" if t0.error
                                          else f"has no configuration for run {run}")
         return WorkflowState.UNKNOWN, f"Tier0 Data Service {why}", Source.TIER0
-    if (stop is not None and t0.express_producers
-            and wf.producer not in t0.express_producers.get(wf.stream, frozenset())):
+    streams = t0.streams_running(wf.producer)
+    if stop is not None and not streams:
         return (WorkflowState.NOT_APPLICABLE,
-                f"express stream {wf.stream} of run {run} does not run {wf.producer}",
-                Source.TIER0)
+                f"no express stream of run {run} runs {wf.producer}", Source.TIER0)
     if problems[Source.CONDDB]:
         return WorkflowState.UNKNOWN, f"CondDB {problems[Source.CONDDB]}", Source.CONDDB
     if wf.tag in obs.missing_tags:
@@ -232,9 +296,10 @@ def _observed_state(
 
     harvest_by = stop + deadlines.harvest_fallback
     give_up = stop + deadlines.pcl_give_up
-    if not t0.streams_done.get(wf.stream, False) and now < harvest_by:
+    not_done = [stream for stream in streams if not t0.streams_done.get(stream, False)]
+    if not_done and now < harvest_by:
         return (WorkflowState.WAITING_EXPRESS,
-                f"express stream {wf.stream} not done (harvest at the latest {_fmt(harvest_by)})",
+                f"express stream {', '.join(not_done)} not done (harvest at the latest {_fmt(harvest_by)})",
                 Source.TIER0)
     if wf.dqm and dqm is None and Source.DQM in obs.unobserved_by:
         # without DQM's word a missing payload could be "no update by design": claim nothing yet

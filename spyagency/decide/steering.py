@@ -142,6 +142,15 @@ def shared_switch_step(desired: SteeringDecision, picture: SwitchPicture, margin
             return SharedSwitchStep(None, f"someone resumed Tier0 at {_fmt(resumed_at)} over SpyAgency's "
                                           f"pause for run {last.run}: SpyAgency does not pause again for it",
                                     taken_over_at=resumed_at)
+    if desired.action == previous and last is not None and last.sent_at is None:
+        if last.last_error:
+            return SharedSwitchStep(None, f"SpyAgency wants to {desired.action} Tier0 but could not deliver it: "
+                                          f"{last.last_error}; it tries again")
+        return SharedSwitchStep(None, f"SpyAgency wants to {desired.action} Tier0; its action waits to be delivered")
+    wanted = desired.action == RESUME
+    if (desired.action == previous and picture.observed_enabled is not None and picture.observed_enabled != wanted
+            and not picture.last_action_seen):
+        return SharedSwitchStep(None, f"SpyAgency's {desired.action} was delivered; the switch has not shown it yet")
     if desired.action == previous or (previous is None and desired.action == RESUME):
         return SharedSwitchStep(None, "the switch already is as SpyAgency wants it")
     return SharedSwitchStep(desired.action, desired.reason)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
-from spyagency.models import DqmCheck, DqmOutcome
+from spyagency.models import DqmCheck, DqmOutcome, streams_running
 from spyagency.observe.errors import DqmProtocolError, DqmUnavailable
 from spyagency.observe.http import JsonHttp
 from spyagency.observe.jsroot import hist_from_jsroot
@@ -101,9 +101,10 @@ class DqmClient:
         """Path of the status histogram under the GUI root (also used for dashboard links)."""
         return element_path("jsonfairy", check_run_number(run), rule.dataset_for(era, version), rule.histogram)
 
-    def histogram(self, run: int, era: str, rule: DqmRule, version: int | None = None) -> dict[str, Any] | None:
+    def histogram(self, run: int, era: str, rule: DqmRule, version: int | None = None,
+                  stream: str = "Express") -> dict[str, Any] | None:
         """The status histogram as a jsonfairy ``hist`` object, or None when the GUI has no such histogram."""
-        return self.monitor_element(check_run_number(run), rule.dataset_for(era, version), rule.histogram)
+        return self.monitor_element(check_run_number(run), rule.dataset_for(era, version, stream), rule.histogram)
 
     def monitor_element(self, run: int, dataset: str, name: str) -> dict[str, Any] | None:
         """Monitor element ``name`` of ``run`` in ``dataset`` as a jsonfairy ``hist`` object (whichever API
@@ -125,9 +126,10 @@ class DqmClient:
         return hist
 
     def check(self, run: int, era: str, workflow: str, rule: DqmRule, now: datetime,
-              version: int | None = None) -> DqmCheck:
-        """Read and classify one workflow's status histogram for one run (``version``: its proc_version)."""
-        hist = self.histogram(run, era, rule, version)
+              version: int | None = None, stream: str = "Express") -> DqmCheck:
+        """Read and classify one workflow's status histogram for one run (``version``: the proc_version of
+        ``stream``, the express stream whose harvest it is)."""
+        hist = self.histogram(run, era, rule, version, stream)
         if hist is None:
             return DqmCheck(run, workflow, DqmOutcome.NOT_AVAILABLE, "no histogram in the DQM GUI yet", now)
         outcome, detail = classify(bin_values(hist), rule)
@@ -164,9 +166,10 @@ def feature_values(hist: dict[str, Any], feature: QualityFeature) -> list[float]
 
 
 def read_quality(client: DqmClient, run: int, era: str, watch: QualityWatch,
-                 version: int | None = None) -> dict[str, float] | None:
-    """Every number ``watch`` reads for ``run``; None while any monitor element is not in the GUI yet."""
-    run, dataset = check_run_number(run), watch.dataset_for(era, version)
+                 version: int | None = None, stream: str = "Express") -> dict[str, float] | None:
+    """Every number ``watch`` reads for ``run``'s harvest of ``stream``; None while any monitor element is
+    not in the GUI yet."""
+    run, dataset = check_run_number(run), watch.dataset_for(era, version, stream)
     values: dict[str, float] = {}
     read: dict[str, dict[str, Any]] = {}  # several numbers of one monitor element: one request
     for feature in watch.features:
@@ -182,15 +185,17 @@ def read_quality(client: DqmClient, run: int, era: str, watch: QualityWatch,
 
 
 def gui_links(gui_url: str, policy: Policy, run: int, era: str | None,
-              express_versions: Mapping[str, int]) -> dict[str, str]:
+              express_versions: Mapping[str, int],
+              express_producers: Mapping[str, frozenset[str]]) -> dict[str, str]:
     """Links into the DQM GUI for each DQM-checked workflow of ``run``: its plot folder (``name``) and
     the JSON of its status histogram (``name:json``). None without an era (no dataset yet)."""
     links: dict[str, str] = {}
     gui = gui_url.rstrip("/")
     for wf in policy.workflows:
-        if wf.dqm and era:
-            version = express_versions.get(wf.stream)
-            dataset = wf.dqm.dataset_for(era, version)
+        streams = streams_running(dict(express_producers), wf.producer)
+        if wf.dqm and era and streams:
+            version = express_versions.get(streams[0])
+            dataset = wf.dqm.dataset_for(era, version, streams[0])
             folder = wf.dqm.histogram.rsplit("/", 1)[0]
             links[wf.name] = (f"{gui}/dqm/offline/start?runnr={run};dataset={quote(dataset)};"
                               f"workspace=Everything;root={quote(folder)}")

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from spyagency.decide.decisions import attributed_uploads
-from spyagency.models import DqmCheck, DqmOutcome, Source, Tier0Run
+from spyagency.models import DqmCheck, DqmOutcome, Source, Tier0Global, Tier0Run, streams_running
 from spyagency.observe.conddb import CondDBClient
 from spyagency.observe.dqm import DqmClient, read_quality
 from spyagency.observe.errors import SourceDown, SourceError, SourceUnavailable
 from spyagency.observe.tier0 import Tier0Client
 from spyagency.observe.upload_quality import current_iovs, upload_values
-from spyagency.policy import Policy, Workflow
+from spyagency.policy import Policy, Workflow, is_pcl_producer
 from spyagency.store import Store
 from spyagency.store import observations as obs
 from spyagency.store import quality as quality_store
@@ -146,7 +146,8 @@ def _read_upload_quality(store: Store, client: CondDBClient, policy: Policy, now
                 quality_store.record_values(session, run, wf.name, values, now)
 
 
-def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime) -> PollResult:
+def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime,
+               read_switch: bool = True) -> PollResult:
     """Read the release switch, the first conditions-safe run, and each active run's express status.
 
     The Tier0-wide calls failing fails the source (every run is then not ready). A per-run call
@@ -160,10 +161,12 @@ def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime)
         global_state = client.observe_global(now)
     except SourceError as exc:
         return _fail(store, Source.TIER0, now, exc, started)
+    if not read_switch:  # steering reads the switch from its table: a cached REST reading would only mislead
+        global_state = Tier0Global(global_state.first_conditions_safe_run, None, global_state.observed_at)
 
     def observe(run: int) -> Tier0Run | SourceError:
         try:
-            return client.observe_run(run, policy.streams, now)
+            return client.observe_run(run, now)
         except SourceError as exc:
             return exc
 
@@ -195,15 +198,16 @@ def _read_quality(store: Store, client: DqmClient, policy: Policy, rows: Sequenc
     with store.session() as session:
         done = quality_store.read_pairs(session, [r.run for r in rows])
     ready = [(r, wf) for r in sorted(rows, key=lambda r: r.run) for wf in watched
-             if (r.run, wf.name) not in done and r.era and r.streams_done.get(wf.stream)
-             and wf.producer in r.express_producers.get(wf.stream, [])]
+             if (r.run, wf.name) not in done and r.era and _harvest_stream(r, wf) is not None]
     todo = _within_budget(ready, QUALITY_ELEMENTS_PER_POLL)
 
     def read(item: tuple[obs.UnfinishedRun, Workflow]) -> dict[str, float] | SourceError | None:
         row, wf = item
         assert wf.quality is not None and row.era is not None
         try:
-            return read_quality(client, row.run, row.era, wf.quality, row.express_versions.get(wf.stream))
+            stream = _harvest_stream(row, wf)
+            assert stream is not None  # only harvested outputs are in todo
+            return read_quality(client, row.run, row.era, wf.quality, row.express_versions.get(stream), stream)
         except SourceError as exc:
             return exc
 
@@ -245,8 +249,14 @@ def _tier0_pending(row: obs.UnfinishedRun, policy: Policy) -> bool:
         return True
     if row.tier0_observed_at < row.stop_time:
         return True  # the express configuration is only final once the run stopped
-    streams = set(policy.streams) & set(row.express_producers)
+    streams = {stream for stream, producers in row.express_producers.items() if any(map(is_pcl_producer, producers))}
     return not all(row.streams_done.get(s) for s in streams)
+
+
+def _harvest_stream(row: obs.UnfinishedRun, wf: Workflow) -> str | None:
+    """The first express stream of the run that carries ``wf``'s producer and is done (its harvest may exist)."""
+    producers = {stream: frozenset(names) for stream, names in row.express_producers.items()}
+    return next((s for s in streams_running(producers, wf.producer) if row.streams_done.get(s)), None)
 
 
 def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> PollResult:
@@ -257,15 +267,16 @@ def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> 
         rows = [r for r in obs.unfinished_runs(session) if r.era is not None]
         final = obs.conclusive_dqm(session, [r.run for r in rows])
         versions = {r.run: dict(r.express_versions or {}) for r in rows}
+        streams = {(r.run, wf.name): _harvest_stream(r, wf) for r in rows for wf in checked}
         todo = [(r.run, r.era, wf) for r in rows for wf in checked
-                if (r.run, wf.name) not in final and r.streams_done.get(wf.stream)
-                and wf.producer in r.express_producers.get(wf.stream, [])]
+                if (r.run, wf.name) not in final and streams[r.run, wf.name] is not None]
 
     def check(item: tuple[int, str, Workflow]) -> DqmCheck | SourceError:
         run, era, wf = item
-        assert wf.dqm is not None  # only DQM-checked workflows are in todo
+        stream = streams[run, wf.name]
+        assert wf.dqm is not None and stream is not None  # only harvested DQM-checked workflows are in todo
         try:
-            return client.check(run, era, wf.name, wf.dqm, now, versions[run].get(wf.stream))
+            return client.check(run, era, wf.name, wf.dqm, now, versions[run].get(stream), stream)
         except SourceError as exc:
             return exc
 

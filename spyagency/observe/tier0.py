@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from spyagency.models import Tier0Global, Tier0Run
 from spyagency.observe.errors import Tier0ProtocolError, Tier0Unavailable
 from spyagency.observe.http import JsonHttp
+from spyagency.policy import is_pcl_producer
 
 RUN_NUMBER = re.compile(r"^[1-9][0-9]{1,6}$")
 
@@ -88,13 +88,14 @@ class Tier0Client:
                 versions[row["stream"]] = version
         return producers, versions
 
-    def observe_run(self, run: int, streams: Iterable[str], now: datetime) -> Tier0Run:
-        """Everything the decision needs from Tier0 about ``run``."""
+    def observe_run(self, run: int, now: datetime) -> Tier0Run:
+        """Everything the decision needs from Tier0 about ``run``: its era, the express streams Tier0
+        configured with their producers, and whether each stream that carries a PCL producer is done."""
         era = self.run_era(run)
         if era is None:
             return Tier0Run(run=run, known=False, observed_at=now)
         producers, versions = self.express_config(run)
-        wanted = sorted(set(streams) & set(producers))
+        wanted = sorted(stream for stream, names in producers.items() if any(map(is_pcl_producer, names)))
         done = {stream: self.run_stream_done(run, stream) for stream in wanted}
         return Tier0Run(run=run, known=True, era=era, express_producers=producers,
                         streams_done=done, observed_at=now, express_versions=versions)

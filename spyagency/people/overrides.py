@@ -10,11 +10,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from spyagency.errors import InputRefused, UnknownRun
+from spyagency.errors import Conflict, InputRefused, UnknownRun
 from spyagency.free_text import free_text_problem
 from spyagency.models import OverrideRecord
 from spyagency.store import Store
-from spyagency.store.people import RESUME_KIND, add_override
+from spyagency.store.people import RESUME_KIND, add_override, run_as_decided
 
 MAX_COMMENT = 2000
 
@@ -47,4 +47,8 @@ def record_override(store: Store, *, run: int, kind: OverrideKind, author: str, 
     if len(comment) > MAX_COMMENT:
         raise OverrideError(f"comment is longer than {MAX_COMMENT} characters")
     with store.session() as session:
+        fcsr = run_as_decided(session, run).first_conditions_safe_run
+        if kind is OverrideKind.RESUME and fcsr is not None and run < fcsr:
+            raise Conflict(f"refused, nothing recorded: Tier0 has locked run {run} (first conditions-safe run "
+                           f"{fcsr}), so an override can no longer let it through")
         return add_override(session, run=run, kind=kind.value, author=author, comment=comment, now=now)

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from spyagency.errors import SpyAgencyError
+from spyagency.models import PCL_PREFIX
 
 DEFAULT_POLICY_NAME = "default.toml"
 
@@ -31,13 +32,22 @@ class _Strict(BaseModel):
 def _dataset_shape(value: str) -> str:
     if value.count("/") != 3 or not value.startswith("/"):
         raise ValueError(f"dataset must look like /Primary/Processed/TIER, got {value!r}")
+    try:
+        _format_dataset(value, "Express", "Run2026D", 1)
+    except (KeyError, IndexError, ValueError):
+        raise ValueError(f"dataset {value!r} may only use the placeholders {{stream}}, {{era}} and "
+                         "{version}") from None
     return value
+
+
+def _format_dataset(template: str, stream: str, era: str, version: int) -> str:
+    return template.format(stream=stream, era=era, version=version)
 
 
 class DqmRule(_Strict):
     """How to read a PCL status histogram from the DQM GUI (jsonfairy)."""
 
-    dataset: str = Field(description="Dataset, with {era} and {version} placeholders")
+    dataset: str = Field(description="Dataset, with {stream}, {era} and {version} placeholders")
     version: int = Field(1, description="Express processing version when Tier0 has not said (proc_version)")
     histogram: str = Field(description="folder/name of the status histogram")
     updated_bin: str = "DB updated"
@@ -49,9 +59,10 @@ class DqmRule(_Strict):
     def _dataset_shape(cls, value: str) -> str:
         return _dataset_shape(value)
 
-    def dataset_for(self, era: str, version: int | None = None) -> str:
-        """The dataset of a run of era ``era`` whose express processing version is ``version``."""
-        return self.dataset.format(era=era, version=self.version if version is None else version)
+    def dataset_for(self, era: str, version: int | None = None, stream: str = "Express") -> str:
+        """The dataset of a run of era ``era`` harvested from express stream ``stream``, whose express
+        processing version is ``version``."""
+        return _format_dataset(self.dataset, stream, era, self.version if version is None else version)
 
 
 class QualityFeature(_Strict):
@@ -143,10 +154,10 @@ class QualityWatch(_Strict):
         """Whether the numbers come from the CondDB (else from the DQM GUI)."""
         return bool(self.uploads)
 
-    def dataset_for(self, era: str, version: int | None = None) -> str:
+    def dataset_for(self, era: str, version: int | None = None, stream: str = "Express") -> str:
         if self.dataset is None:
             raise ValueError("this quality watch reads no DQM dataset")
-        return self.dataset.format(era=era, version=self.version if version is None else version)
+        return _format_dataset(self.dataset, stream, era, self.version if version is None else version)
 
     def watched(self) -> tuple[QualityFeature | UploadFeature, ...]:
         """Every feature, whichever source it is read from."""
@@ -161,11 +172,19 @@ class QualityWatch(_Strict):
         return {name: feature.unit for feature in self.watched() for name, _group in feature.names()}
 
 
+def is_pcl_producer(name: str) -> bool:
+    """Whether an ``alca_skim`` entry is a PCL producer (Tier0 books PCL for every ``PromptCalibProd*``)."""
+    return name.startswith(PCL_PREFIX)
+
+
 class Workflow(_Strict):
-    """One PCL workflow: an express-stream producer uploading to a prompt tag."""
+    """One PCL calibration: a producer uploading to one destination tag of the prompt global tag.
+
+    It runs in whichever express streams Tier0 configures it in for a run; a producer that
+    uploads to several tags is one workflow per tag.
+    """
 
     name: str
-    stream: str
     producer: str
     record: str
     tag: str
@@ -178,9 +197,33 @@ class Workflow(_Strict):
     @field_validator("producer")
     @classmethod
     def _producer_shape(cls, value: str) -> str:
-        if not value.startswith("PromptCalibProd"):
-            raise ValueError(f"PCL producers are named PromptCalibProd*, got {value!r}")
-        return value
+        return _pcl_producer(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_stream(cls, data: object) -> object:
+        if isinstance(data, dict) and "stream" in data:
+            raise ValueError("a workflow names its producer, not a stream: the streams that carry it come "
+                             "from Tier0's express_config of each run (remove `stream`)")
+        return data
+
+
+def _pcl_producer(value: str) -> str:
+    if not is_pcl_producer(value):
+        raise ValueError(f"PCL producers are named {PCL_PREFIX}*, got {value!r}")
+    return value
+
+
+class NotForPrompt(_Strict):
+    """A PCL producer Tier0 runs whose payload does not feed prompt reco (e.g. an HLT calibration)."""
+
+    producer: str
+    why: str = Field(min_length=1, description="where its payload goes instead, e.g. an _hlt tag")
+
+    @field_validator("producer")
+    @classmethod
+    def _producer_shape(cls, value: str) -> str:
+        return _pcl_producer(value)
 
 
 class Deadlines(_Strict):
@@ -262,6 +305,7 @@ class Policy(_Strict):
     deadlines: Deadlines = Deadlines()
     sources: SourceLimits = SourceLimits()
     workflows: tuple[Workflow, ...] = Field(alias="workflow", min_length=1)
+    not_for_prompt: tuple[NotForPrompt, ...] = ()
 
     @model_validator(mode="after")
     def _unique(self) -> Policy:
@@ -272,7 +316,27 @@ class Policy(_Strict):
                 if value in seen:
                     raise ValueError(f"two workflows share {attr} {value!r}")
                 seen.add(value)
+        both = {wf.producer for wf in self.workflows} & {item.producer for item in self.not_for_prompt}
+        if both:
+            raise ValueError(f"{', '.join(sorted(both))} is both a workflow and not for prompt reco: choose one")
+        producers = {wf.producer for wf in self.workflows}
+        for wf in self.workflows:
+            if wf.name != wf.producer and wf.name in producers:
+                raise ValueError(f"workflow {wf.name!r} is named like another workflow's producer")
         return self
+
+    def workflows_of(self, producer: str) -> tuple[Workflow, ...]:
+        """The workflows (one per destination tag) of ``producer``; empty if the policy does not list it."""
+        return tuple(wf for wf in self.workflows if wf.producer == producer)
+
+    def not_for_prompt_reason(self, producer: str) -> str | None:
+        """Why ``producer`` is not waited for, if the policy lists it as not feeding prompt reco."""
+        return next((item.why for item in self.not_for_prompt if item.producer == producer), None)
+
+    @property
+    def known_producers(self) -> frozenset[str]:
+        """Every producer the policy says something about: a workflow's, or one not for prompt reco."""
+        return frozenset({wf.producer for wf in self.workflows} | {i.producer for i in self.not_for_prompt})
 
     def workflow(self, name: str) -> Workflow:
         """Return the workflow called ``name`` or raise ``KeyError``."""
@@ -285,10 +349,6 @@ class Policy(_Strict):
     def tags(self) -> dict[str, Workflow]:
         """Destination tag → workflow."""
         return {wf.tag: wf for wf in self.workflows}
-
-    @property
-    def streams(self) -> frozenset[str]:
-        return frozenset(wf.stream for wf in self.workflows)
 
 
 def _describe(error: ValidationError, origin: str) -> str:

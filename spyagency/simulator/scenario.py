@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from spyagency.policy import Policy
@@ -20,11 +20,28 @@ PRODUCTION_ALCA_SKIMS: dict[str, str | None] = {
     "ExpressAlignment": "TkAlMinBias,PromptCalibProdBeamSpotHP",
     "ALCALumiPixelsCountsExpress": "AlCaPCCRandom,PromptCalibProdLumiPCC",
     "ALCAPPSExpress": "PPSCalMaxTracks,PromptCalibProdPPSTimingCalib,PromptCalibProdPPSAlignment",
-    "Calibration": "PromptCalibProdEcalPedestals",
-    "HLTMonitor": "PromptCalibProdSiPixelAliHLTHGC",  # a PCL producer no prompt workflow of the policy needs
-    "ExpressCosmics": None,  # configured without ALCARECO skims
+    "Calibration": "EcalTestPulsesRaw,PromptCalibProdEcalPedestals",
+    # an HLT calibration: uploads to an _hlt tag, not to the prompt global tag
+    "HLTMonitor": "TkAlHLTTracks,TkAlHLTTracksZMuMu,PromptCalibProdSiPixelAliHLTHGC",
+    # cosmics runs (dmwm/T0 etc/ProdOfflineConfiguration.py): three PCL producers
+    "ExpressCosmics": ("SiStripPCLHistos,SiStripCalZeroBias,TkAlCosmics0T,SiPixelCalZeroBias,SiPixelCalCosmics,"
+                       "SiStripCalCosmics,PromptCalibProdSiStrip,PromptCalibProdSiPixelLAMCS,"
+                       "PromptCalibProdSiStripLA"),
+    # heavy-ion runs: the HI express list with the additions of the HI configuration
+    "HIExpress": ("SiStripPCLHistos,SiStripCalZeroBias,SiStripCalMinBias,SiStripCalMinBiasAAG,TkAlMinBias,"
+                  "LumiPixelsMinBias,SiPixelCalZeroBias,PromptCalibProd,PromptCalibProdSiStrip,PromptCalibProdSiPixelAli,PromptCalibProdSiStripGains,"
+                  "PromptCalibProdSiStripGainsAAG,PromptCalibProdSiPixel,PromptCalibProdSiPixelLA,"
+                  "PromptCalibProdSiStripHitEff,PromptCalibProdSiPixelAliHG,PromptCalibProdSiPixelAliHGComb"),
+    "HIExpressAlignment": "TkAlMinBias",
+    "CosmicHLTMonitor": None,  # Tier0 stores None for an empty list
 }
-NON_PCL_STREAMS = ("HLTMonitor", "ExpressCosmics")
+#: The express streams of a collision run, of a cosmics run and of a heavy-ion run.
+COLLISION_STREAMS = ("ALCALumiPixelsCountsExpress", "ALCAPPSExpress", "Calibration", "Express",
+                     "ExpressAlignment", "HLTMonitor")
+COSMICS_STREAMS = ("CosmicHLTMonitor", "ExpressCosmics")
+HEAVY_ION_STREAMS = ("HIExpress", "HIExpressAlignment", "HLTMonitor")
+#: A PCL producer that appears in the middle of an era, before any policy lists it.
+NEW_PRODUCER = "PromptCalibProdSiPixelAliHGDiMu"
 
 
 class Outcome(str, enum.Enum):
@@ -45,7 +62,7 @@ class SimRun:
     run: int
     start: datetime
     stop: datetime
-    streams: tuple[str, ...]
+    streams: tuple[str, ...]  # express streams Tier0 configures for the run (alca_skim: PRODUCTION_ALCA_SKIMS)
     outcomes: dict[str, Outcome] = field(default_factory=dict)  # workflow name → outcome
     express_lag: timedelta = timedelta(hours=3)  # stop → express streams done
     harvest_lag: timedelta = timedelta(hours=1)  # express done → upload
@@ -56,6 +73,18 @@ class SimRun:
     express_version: int = 1  # the Express ProcessingVersion (proc_version) of the run
     #: a bad output the quality watch should flag: (workflow, group, magnitude in σ)
     quality_anomaly: tuple[str, str, float] | None = None
+    #: producers added to a stream's production list for this run (a new calibration in the middle of an era)
+    added_producers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def alca_skim(self, stream: str) -> str | None:
+        """The ``alca_skim`` Tier0 stores for ``stream`` of this run (",".join(producers), None when empty)."""
+        base = PRODUCTION_ALCA_SKIMS.get(stream)
+        names = [*(base.split(",") if base else []), *self.added_producers.get(stream, ())]
+        return ",".join(names) or None
+
+    def runs_producer(self, producer: str) -> tuple[str, ...]:
+        """The express streams of this run that carry ``producer``."""
+        return tuple(s for s in sorted(self.streams) if producer in (self.alca_skim(s) or "").split(","))
 
     @property
     def express_done(self) -> datetime:
@@ -70,7 +99,8 @@ class SimRun:
 
 
 def all_streams(policy: Policy) -> tuple[str, ...]:
-    return tuple(sorted(policy.streams)) + NON_PCL_STREAMS
+    """The express streams of a collision run (the production configuration; the policy does not choose them)."""
+    return COLLISION_STREAMS
 
 
 def demo_runs(policy: Policy, now: datetime, extra_runs: int = 12, seed: int = 7) -> list[SimRun]:
@@ -90,6 +120,13 @@ def demo_runs(policy: Policy, now: datetime, extra_runs: int = 12, seed: int = 7
         SimRun(386931, now - 2 * hour, now + 1 * hour, streams),
     ]
     runs += generate_runs(policy, 386932, now + 2 * hour, extra_runs, seed=seed)
+    # the other kinds of run Tier0 configures: a cosmics run, a run whose Express carries a PCL producer
+    # new in the middle of the era (no policy lists it yet), and a heavy-ion run
+    if len(runs) > 8:
+        runs[7] = replace(runs[7], streams=COSMICS_STREAMS, outcomes={})
+        runs[8] = replace(runs[8], added_producers={"Express": (NEW_PRODUCER,)})
+    if len(runs) > 10:
+        runs[10] = replace(runs[10], streams=HEAVY_ION_STREAMS, era="HIRun2026A", outcomes={})
     return runs
 
 

@@ -20,7 +20,9 @@ class Simulator:
         workdir.mkdir(parents=True, exist_ok=True)
         self.conddb_path = workdir / "conddb.sqlite"
         self.conddb_path.unlink(missing_ok=True)
-        self.world = World(policy, runs, f"sqlite:///{self.conddb_path}", start)
+        self.switch_path = workdir / "t0datasvc.sqlite"  # the data service's database: promptreco_status
+        self.switch_path.unlink(missing_ok=True)
+        self.world = World(policy, runs, f"sqlite:///{self.conddb_path}", start, f"sqlite:///{self.switch_path}")
         self.tier0: SimService = tier0_service.start_tier0(self.world, tier0_port)
         self.dqm: SimService = dqm_service.start_dqm(self.world, dqm_port, dqm_api)
 
@@ -36,6 +38,11 @@ class Simulator:
     def conddb_url(self) -> str:
         return self.world.conddb_url
 
+    @property
+    def switch_url(self) -> str:
+        """Tier0's promptreco_status table, where steering inserts its rows (SPYAGENCY_TIER0_CONTROL_DB_URL)."""
+        return self.world.switch_url
+
     def advance(self, now: datetime) -> None:
         """Apply the timeline up to ``now``."""
         self.world.advance(now)
@@ -44,6 +51,7 @@ class Simulator:
         self.tier0.stop()
         self.dqm.stop()
         self.world.engine.dispose()
+        self.world.switch_engine.dispose()
 
     def __enter__(self) -> Simulator:
         return self

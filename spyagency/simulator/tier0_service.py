@@ -1,7 +1,7 @@
 """The simulated Tier0 Data Service: the t0wmadatasvc REST calls SpyAgency uses.
 
-Besides the read-only calls it accepts ``POST .../control/promptreco_status``
-(the release switch), records every write and honours ``Idempotency-Key``.
+Read-only, like the real one (every entity defines only GET): the release switch is served from
+Tier0's own ``promptreco_status`` table with the data service's query; it is moved by inserting rows.
 """
 
 from __future__ import annotations
@@ -27,15 +27,13 @@ def tier0_route(world: World):  # type: ignore[no-untyped-def]
         if not request.path.startswith(PREFIX):
             return 404, {"error": f"no such path {request.path}"}
         call = request.path[len(PREFIX):].strip("/")
-        if request.method == "POST":
-            if call != "control/promptreco_status":
-                return 405, {"error": "read-only endpoint"}
-            return _control(world, request)
+        if request.method != "GET":
+            return 405, {"error": "the Tier0 Data Service only answers GET"}
         with world.lock:
             if call == "firstconditionsaferun":
                 return 200, {"result": [world.first_conditions_safe_run()]}
             if call == "promptreco_status":
-                return 200, {"result": [world.promptreco_enabled]}
+                return 200, {"result": [bool(status) for status in world.promptreco_statuses()]}
             run_text = request.query.get("run", "")
             if not RUN.match(run_text):
                 return _bad("run must match ^[1-9][0-9]{1,6}$")
@@ -56,17 +54,6 @@ def tier0_route(world: World):  # type: ignore[no-untyped-def]
         return 404, {"error": f"unknown call {call}"}
 
     return route
-
-
-def _control(world: World, request: Request) -> tuple[int, Any]:
-    key = request.headers.get("idempotency-key", "")
-    body = request.body if isinstance(request.body, dict) else {}
-    enabled = body.get("enabled")
-    if not key or not isinstance(enabled, bool):
-        return _bad("needs an Idempotency-Key header and a JSON body {\"enabled\": bool}")
-    action = world.set_promptreco(enabled, key, str(body.get("reason", "")))
-    return 200, {"result": [{"enabled": action.enabled, "idempotency_key": key,
-                             "duplicate": action.duplicate}]}
 
 
 def start_tier0(world: World, port: int = 0) -> SimService:

@@ -14,7 +14,7 @@ from spyagency.models import DqmOutcome
 from spyagency.observe import conddb_schema as db
 from spyagency.policy import Policy, Workflow
 from spyagency.simulator.quality import Anomaly, QualitySeason, SimElement
-from spyagency.simulator.scenario import PRODUCTION_ALCA_SKIMS, Outcome, SimRun
+from spyagency.simulator.scenario import Outcome, SimRun
 from spyagency.since import pack_lumi
 
 PROMPT_GT = "160X_dataRun3_Prompt_v1"
@@ -32,15 +32,19 @@ def _naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
+#: Tier0's switch table as t0wmadatasvc etc/OracleSchema.sql creates it: no key, no user, the newest row wins.
+SWITCH_DDL = "CREATE TABLE IF NOT EXISTS promptreco_status (status INTEGER NOT NULL, change_time TIMESTAMP NOT NULL)"
+NEWEST_STATUS = ("SELECT status FROM promptreco_status "
+                 "WHERE change_time = (SELECT MAX(change_time) FROM promptreco_status)")
+
+
 @dataclass
 class ControlAction:
-    """A promptreco_status write received by the simulated Tier0."""
+    """A row of the simulated Tier0's promptreco_status (after the seed row), and who wrote it."""
 
     enabled: bool
-    idempotency_key: str
-    reason: str
     at: datetime
-    duplicate: bool = False
+    by_hand: bool
 
 
 @dataclass
@@ -54,7 +58,8 @@ class _Progress:
 class World:
     """Applies a timeline of runs to a CondDB file and answers Tier0/DQM questions."""
 
-    def __init__(self, policy: Policy, runs: list[SimRun], conddb_url: str, start: datetime) -> None:
+    def __init__(self, policy: Policy, runs: list[SimRun], conddb_url: str, start: datetime,
+                 switch_url: str | None = None) -> None:
         self.policy = policy
         self.runs = {r.run: r for r in sorted(runs, key=lambda r: r.run)}
         self.conddb_url = conddb_url
@@ -62,9 +67,10 @@ class World:
         self.now = start
         self._applied_until: datetime | None = None  # insertion times never go behind this
         self.lock = threading.RLock()
-        self.promptreco_enabled = True
-        self.control_actions: list[ControlAction] = []
-        self.repeated_keys: list[str] = []  # writes that came again with a key already applied
+        self.switch_url = switch_url or conddb_url.replace("conddb", "t0datasvc")
+        self.switch_engine: Engine = create_engine(self.switch_url)
+        self._manual_switch: set[datetime] = set()  # change_times of the rows people wrote by hand
+        self._create_switch(start)
         self.released: dict[int, datetime] = {}
         self.refused_uploads: list[tuple[str, int, datetime]] = []  # (tag, run, when): pcl tags refuse late ones
         #: runs whose per-run Tier0 calls answer HTTP 500: a run number (every call) or (call, run)
@@ -76,6 +82,36 @@ class World:
             r.run: Anomaly(r.run, r.quality_anomaly[0], r.quality_anomaly[1], r.quality_anomaly[2], 6)
             for r in runs if r.quality_anomaly})
         self._create_schema()
+
+    # ---- Tier0's release switch (its own table in the data service's database) ----------
+    def _create_switch(self, start: datetime) -> None:
+        with self.switch_engine.begin() as conn:
+            conn.exec_driver_sql(SWITCH_DDL)
+            if conn.exec_driver_sql("SELECT COUNT(*) FROM promptreco_status").scalar_one() == 0:
+                conn.exec_driver_sql("INSERT INTO promptreco_status VALUES (1, ?)",
+                                     (_naive(start - timedelta(days=30)),))
+
+    def promptreco_statuses(self) -> list[int]:
+        """What the data service's query returns: the status of every row with the newest change_time."""
+        with self.switch_engine.connect() as conn:
+            return [int(row[0]) for row in conn.exec_driver_sql(NEWEST_STATUS)]
+
+    @property
+    def promptreco_enabled(self) -> bool:
+        """Whether Tier0's feeder releases: the newest row says 1 (an empty or ambiguous table stops it)."""
+        return self.promptreco_statuses() == [1]
+
+    @property
+    def control_actions(self) -> list[ControlAction]:
+        """Every row written after the seed, oldest first (by people or by SpyAgency)."""
+        with self.switch_engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT status, change_time FROM promptreco_status "
+                                        "ORDER BY change_time").all()[1:]
+        actions = []
+        for status, change_time in rows:
+            at = change_time if isinstance(change_time, datetime) else datetime.fromisoformat(str(change_time))
+            actions.append(ControlAction(bool(status), at.replace(tzinfo=UTC), at in self._manual_switch))
+        return actions
 
     # ---- CondDB ---------------------------------------------------------------------
     def _create_schema(self) -> None:
@@ -157,11 +193,15 @@ class World:
             return landed
 
     def operator_switch(self, enabled: bool, who: str = "t0-operator") -> None:
-        """Someone else (the Offline Run Manager) flips promptreco_status by hand."""
-        with self.lock:
-            self.control_actions.append(ControlAction(enabled, f"manual:{who}:{len(self.control_actions)}",
-                                                      f"by hand ({who})", self.now))
-            self.promptreco_enabled = enabled
+        """Someone else (the Offline Run Manager, ``who``) inserts a promptreco_status row by hand."""
+        with self.lock, self.switch_engine.begin() as conn:
+            newest = conn.exec_driver_sql("SELECT MAX(change_time) FROM promptreco_status").scalar_one()
+            moment = _naive(self.now)
+            if newest is not None:
+                newest = newest if isinstance(newest, datetime) else datetime.fromisoformat(str(newest))
+                moment = max(moment, newest + timedelta(microseconds=1))
+            conn.exec_driver_sql("INSERT INTO promptreco_status VALUES (?, ?)", (int(enabled), moment))
+            self._manual_switch.add(moment)
 
     # ---- time -----------------------------------------------------------------------
     def lock_time(self, run: SimRun) -> datetime:
@@ -209,7 +249,7 @@ class World:
         if not progress.stopped:
             return
         for wf in self.policy.workflows:
-            if wf.name in progress.uploaded or wf.stream not in sim.streams:
+            if wf.name in progress.uploaded or not sim.runs_producer(wf.producer):
                 continue
             outcome = sim.outcome(wf.name)
             if outcome in (Outcome.ON_TIME, Outcome.REUPLOADED) and now >= sim.upload_time:
@@ -258,9 +298,7 @@ class World:
         assert sim is not None
         rows = []
         for stream in sorted(sim.streams):
-            skims = PRODUCTION_ALCA_SKIMS.get(stream)
-            if skims is None and stream not in PRODUCTION_ALCA_SKIMS:  # a stream the table lacks
-                skims = ",".join(wf.producer for wf in self.policy.workflows if wf.stream == stream) or None
+            skims = sim.alca_skim(stream)
             rows.append({
                 "run": run, "stream": stream, "cmssw": "CMSSW_16_0_7_patch1", "scram_arch": "el8_amd64_gcc13",
                 "reco_cmssw": "CMSSW_16_0_7_patch1", "reco_scram_arch": "el8_amd64_gcc13",
@@ -288,8 +326,9 @@ class World:
         if sim is None or self.now < sim.upload_time:
             return None
         for wf in self.policy.workflows:
-            if (wf.quality and wf.quality.dataset and wf.quality.dataset_for(sim.era, sim.express_version) == dataset
-                    and wf.stream in sim.streams and sim.outcome(wf.name) is Outcome.ON_TIME):
+            if (wf.quality and wf.quality.dataset and sim.outcome(wf.name) is Outcome.ON_TIME
+                    and any(wf.quality.dataset_for(sim.era, sim.express_version, stream) == dataset
+                            for stream in sim.runs_producer(wf.producer))):
                 return self.quality.element(run, wf.name, histogram)
         return None
 
@@ -300,19 +339,7 @@ class World:
             return None
         for wf in self.policy.workflows:
             if (wf.dqm and wf.dqm.histogram == histogram
-                    and wf.dqm.dataset.format(era=sim.era, version=sim.express_version) == dataset):
+                    and any(wf.dqm.dataset_for(sim.era, sim.express_version, stream) == dataset
+                            for stream in sim.runs_producer(wf.producer))):
                 return wf
         return None
-
-    # ---- Tier0 control (steering) ----------------------------------------------------
-    def set_promptreco(self, enabled: bool, key: str, reason: str) -> ControlAction:
-        """Record a promptreco_status write; a repeated idempotency key changes nothing."""
-        with self.lock:
-            for action in self.control_actions:
-                if action.idempotency_key == key:
-                    self.repeated_keys.append(key)
-                    return ControlAction(action.enabled, key, action.reason, action.at, duplicate=True)
-            action = ControlAction(enabled, key, reason, self.now)
-            self.control_actions.append(action)
-            self.promptreco_enabled = enabled
-            return action

@@ -193,11 +193,20 @@ def record_tier0_global(session: Session, observed: Tier0Global) -> None:
     """Store the release switch and fcsr; extend the fcsr history (it only moves up)."""
     row = session.get(Tier0GlobalRow, 1) or Tier0GlobalRow(id=1)
     row.first_conditions_safe_run = observed.first_conditions_safe_run
-    row.promptreco_enabled = observed.promptreco_enabled
-    row.observed_at = observed.observed_at
+    if observed.promptreco_enabled is not None:  # None: the switch is read elsewhere (its table)
+        row.promptreco_enabled = observed.promptreco_enabled
+        row.observed_at = observed.observed_at
     session.merge(row)
     if observed.first_conditions_safe_run is not None and observed.observed_at is not None:
         _extend_fcsr_history(session, observed.first_conditions_safe_run, observed.observed_at)
+
+
+def record_switch_reading(session: Session, observed: Tier0Global) -> None:
+    """Store a reading of the switch taken from Tier0's table itself."""
+    row = session.get(Tier0GlobalRow, 1) or Tier0GlobalRow(id=1, first_conditions_safe_run=None)
+    row.promptreco_enabled = observed.promptreco_enabled
+    row.observed_at = observed.observed_at
+    session.merge(row)
 
 
 def _extend_fcsr_history(session: Session, value: int, at: datetime) -> None:

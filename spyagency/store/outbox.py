@@ -105,3 +105,21 @@ def _row(session: Session, entry_id: int) -> OutboxRow:
     if row is None:
         raise LookupError(f"outbox entry {entry_id} is not in the store")
     return row
+
+
+def record_change_time(session: Session, entry_id: int, moment: datetime) -> None:
+    """Remember the exact ``change_time`` about to be written to Tier0's switch for this entry."""
+    row = _row(session, entry_id)
+    detail = dict(row.detail or {})
+    detail["change_times"] = [*detail.get("change_times", []), moment.isoformat()]
+    row.detail = detail
+
+
+def switch_writes(session: Session, actions: Sequence[str], pause: str) -> set[tuple[int, datetime]]:
+    """Every (status, change_time) written, or about to be written, to Tier0's switch by SpyAgency."""
+    written: set[tuple[int, datetime]] = set()
+    for row in session.scalars(select(OutboxRow).where(OutboxRow.action.in_(actions), OutboxRow.detail.is_not(None))):
+        status = 0 if row.action == pause else 1
+        for value in (row.detail or {}).get("change_times", []):
+            written.add((status, datetime.fromisoformat(str(value))))
+    return written

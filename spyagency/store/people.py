@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from spyagency.errors import UnknownRun
 from spyagency.models import AckRecord, OverrideRecord, ResumeOverride
 from spyagency.store.observations import bump_facts
-from spyagency.store.tables import AckRow, SteeringOverrideRow, TrackedRun
+from spyagency.store.tables import AckRow, SteeringOverrideRow, Tier0GlobalRow, TrackedRun, WorkflowStateRow
 
 #: The override kind that lets Tier0 release a run (the other, ``withdraw``, takes that back).
 RESUME_KIND = "resume"
@@ -23,7 +24,8 @@ def _require_tracked(session: Session, run: int) -> None:
 
 
 def _ack(row: AckRow) -> AckRecord:
-    return AckRecord(row.id, row.run, row.workflow, row.kind, row.author, row.comment, row.created_at)
+    return AckRecord(row.id, row.run, row.workflow, row.kind, row.author, row.comment, row.created_at,
+                     row.answered_state)
 
 
 def _override(row: SteeringOverrideRow) -> OverrideRecord:
@@ -31,14 +33,37 @@ def _override(row: SteeringOverrideRow) -> OverrideRecord:
 
 
 def add_acknowledgement(session: Session, *, run: int, workflow: str, kind: str, author: str, comment: str,
-                        now: datetime) -> AckRecord:
-    """Record an acknowledgement of a tracked run; its facts are newer from now on."""
+                        now: datetime, answered_state: str | None = None) -> AckRecord:
+    """Record an acknowledgement of a tracked run (and the workflow state it answered); its facts are
+    newer from now on."""
     _require_tracked(session, run)
-    row = AckRow(run=run, workflow=workflow, kind=kind, author=author, comment=comment, created_at=now)
+    row = AckRow(run=run, workflow=workflow, kind=kind, author=author, comment=comment, created_at=now,
+                 answered_state=answered_state)
     session.add(row)
     bump_facts(session, [run])
     session.flush()
     return _ack(row)
+
+
+@dataclass(frozen=True)
+class RunAsDecided:
+    """What an acknowledgement or override answers: the run's stored decision and Tier0's line."""
+
+    configured_producers: frozenset[str]  # every producer Tier0 configured for the run's express streams
+    workflow_states: dict[str, str]  # workflow → its stored state
+    first_conditions_safe_run: int | None  # Tier0 has locked every run below it
+
+
+def run_as_decided(session: Session, run: int) -> RunAsDecided:
+    """The stored facts a person's word on ``run`` is checked against (raises UnknownRun)."""
+    row = session.get(TrackedRun, run)
+    if row is None:
+        raise UnknownRun(f"run {run} is not tracked by SpyAgency")
+    states = {w.workflow: w.state for w in session.scalars(select(WorkflowStateRow)
+                                                          .where(WorkflowStateRow.run == run))}
+    producers = frozenset(p for names in (row.express_producers or {}).values() for p in names)
+    fcsr = session.get(Tier0GlobalRow, 1)
+    return RunAsDecided(producers, states, fcsr.first_conditions_safe_run if fcsr else None)
 
 
 def acknowledgements(session: Session, run: int) -> list[AckRecord]:

@@ -38,6 +38,7 @@ def _summary(row: TrackedRun, workflows: list[WorkflowStateRow]) -> RunSummary:
         start_time=row.start_time, stop_time=row.stop_time, lock_time=row.lock_time,
         release_time=row.release_time, decided_at=row.decided_at, era=row.era,
         express_versions=dict(row.express_versions or {}),
+        express_producers={stream: frozenset(producers) for stream, producers in (row.express_producers or {}).items()},
         workflows=tuple(_workflow(w) for w in workflows),
     )
 

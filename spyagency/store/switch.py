@@ -34,23 +34,33 @@ def _last_sent(session: Session) -> OutboxRow | None:
         .order_by(OutboxRow.id.desc()).limit(1)).first()
 
 
-def record_switch(session: Session, observed: Tier0Global) -> SwitchChange | None:
-    """Record the switch position seen by a Tier0 poll if it changed; say who changed it."""
+def record_switch(session: Session, observed: Tier0Global, ours: bool | None = None) -> SwitchChange | None:
+    """Record the switch position seen by a reading if it changed; say who changed it (``ours``: known from
+    the switch table itself; else inferred from SpyAgency's latest delivered action)."""
     if observed.promptreco_enabled is None or observed.observed_at is None:
         return None
     latest = session.scalars(select(SwitchObservationRow).order_by(SwitchObservationRow.id.desc())
                              .limit(1)).first()
     if latest is not None and latest.enabled == observed.promptreco_enabled:
         return None
-    action = _last_sent(session)
-    explained = session.scalar(select(SwitchObservationRow.id).where(
-        SwitchObservationRow.outbox_id == action.id)) if action is not None else None
-    ours = (action is not None and explained is None and (action.action == RESUME) == observed.promptreco_enabled
-            and (latest is None or action.sent_at is None or action.sent_at >= latest.observed_at))
+    if ours is not None:
+        action = _latest_steering(session, RESUME if observed.promptreco_enabled else PAUSE) if ours else None
+    else:
+        action = _last_sent(session)
+        explained = session.scalar(select(SwitchObservationRow.id).where(
+            SwitchObservationRow.outbox_id == action.id)) if action is not None else None
+        ours = (action is not None and explained is None
+                and (action.action == RESUME) == observed.promptreco_enabled
+                and (latest is None or action.sent_at is None or action.sent_at >= latest.observed_at))
     session.add(SwitchObservationRow(enabled=observed.promptreco_enabled, observed_at=observed.observed_at,
                                      by_spyagency=ours, outbox_id=action.id if ours and action else None,
                                      seen_by="poll"))
     return SwitchChange(observed.promptreco_enabled, observed.observed_at, ours)
+
+
+def _latest_steering(session: Session, action: str) -> OutboxRow | None:
+    return session.scalars(select(OutboxRow).where(OutboxRow.action == action)
+                           .order_by(OutboxRow.id.desc()).limit(1)).first()
 
 
 def switch_picture(session: Session) -> SwitchPicture:
@@ -60,8 +70,8 @@ def switch_picture(session: Session) -> SwitchPicture:
     action = session.scalars(select(OutboxRow).where(
         OutboxRow.action.in_(STEERING_ACTIONS), OutboxRow.cancelled_at.is_(None))
         .order_by(OutboxRow.id.desc()).limit(1)).first()
-    last = (SteeringAction(action.id, action.action, action.run, action.reason, action.created_at, action.sent_at)
-            if action else None)
+    last = (SteeringAction(action.id, action.action, action.run, action.reason, action.created_at, action.sent_at,
+                           action.last_error) if action else None)
     seen = action is not None and session.scalar(select(SwitchObservationRow.id).where(
         SwitchObservationRow.outbox_id == action.id).limit(1)) is not None
     tier0 = session.get(Tier0GlobalRow, 1)

@@ -144,6 +144,8 @@ class AckRow(Base):
     author: Mapped[str] = mapped_column(String(100))
     comment: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    #: the workflow's state the expert answered (None: recorded before SpyAgency kept it)
+    answered_state: Mapped[str | None] = mapped_column(String(20))
 
     __table_args__ = (Index("ix_acks_run_workflow", "run", "workflow", "id"),)
 

@@ -67,7 +67,7 @@ def main(mode: str, now_iso: str) -> int:
     now = datetime.fromisoformat(now_iso)
     agency = Agency(Settings(), clock=ManualClock(now))
     if mode == "steer":
-        print(f"sent {agency.steer()}", flush=True)
+        print(f"sent {agency.steer().delivered}", flush=True)
     elif mode == "die-after-plan":
         steering.plan(agency.store, agency.policy, now)
         wait_to_be_killed()
@@ -79,7 +79,7 @@ def main(mode: str, now_iso: str) -> int:
         go = Path(os.environ["SPYAGENCY_TEST_GO"])
         while not go.exists():
             time.sleep(0.001)
-        sent = sum(agency.steer() for _ in range(25))
+        sent = sum(agency.steer().delivered for _ in range(25))
         print(f"sent {sent}", flush=True)
     elif mode.startswith("die-at:"):
         cycle_dying_at(agency, mode.removeprefix("die-at:"))

@@ -10,8 +10,9 @@ again from the reference facts:
 - the upload service takes the since from the file (the run, or run << 32 | lumi); below fcsr
   it moves the since up to fcsr for tags synchronized prompt/express/hlt and refuses the upload
   for ``pcl`` tags; TAG_LOG gets "1 iov(s) inserted; " and a fixed text naming no run;
-- the switch is a table of (status, change_time, username) rows, the latest wins; people and
-  SpyAgency (SQL steering) both write it.
+- the switch is Tier0's two-column table (status, change_time): no key, no user; the rows with the
+  newest change_time are read, two that disagree stop the feeder; people and SpyAgency (SQL
+  steering) both insert into it; while it is 0 nothing is locked (locks wait for the resume).
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ CREATE TABLE TAG_LOG (TAG_NAME VARCHAR(100) NOT NULL REFERENCES TAG(NAME), EVENT
   COMMAND VARCHAR(500) NOT NULL, USER_TEXT VARCHAR(4000) NOT NULL);
 CREATE TABLE RUN_INFO (RUN_NUMBER INTEGER PRIMARY KEY, START_TIME TIMESTAMP NOT NULL, END_TIME TIMESTAMP);
 """
-SWITCH_DDL = ("CREATE TABLE promptreco_status (status INTEGER NOT NULL, change_time TIMESTAMP NOT NULL, "
-              "username VARCHAR(200) NOT NULL)")
+SWITCH_DDL = "CREATE TABLE promptreco_status (status INTEGER NOT NULL, change_time TIMESTAMP NOT NULL)"
+NEWEST = "SELECT status FROM promptreco_status WHERE change_time = (SELECT MAX(change_time) FROM promptreco_status)"
 
 
 def _sql_time(moment: datetime) -> str:
@@ -96,7 +97,7 @@ class ReferenceWorld:
                            (c.tag, c.time_type, "Obj", c.synchronization, "", 0, 0, _sql_time(now), _sql_time(now), 0))
         with self._tier0() as db:
             db.execute(SWITCH_DDL)
-            db.execute("INSERT INTO promptreco_status VALUES (1, ?, 'ORM')", (_sql_time(now - timedelta(days=30)),))
+            db.execute("INSERT INTO promptreco_status VALUES (1, ?)", (_sql_time(now - timedelta(days=30)),))
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -149,12 +150,12 @@ class ReferenceWorld:
 
     def switch_enabled(self) -> bool:
         with self._tier0() as db:
-            row = db.execute("SELECT status FROM promptreco_status ORDER BY change_time DESC LIMIT 1").fetchone()
-        return bool(row[0])
+            statuses = {row[0] for row in db.execute(NEWEST)}
+        return statuses == {1}  # paused, or two newest rows that disagree: Tier0's feeder does not release
 
     def person_sets_switch(self, enabled: bool, who: str = "t0-operator") -> None:
         with self._tier0() as db:
-            db.execute("INSERT INTO promptreco_status VALUES (?, ?, ?)", (int(enabled), _sql_time(self.now), who))
+            db.execute("INSERT INTO promptreco_status VALUES (?, ?)", (int(enabled), _sql_time(self.now)))
 
     def upload(self, number: int, tag: str, by: str = "cmst0", lumis: int = 3) -> bool:
         """The upload service receives run ``number``'s file for ``tag``; False if it refused it."""
@@ -205,7 +206,8 @@ class ReferenceWorld:
             if call == "firstconditionsaferun":
                 return 200, {"result": [self.fcsr()]}
             if call == "promptreco_status":
-                return 200, {"result": [self.switch_enabled()]}
+                with self._tier0() as db:
+                    return 200, {"result": [bool(row[0]) for row in db.execute(NEWEST)]}
             run = self.runs.get(int(query.get("run", "0") or 0))
             if run is not None and run.number in self.failing_runs:
                 return 500, {"error": "internal error"}

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+import time
 from dataclasses import dataclass
 
 from spyagency.settings import Settings
@@ -36,7 +37,7 @@ def parse_tokens(spec: str) -> dict[str, Principal]:
     try:
         return {token: Principal(user, roles) for token, (user, roles) in parse_token_spec(spec).items()}
     except ValueError as exc:
-        raise AuthConfigError(f"SPYAGENCY_TOKENS: {exc}") from None
+        raise AuthConfigError(f"SPYAGENCY_TOKENS: {exc}") from None  # the core's words never quote a token
 
 
 class Authenticator:
@@ -50,6 +51,7 @@ class Authenticator:
         self.user_header = settings.proxy_user_header.lower()
         self.roles_header = settings.proxy_roles_header.lower()
         self._secret = settings.secret_key.encode()
+        self._window_s = max(60.0, settings.session_hours * 3600)
         self._proxy_secret = settings.proxy_secret.encode() if settings.proxy_secret else None
         try:
             self._proxies = [ipaddress.ip_network(part.strip(), strict=False)
@@ -89,9 +91,23 @@ class Authenticator:
         roles = frozenset(r.strip() for r in headers.get(self.roles_header, "").split(",")) & ROLES
         return Principal(user, roles)
 
-    def csrf_token(self, identity: str) -> str:
-        """A token bound to the caller's identity; forms carry it back."""
-        return hmac.new(self._secret, f"csrf:{identity}".encode(), hashlib.sha256).hexdigest()
+    def csrf_token(self, identity: str, now: float | None = None) -> str:
+        """A token bound to the caller's identity and to the current session window; forms carry it back.
+        It expires like a login: a token is honoured in its window and the next one."""
+        window = int((time.time() if now is None else now) // self._window_s)
+        return self._csrf(identity, window)
 
-    def check_csrf(self, identity: str, token: str) -> bool:
-        return bool(token) and secrets.compare_digest(self.csrf_token(identity), token)
+    def _csrf(self, identity: str, window: int) -> str:
+        return hmac.new(self._secret, f"csrf:{identity}:{window}".encode(), hashlib.sha256).hexdigest()
+
+    def check_csrf(self, identity: str, token: str, now: float | None = None) -> bool:
+        window = int((time.time() if now is None else now) // self._window_s)
+        return bool(token) and any(secrets.compare_digest(self._csrf(identity, w), token) for w in (window, window - 1))
+
+    def current_principal_of_session(self, user: str, roles: frozenset[str]) -> Principal | None:
+        """A dashboard session as the current tokens allow it: its user must still hold a token, and keeps
+        only the roles that token still grants (a login never outlives the token it came from)."""
+        granted = [p for p in self.tokens.values() if p.user == user]
+        if not granted:
+            return None
+        return Principal(user, roles & frozenset().union(*(p.roles for p in granted)))

@@ -68,7 +68,10 @@ def current_principal(request: Request, state: State) -> Principal | None:
     if bearer is not None:
         return bearer
     session = find_session(state.store, request.cookies.get(SESSION_COOKIE), state.clock.now())
-    return Principal(session.user, session.roles, session.csrf) if session else None
+    if session is None:
+        return None
+    current = auth.current_principal_of_session(session.user, session.roles)
+    return Principal(current.user, current.roles, session.csrf) if current else None
 
 
 def api_principal(request: Request, state: State) -> Principal | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from spyagency import __version__
 from spyagency.clock import Clock, SystemClock
@@ -31,8 +32,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _bare_app(description: str, settings: Settings, clock: Clock | None, policy: Policy | None,
-              store: Store | None) -> FastAPI:
-    app = FastAPI(title="SpyAgency", version=__version__, lifespan=_lifespan, description=description)
+              store: Store | None, docs: bool = True) -> FastAPI:
+    app = FastAPI(title="SpyAgency", version=__version__, lifespan=_lifespan, description=description,
+                  openapi_url="/openapi.json" if docs else None, docs_url="/docs" if docs else None,
+                  redoc_url="/redoc" if docs else None)
     app.state.spyagency = AppState(settings=settings, store=store or Store(settings.db_url),
                                    policy=policy or load_policy(settings.policy), clock=clock or SystemClock(),
                                    auth=Authenticator(settings))
@@ -48,8 +51,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
 
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(ShedLoad, slots=settings.api_page_slots)
-    app.add_middleware(AnonymousPageCache, max_age_s=settings.anonymous_page_cache_s)
+    proxy = settings.auth_mode == "proxy"  # identity in headers: no page is shared between callers
+    app.add_middleware(AnonymousPageCache, max_age_s=0 if proxy else settings.anonymous_page_cache_s,
+                       identity_headers=(settings.proxy_user_header, settings.proxy_roles_header))
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts_allowed())  # outermost: DNS rebinding
     errors.install(app)
     app.include_router(release.router)
     app.include_router(runs.router)
@@ -66,7 +72,8 @@ def create_release_app(settings: Settings | None = None, *, clock: Clock | None 
                        policy: Policy | None = None, store: Store | None = None) -> FastAPI:
     """Tier0's own listener: the release API and liveness, nothing a flood of others could slow."""
     settings = settings or Settings()
-    app = _bare_app("May Tier0 release this run? The release API alone.", settings, clock, policy, store)
+    app = _bare_app("May Tier0 release this run? The release API alone.", settings, clock, policy, store,
+                    docs=False)  # Tier0's listener serves its one question, not a schema browser
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(SecurityHeaders)
     errors.install(app)

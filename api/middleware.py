@@ -146,17 +146,22 @@ class AnonymousPageCache:
     """Serve anonymous GETs of shared pages from a copy at most ``max_age_s`` old.
 
     A flood of anonymous readers then costs one render per page every ``max_age_s``, and none of
-    it holds the GIL away from Tier0's release query. Requests with credentials always render.
+    it holds the GIL away from Tier0's release query. Requests with credentials always render:
+    a bearer token, a session cookie, or any of ``identity_headers`` (the configured proxy headers).
+    ``max_age_s = 0`` turns the cache off (proxy mode: identity may ride in headers a cache cannot know).
     """
 
-    def __init__(self, app: ASGIApp, max_age_s: float = 2.0, max_entries: int = 256) -> None:
+    def __init__(self, app: ASGIApp, max_age_s: float = 2.0, max_entries: int = 256,
+                 identity_headers: tuple[str, ...] = ("x-remote-user",)) -> None:
         self.app = app
         self.max_age_s = max_age_s
         self.max_entries = max_entries
+        self._identity = frozenset({b"authorization", b"x-spyagency-proxy-secret",
+                                    *(h.lower().encode("latin-1") for h in identity_headers)})
         self._copies: dict[tuple[str, bytes], tuple[float, dict[str, Any], bytes]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or scope["method"] not in ("GET", "HEAD")
+        if (self.max_age_s <= 0 or scope["type"] != "http" or scope["method"] not in ("GET", "HEAD")
                 or not SHARED_PAGES.match(scope["path"]) or self._has_credentials(scope)):
             await self.app(scope, receive, send)
             return
@@ -184,10 +189,9 @@ class AnonymousPageCache:
                 self._copies.clear()
             self._copies[key] = (now, start_message, b"".join(chunks))
 
-    @staticmethod
-    def _has_credentials(scope: Scope) -> bool:
+    def _has_credentials(self, scope: Scope) -> bool:
         for name, value in scope["headers"]:
-            if name in (b"authorization", b"x-remote-user", b"x-spyagency-proxy-secret"):
+            if name in self._identity:
                 return True
             if name == b"cookie" and b"spyagency_session=" in value:
                 return True

@@ -16,7 +16,7 @@ from spyagency.people.overrides import OverrideKind
 
 def _canonical_run(value: Any) -> Any:
     """Only the canonical spelling of a run number (``386925``, not ``386925.0`` or ``+386925``)."""
-    if isinstance(value, str) and not RUN_NUMBER.match(value):
+    if isinstance(value, str) and not RUN_NUMBER.fullmatch(value):
         raise ValueError("a run number is 2 to 7 digits without a leading zero")
     return value
 

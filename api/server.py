@@ -24,6 +24,10 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 def unsafe_exposure(settings: Settings, host: str) -> str | None:
     """Why serving on ``host`` with these settings would let strangers in, or None."""
+    weak_key = settings.secret_key == DEFAULT_SECRET or len(settings.secret_key) < MIN_SECRET_LENGTH
+    if settings.auth_mode == "proxy" and weak_key:  # behind a local SSO proxy, loopback is not private
+        return (f"refusing to serve in proxy mode on any address with SPYAGENCY_SECRET_KEY the default or shorter "
+                f"than {MIN_SECRET_LENGTH} characters: anyone could compute the forms' CSRF tokens")
     if host in LOOPBACK_HOSTS:
         return None
     if settings.secret_key == DEFAULT_SECRET or len(settings.secret_key) < MIN_SECRET_LENGTH:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import unicodedata
 
 ALLOWED_CONTROLS = frozenset("\t\n\r")
+#: bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they make a comment
+#: display differently from what it says
+BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 
 
 def free_text_problem(text: str) -> str | None:
@@ -17,7 +20,7 @@ def free_text_problem(text: str) -> str | None:
         if char in ALLOWED_CONTROLS:
             continue
         category = unicodedata.category(char)
-        if category == "Cc":
+        if category == "Cc" or char in BIDI_CONTROLS:
             return f"contains a control character (U+{ord(char):04X}) at position {position}"
         if category == "Cs":
             return f"contains an unpaired surrogate (U+{ord(char):04X}) at position {position}: not valid Unicode"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,6 +78,9 @@ class Settings(BaseSettings):
     smtp_host: str = Field("localhost", description="SMTP relay of the embedded loop (Airflow: its smtp connection)")
     smtp_port: int = 25
     dashboard_url: str | None = Field(None, description="public dashboard address, for links in warnings")
+    allowed_hosts: str | None = Field(
+        None, description="Host headers the service answers (comma separated; * for any); default: the bind "
+                          "address, localhost and the host of dashboard_url. Others get 400 (DNS rebinding)")
 
     @property
     def steering(self) -> Literal["sql", "dry-run"]:
@@ -83,6 +88,17 @@ class Settings(BaseSettings):
         if self.steer_mode is not None:
             return self.steer_mode
         return "sql" if self.tier0_control_db_url else "dry-run"
+
+    def hosts_allowed(self) -> list[str]:
+        """The Host headers the service answers."""
+        if self.allowed_hosts is not None:
+            return [h.strip() for h in self.allowed_hosts.split(",") if h.strip()]
+        hosts = [self.api_host, "localhost", "127.0.0.1", "::1", "[::1]"]
+        if self.dashboard_url:
+            public = urlsplit(self.dashboard_url).hostname
+            if public:
+                hosts.append(public)
+        return hosts
 
     def notify_recipients(self) -> list[str]:
         """The AlCa experts' addresses from ``notify_email_to``."""
@@ -92,6 +108,16 @@ class Settings(BaseSettings):
         """Seconds between polls of ``source`` (tier0, conddb or dqm)."""
         specific: float | None = getattr(self, f"poll_{source}_s")
         return specific if specific is not None else self.poll_interval_s
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_shape(cls, spec: str) -> str:
+        for part in filter(None, (p.strip() for p in spec.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an address or network (e.g. 10.0.0.5 or 10.1.0.0/16)") from None
+        return spec
 
     @field_validator("tokens")
     @classmethod

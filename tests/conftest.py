@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,8 @@ from .support.missing import missing
 from .support.pgserver import PostgresServer
 
 START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+# the TestClient's requests name host "testserver": allowed beside the defaults (a test of the check sets its own)
+os.environ.setdefault("SPYAGENCY_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost,::1,[::1]")
 
 
 @pytest.fixture(scope="session")

@@ -38,8 +38,9 @@ async def get_release(run: RunNumber, request: Request) -> Response:
     state: AppState = request.app.state.spyagency  # not a dependency: solving one costs more than the read
     try:
         summary = await state.release_reader.facts(run)
-    except StoreUnavailable as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    except StoreUnavailable as exc:  # the same short words as every route: never the driver's text
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the store cannot be read; try again later",
+                            headers={"Retry-After": "30"}) from exc
     if summary is None:
         raise not_found(run)
     # Tier0's hot path: a Response is not validated again against the response model

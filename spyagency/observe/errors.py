@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from spyagency.errors import SpyAgencyError
+from spyagency.redact import mask_credentials
 
 
 class SourceError(SpyAgencyError):
@@ -11,7 +12,8 @@ class SourceError(SpyAgencyError):
     source = "source"
 
     def __init__(self, message: str) -> None:
-        super().__init__(f"{self.source}: {message}")
+        # messages quote the URL asked: never its user and password (reasons are shown to anyone)
+        super().__init__(mask_credentials(f"{self.source}: {message}"))
 
 
 class SourceUnavailable(SourceError):
@@ -55,4 +57,4 @@ class SourceDown(SourceError):
     """Most per-run calls to a source failed in one cycle: the source is down, not the runs' data."""
 
     def __init__(self, message: str) -> None:
-        Exception.__init__(self, message)
+        Exception.__init__(self, mask_credentials(message))

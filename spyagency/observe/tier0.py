@@ -11,12 +11,13 @@ from spyagency.observe.errors import Tier0ProtocolError, Tier0Unavailable
 from spyagency.observe.http import JsonHttp
 from spyagency.policy import is_pcl_producer
 
-RUN_NUMBER = re.compile(r"^[1-9][0-9]{1,6}$")
+#: Tier0's run numbers (^[1-9][0-9]{1,6}$), matched whole: ``$`` alone would accept a trailing newline
+RUN_NUMBER = re.compile(r"[1-9][0-9]{1,6}")
 
 
 def check_run_number(run: int) -> int:
     """Return ``run`` if Tier0 would accept it (``^[1-9][0-9]{1,6}$``), else raise ValueError."""
-    if isinstance(run, bool) or not isinstance(run, int) or not RUN_NUMBER.match(str(run)):
+    if isinstance(run, bool) or not isinstance(run, int) or not RUN_NUMBER.fullmatch(str(run)):
         raise ValueError(f"{run!r} is not a run number (1 to 7 digits, no leading zero)")
     return run
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -76,12 +77,50 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+class StoreFile:
+    """The identity of a SQLite store's file: a store deleted or replaced under running services is noticed.
+
+    SQLite keeps using an unlinked file through open connections, so without this a deleted store
+    would go on answering (and taking writes) from a file no one else can see.
+    """
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url) if url.startswith("sqlite") else None
+        database = parsed.database if parsed is not None else None
+        self.path = database if database and database != ":memory:" else None
+        self._seen: tuple[int, int] | None = None
+        self.remember()
+
+    def remember(self) -> None:
+        """Take the file as it is now for the store's own (at start, and once a migration created it)."""
+        if self.path is not None and self._seen is None and os.path.exists(self.path):
+            stat = os.stat(self.path)
+            self._seen = (stat.st_dev, stat.st_ino)
+
+    def check(self) -> None:
+        """Raise ``StoreUnavailable`` if the file is gone or is not the one first seen."""
+        if self.path is None:
+            return
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            if self._seen is None:
+                return  # not created yet (the first migration creates it)
+            raise StoreUnavailable(f"the store file {self.path} was removed while SpyAgency ran") from None
+        identity = (stat.st_dev, stat.st_ino)
+        if self._seen is None:
+            self._seen = identity
+        elif identity != self._seen:
+            raise StoreUnavailable(f"the store file {self.path} was replaced while SpyAgency ran")
+
+
 class Store:
     """The state store: an engine and a session factory."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_store_engine(url)
+        self.file = StoreFile(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def migrate(self) -> None:
@@ -94,6 +133,7 @@ class Store:
             with self.engine.begin() as connection:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
+            self.file.remember()
         except OperationalError as exc:
             raise StoreUnavailable(f"cannot reach the store at {safe_url(self.url)}: "
                                    f"{str(exc.orig).strip().splitlines()[0]}") from exc
@@ -101,8 +141,10 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on error."""
+        self.file.check()
         with self._sessions() as session, session.begin():
             yield session
+        self.file.check()  # the file vanished during the transaction: what was written is not where it counts
 
     def dispose(self) -> None:
         self.engine.dispose()

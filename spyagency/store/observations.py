@@ -27,6 +27,7 @@ from spyagency.models import (
     Tier0Run,
     Upload,
 )
+from spyagency.redact import mask_credentials
 from spyagency.store.tables import (
     AckRow,
     DqmRow,
@@ -101,7 +102,7 @@ def missing_tags(session: Session) -> frozenset[str]:
 def record_failure(session: Session, source: Source, now: datetime, error: str) -> None:
     """Mark a source as failed at ``now``; its data stops counting until it answers again."""
     row = _source_row(session, source)
-    row.last_error = error
+    row.last_error = mask_credentials(error)
     row.last_error_at = now
     row.failing = True
 
@@ -185,7 +186,7 @@ def record_tier0_run_fault(session: Session, run: int, error: str, now: datetime
     row = session.get(TrackedRun, run)
     if row is not None:
         bump_facts(session, [run])
-        row.tier0_error = error
+        row.tier0_error = mask_credentials(error)
         row.tier0_error_at = now
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from spyagency.models import OutboxEntry
+from spyagency.redact import mask_credentials
 from spyagency.store.tables import OutboxRow
 
 
@@ -82,14 +83,14 @@ def mark_sent(session: Session, entry_id: int, now: datetime) -> None:
 
 def mark_failed(session: Session, entry_id: int, error: str) -> None:
     """The sender failed: the entry stays pending and says why."""
-    _row(session, entry_id).last_error = error
+    _row(session, entry_id).last_error = mask_credentials(error)
 
 
 def mark_cancelled(session: Session, entry_id: int, now: datetime, why: str) -> None:
     """The entry must never go out, for the reason given."""
     row = _row(session, entry_id)
     row.cancelled_at = now
-    row.last_error = why
+    row.last_error = mask_credentials(why)
 
 
 def cancel_pending(session: Session, actions: Sequence[str], now: datetime, why: str) -> int:

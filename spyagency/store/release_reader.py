@@ -23,7 +23,7 @@ from sqlalchemy import Engine, make_url
 
 from spyagency.errors import StoreUnavailable
 from spyagency.models import RunSummary
-from spyagency.store.database import AGE_SECONDS_SQL, make_store_engine
+from spyagency.store.database import AGE_SECONDS_SQL, StoreFile, make_store_engine
 
 _COLUMNS = "run, state, release, reasons, start_time, stop_time, lock_time, release_time, decided_at, era"
 
@@ -67,11 +67,13 @@ class SqliteReleaseReader:
 
     def __init__(self, url: str) -> None:
         self.engine: Engine = make_store_engine(url, isolation_level="AUTOCOMMIT")
+        self.file = StoreFile(url)
         self._sql = _select("sqlite", "?")
         self._local = threading.local()
 
     def read(self, run: int) -> RunSummary | None:
         """The run's stored verdict, or None if SpyAgency has not decided it."""
+        self.file.check()
         try:
             connection = getattr(self._local, "connection", None)
             if connection is None:

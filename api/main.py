@@ -12,9 +12,10 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from spyagency import __version__
 from spyagency.clock import Clock, SystemClock
-from spyagency.policy import Policy, load_policy
+from spyagency.policy import Policy
 from spyagency.settings import Settings
 from spyagency.store import Store
+from spyagency.tier0_instance import instance_policy
 
 from . import errors
 from .auth import Authenticator
@@ -37,7 +38,7 @@ def _bare_app(description: str, settings: Settings, clock: Clock | None, policy:
                   openapi_url="/openapi.json" if docs else None, docs_url="/docs" if docs else None,
                   redoc_url="/redoc" if docs else None)
     app.state.spyagency = AppState(settings=settings, store=store or Store(settings.db_url),
-                                   policy=policy or load_policy(settings.policy), clock=clock or SystemClock(),
+                                   policy=policy or instance_policy(settings), clock=clock or SystemClock(),
                                    auth=Authenticator(settings))
     return app
 

@@ -29,10 +29,11 @@ from spyagency.observe.conddb import CondDBClient
 from spyagency.observe.dqm import DqmClient
 from spyagency.observe.polling import PollResult, poll_conddb, poll_dqm, poll_tier0
 from spyagency.observe.tier0 import Tier0Client
-from spyagency.policy import Policy, load_policy
+from spyagency.policy import Policy
 from spyagency.settings import Settings
 from spyagency.store import Store
 from spyagency.store.lease import lease, new_holder_id
+from spyagency.tier0_instance import instance_policy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,7 +57,7 @@ class Agency:
     def __init__(self, settings: Settings, clock: Clock | None = None, policy: Policy | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.policy = policy or load_policy(settings.policy)
+        self.policy = policy or instance_policy(settings)
         self.store = Store(settings.db_url)
         http = {"timeout": settings.http_timeout_s, "retries": settings.http_retries}
         self.tier0 = Tier0Client(settings.tier0_url, **http)

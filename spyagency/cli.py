@@ -26,14 +26,16 @@ from spyagency.clock import Clock, ManualClock, ScaledClock, utcnow
 from spyagency.demo_story import DemoStory, expert_token, switch_line
 from spyagency.errors import ConfigurationError, StoreUnavailable
 from spyagency.people.overrides import OverrideError, OverrideKind, record_override
-from spyagency.policy import Policy, PolicyError, load_policy
+from spyagency.policy import Policy, PolicyError
 from spyagency.ports import port_in_use, reserve
 from spyagency.report import run_detail, runs_table
 from spyagency.settings import SIM_DQM_PORT, SIM_TIER0_PORT, Settings
 from spyagency.simulator.scenario import demo_runs
 from spyagency.simulator.simulator import Simulator
 from spyagency.store import Store
+from spyagency.store.observations import tier0_global
 from spyagency.store.queries import get_run, list_runs
+from spyagency.tier0_instance import instance_policy
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -88,14 +90,15 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(settings)
     now = utcnow()
     with store.session() as session:
+        paused = tier0_global(session).promptreco_enabled is False
         if args.run is not None:
             summary = get_run(session, args.run)
             if summary is None:
                 print(f"run {args.run} is not known to SpyAgency (not in the store yet)", file=sys.stderr)
                 return 1
-            print(run_detail(summary, now))
+            print(run_detail(summary, now, paused))
         else:
-            print(runs_table(list_runs(session, limit=args.limit, with_workflows=False), now))
+            print(runs_table(list_runs(session, limit=args.limit, with_workflows=False), now, paused))
     return 0
 
 
@@ -112,7 +115,7 @@ def _start_ticker(sim: Simulator, clock: Clock, stop: threading.Event,
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
-    policy = load_policy(settings.policy)
+    policy = instance_policy(settings)
     start = utcnow()
     clock = ScaledClock(start, args.speed)
     workdir = Path(args.workdir)
@@ -145,7 +148,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         print(f"port {args.port} is in use (another SpyAgency or another service): pick one with --port, "
               f"or run with --no-serve", file=sys.stderr)
         return 2
-    policy = load_policy(settings.policy)
+    policy = instance_policy(settings)
     start = utcnow()
     # the demo moves its clock a fixed step per cycle: a slow machine shows the same story, more slowly
     clock = ManualClock(start)
@@ -231,7 +234,8 @@ def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, star
                 story.step(now)
                 if time.monotonic() >= next_table:
                     with agency.store.session() as session:
-                        print("\n" + runs_table(list_runs(session, limit=20, with_workflows=False), now) + "\n")
+                        paused = tier0_global(session).promptreco_enabled is False
+                        print("\n" + runs_table(list_runs(session, limit=20, with_workflows=False), now, paused) + "\n")
                     next_table = time.monotonic() + args.table_every
                 time.sleep(max(0.0, args.interval - (time.monotonic() - cycle_started)))  # at most `speed`
                 clock.advance(step)
@@ -243,7 +247,8 @@ def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, star
                 server.should_exit = True
             agency.close()
         with agency.store.session() as session:
-            print("\nfinal:\n" + runs_table(list_runs(session, limit=20, with_workflows=False), clock.now()))
+            paused = tier0_global(session).promptreco_enabled is False
+            print("\nfinal:\n" + runs_table(list_runs(session, limit=20, with_workflows=False), clock.now(), paused))
             print(switch_line(session, policy, clock.now()))
     return 0
 
@@ -251,12 +256,19 @@ def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, star
 def cmd_steering(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(settings)
     with store.session() as session:
-        picture = steering_status(session, load_policy(settings.policy), utcnow())
+        picture = steering_status(session, instance_policy(settings), utcnow())
+        if settings.steering == "dry-run":
+            print("SpyAgency is NOT steering Tier0: dry run (no SPYAGENCY_TIER0_CONTROL_DB_URL, or "
+                  "SPYAGENCY_STEER_MODE=dry-run); below is what it would do")
+        else:
+            print("SpyAgency steers Tier0 by inserting rows into its promptreco_status table")
         switch = {True: "on", False: "off", None: "not observed yet"}[picture.promptreco_enabled]
         print(f"Tier0 promptreco_status: {switch}; last asked: {picture.last_requested or 'nothing'}")
         print(f"SpyAgency wants: {picture.desired.action} ({picture.desired.reason})")
         if picture.changed_by_others_at is not None:
             print(f"switch held by someone else: {picture.switch_note}")
+        elif picture.switch_note != "the switch already is as SpyAgency wants it":
+            print(picture.switch_note)
         for action in picture.pending:
             print(f"pending: {action.action} {action.idempotency_key} attempts={action.attempts} "
                   f"{action.last_error or ''}".rstrip())

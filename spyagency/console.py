@@ -31,6 +31,7 @@ from spyagency.policy import Policy
 from spyagency.report import duration, to_lock
 from spyagency.store import Session
 from spyagency.store import quality as quality_store
+from spyagency.store.observations import tier0_global
 from spyagency.store.queries import history, list_runs, source_statuses, uploads_in
 
 SOURCE_LABELS = {Source.TIER0: "Tier0 Data Service", Source.CONDDB: "CondDB", Source.DQM: "DQM GUI"}
@@ -176,13 +177,15 @@ def grid(session: Session, policy: Policy, now: datetime, *, state: RunState | N
     """The runs × workflows grid, filtered by state and run range."""
     runs = list_runs(session, state=state, min_run=min_run, max_run=max_run, limit=limit)
     names = configured_columns(runs, policy)
+    paused = tier0_global(session).promptreco_enabled is False
     judged = quality_store.statuses(session, [run.run for run in runs])
     rows = []
     for run in runs:
         by_name = {w.workflow: w for w in run.workflows}
         text, more = headline(run, names)
         flagged = frozenset(wf for (r, wf), status in judged.items() if r == run.run and status == "unusual")
-        rows.append(GridRow(run, tuple(by_name.get(name) for name in names), text, more, to_lock(run, now), flagged))
+        rows.append(GridRow(run, tuple(by_name.get(name) for name in names), text, more, to_lock(run, now, paused),
+                            flagged))
     return Grid(names, tuple(rows))
 
 

@@ -28,8 +28,11 @@ def duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def to_lock(run: RunSummary, now: datetime) -> str:
-    """What an operator needs in the "to lock" column: time left, or what happened at the lock."""
+def to_lock(run: RunSummary, now: datetime, paused: bool = False) -> str:
+    """What an operator needs in the "to lock" column: time left, or what happened at the lock.
+
+    While Tier0 is paused it locks nothing: a run past its nominal lock waits for the resume.
+    """
     if run.state == RunState.RELEASED.value:
         return "released"
     if run.lock_time is None:
@@ -37,11 +40,13 @@ def to_lock(run: RunSummary, now: datetime) -> str:
     left = (run.lock_time - now).total_seconds()
     if left >= 0:
         return duration(left)
+    if paused and not any(reason.startswith("overdue: Tier0 locked") for reason in run.reasons):
+        return f"lock held by the pause (nominal lock {run.lock_time:%Y-%m-%d %H:%M})"
     return f"lock passed {duration(-left)} ago"
 
 
-def runs_table(runs: list[RunSummary], now: datetime) -> str:
-    """One line per run: state, time to lock, and the first reason."""
+def runs_table(runs: list[RunSummary], now: datetime, paused: bool = False) -> str:
+    """One line per run: state, time to lock, and the first reason (``paused``: Tier0's switch is off)."""
     if not runs:
         return "no runs decided yet (run `spyagency poll --once` first)"
     lines = [f"{'run':>7}  {'state':<10} {'to lock':>22}  why"]
@@ -49,11 +54,11 @@ def runs_table(runs: list[RunSummary], now: datetime) -> str:
         why = r.reasons[0] if r.reasons else ""
         more = f" (+{len(r.reasons) - 1} more)" if len(r.reasons) > 1 else ""
         lines.append(f"{r.run:>7}  {STATE_MARK.get(r.state, r.state):<10} "
-                     f"{to_lock(r, now):>22}  {why}{more}")
+                     f"{to_lock(r, now, paused):>22}  {why}{more}")
     return "\n".join(lines)
 
 
-def run_detail(r: RunSummary, now: datetime) -> str:
+def run_detail(r: RunSummary, now: datetime, paused: bool = False) -> str:
     """A run, its deadlines and every workflow with its reason."""
 
     def fmt(moment: datetime | None) -> str:
@@ -63,7 +68,7 @@ def run_detail(r: RunSummary, now: datetime) -> str:
         f"run {r.run} ({r.era or 'era unknown'}): {STATE_MARK.get(r.state, r.state)}"
         f" — release to prompt reco: {'yes' if r.release else 'no'}",
         f"  started {fmt(r.start_time)}, stopped {fmt(r.stop_time)}",
-        f"  lock {fmt(r.lock_time)} ({to_lock(r, now)}), release {fmt(r.release_time)}",
+        f"  lock {fmt(r.lock_time)} ({to_lock(r, now, paused)}), release {fmt(r.release_time)}",
         "  reasons:",
         *[f"    - {reason}" for reason in r.reasons],
         "  workflows:",

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
                                                     "API is never queued behind them)")
     dashboard_refresh_s: float = Field(5.0, gt=0, description="how often dashboard pages refresh themselves")
     dqm_gui_url: str | None = Field(None, description="DQM GUI for dashboard links; default dqm_url")
+    # the Tier0 instance watched: its lock timing (default: the policy's, production 48 h and 30 min)
+    tier0_reco_delay_minutes: float | None = Field(None, gt=0, description="Tier0's RecoDelay (replays: 10)")
+    tier0_lock_offset_minutes: float | None = Field(None, ge=0, description="Tier0's RecoDelayOffset (replays: 5)")
     # steering
     steer_mode: Literal["sql", "dry-run"] | None = Field(
         None, description="sql: insert rows into Tier0's promptreco_status; dry-run: decide and log only. "

@@ -70,3 +70,13 @@ def test_broken_toml_and_missing_file_say_so(tmp_path):
         parse_policy("version = ")
     with pytest.raises(PolicyError, match="cannot read policy"):
         load_policy(tmp_path / "nope.toml")
+
+
+def test_the_tier0_instance_sets_the_lock_timing_and_a_misfit_is_named():
+    from spyagency.settings import Settings
+    from spyagency.tier0_instance import instance_policy
+
+    production = instance_policy(Settings(tier0_reco_delay_minutes=48 * 60, tier0_lock_offset_minutes=30))
+    assert production.deadlines.lock_delay.total_seconds() == 47.5 * 3600
+    with pytest.raises(PolicyError, match="SPYAGENCY_TIER0_RECO_DELAY_MINUTES"):
+        instance_policy(Settings(tier0_reco_delay_minutes=10, tier0_lock_offset_minutes=5))  # a replay

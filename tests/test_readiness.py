@@ -573,3 +573,14 @@ def test_a_harvesting_and_a_missing_workflow_name_the_give_up_and_a_failing_dqm_
     missing = state_of(decide_run(obs, POLICY, T0, _fresh_at(give_up), give_up), "SiStripGains")
     assert missing.state is WorkflowState.MISSING
     assert missing.reason == f"no payload in SiStripApvGain_PCL_v0_prompt by PCL give-up {give_up:%Y-%m-%d %H:%M} UTC"
+
+
+def test_a_pause_holds_the_lock_a_run_passed_without_its_calibrations():
+    paused = Tier0Global(RUN, False, NOW)  # Tier0 is paused: it has not locked the run
+    obs = observe(48, uploads=all_uploads(skip="SiStripGains"))
+    verdict = decide_run(obs, POLICY, paused, FRESH, NOW)
+    lock = NOW - 48 * H + 48 * H - timedelta(minutes=30)
+    assert verdict.state is RunState.NOT_READY and not verdict.release
+    assert verdict.reasons[0] == f"lock held by Tier0's pause (nominal lock {lock:%Y-%m-%d %H:%M} UTC)"
+    releasing = decide_run(obs, POLICY, T0, FRESH, NOW)
+    assert releasing.state is RunState.OVERDUE and "lock time" in releasing.reasons[0]

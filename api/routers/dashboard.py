@@ -20,6 +20,7 @@ from spyagency.observe.dqm import gui_links
 from spyagency.people.acknowledge import acknowledge
 from spyagency.report import time_left, to_lock
 from spyagency.store import Session, queries
+from spyagency.store.observations import tier0_global
 from spyagency.store.people import acknowledgements
 from spyagency.store.sessions import end_session, start_session
 
@@ -59,6 +60,7 @@ def _context(request: Request, state: State, viewer: Principal | None, banner_fr
                   "unusual": console.unusual_outputs(banner_from)}
     return {"request": request, "viewer": viewer, "csrf": csrf, "now": now, "simulated": state.clock.simulated,
             "time_left": time_left, "proxy_mode": state.auth.mode == "proxy",
+            "steering_live": state.settings.steering == "sql",
             "refresh_ms": int(state.settings.dashboard_refresh_s * 1000), **shared, **extra}
 
 
@@ -127,7 +129,7 @@ def _run_context(request: Request, state: State, viewer: Principal | None, sessi
                     quality=console.quality_panels(session, state.policy, run),
                     forecasts=forecasts_for(session, state.policy, [run], now).get(run, []),
                     headline=console.headline(summary, [wf.name for wf in state.policy.workflows])[0],
-                    to_lock=to_lock(summary, now))
+                    to_lock=to_lock(summary, now, tier0_global(session).promptreco_enabled is False))
 
 
 @router.get("/runs/{run}", response_class=HTMLResponse)

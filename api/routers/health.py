@@ -42,7 +42,10 @@ def readyz(state: State) -> JSONResponse:
         problem = source_problem(health, now, state.policy.sources.stale_after)
         if problem:
             problems[source.value] = problem
-    return JSONResponse({"ready": not problems, "problems": problems}, 200 if not problems else 503)
+    steering = ("sql: inserts rows into Tier0's promptreco_status" if state.settings.steering == "sql" else
+                "dry run: SpyAgency is not steering Tier0 (no SPYAGENCY_TIER0_CONTROL_DB_URL)")
+    return JSONResponse({"ready": not problems, "problems": problems, "steering": steering},
+                        200 if not problems else 503)
 
 
 class StoreCollector:

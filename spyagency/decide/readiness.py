@@ -84,11 +84,13 @@ def decide_run(
     all_done = not gates and not blocking
     locked = tier0.first_conditions_safe_run is not None and run < tier0.first_conditions_safe_run
 
+    # while Tier0 is paused it locks nothing: a run past its nominal lock waits for the resume
+    held = (not locked and tier0.promptreco_enabled is False and lock_time is not None and now >= lock_time)
     if locked:
         state = RunState.RELEASED if all_done else RunState.OVERDUE
     elif all_done:
         state = RunState.READY
-    elif lock_time is not None and now >= lock_time:
+    elif lock_time is not None and now >= lock_time and not held:
         state = RunState.OVERDUE
     else:
         state = RunState.NOT_READY
@@ -100,6 +102,8 @@ def decide_run(
                               f"{tier0.first_conditions_safe_run})")
     else:
         reasons = gates + blocking
+        if held:
+            reasons.insert(0, f"lock held by Tier0's pause (nominal lock {_fmt(lock_time)})")
         if state is RunState.OVERDUE:  # Tier0 locked it, or its lock time (then known) passed
             when = (f"Tier0 locked it (first conditions-safe run {tier0.first_conditions_safe_run})" if locked
                     else f"lock time {_fmt(lock_time)} passed")

@@ -1,0 +1,34 @@
+"""The Tier0 instance SpyAgency watches: its lock timing belongs to it, not to the readiness policy.
+
+Tier0 locks a run at ``stop + RecoDelay - RecoDelayOffset`` (dmwm/T0 ``reco_release_config``):
+48 h and 30 min in production, 10 min and 5 min in the replays. The policy carries the
+production values; ``SPYAGENCY_TIER0_RECO_DELAY_MINUTES`` and
+``SPYAGENCY_TIER0_LOCK_OFFSET_MINUTES`` set them for the instance watched.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from spyagency.policy import Deadlines, Policy, PolicyError, load_policy
+from spyagency.settings import Settings
+
+
+def instance_policy(settings: Settings) -> Policy:
+    """The configured policy, with the watched Tier0 instance's reco delay and lock offset."""
+    policy = load_policy(settings.policy)
+    if settings.tier0_reco_delay_minutes is None and settings.tier0_lock_offset_minutes is None:
+        return policy
+    timing = policy.deadlines.model_dump()
+    if settings.tier0_reco_delay_minutes is not None:
+        timing["reco_delay_hours"] = settings.tier0_reco_delay_minutes / 60
+    if settings.tier0_lock_offset_minutes is not None:
+        timing["lock_offset_minutes"] = settings.tier0_lock_offset_minutes
+    try:
+        deadlines = Deadlines.model_validate(timing)
+    except ValidationError as exc:
+        problems = "; ".join(item["msg"] for item in exc.errors())
+        raise PolicyError(f"SPYAGENCY_TIER0_RECO_DELAY_MINUTES / SPYAGENCY_TIER0_LOCK_OFFSET_MINUTES do not fit "
+                          f"policy {policy.name}: {problems} (a replay instance needs a policy with shorter "
+                          f"harvest and give-up deadlines too)") from None
+    return policy.model_copy(update={"deadlines": deadlines})

@@ -35,6 +35,7 @@ from spyagency.simulator.simulator import Simulator
 from spyagency.store import Store
 from spyagency.store.observations import tier0_global
 from spyagency.store.queries import get_run, list_runs
+from spyagency.store.switch import switch_picture
 from spyagency.tier0_instance import instance_policy
 
 
@@ -226,9 +227,11 @@ def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, star
                     steered.append(action)
                     who = "by hand" if action.by_hand else "by SpyAgency"
                     with agency.store.session() as session:
-                        why = steering_status(session, policy, now).desired.reason
+                        last = switch_picture(session).last_action
+                    why = last.reason if last is not None and not action.by_hand else "the Offline Run Manager"
                     print(f"[{now:%a %H:%M} sim] Tier0 prompt reco {'RESUMED' if action.enabled else 'PAUSED'}"
-                          f" {who} (a promptreco_status row at {action.at:%H:%M:%S.%f}): {why}")
+                          f" {who}: {why} (row ({int(action.enabled)}, {action.at:%Y-%m-%d %H:%M:%S.%f}) "
+                          f"inserted into promptreco_status)")
                     if not action.enabled and who == "by SpyAgency":
                         story.expert_will_answer(now)
                 story.step(now)

@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from spyagency.free_text import free_text_problem
-from spyagency.models import AckKind, RunState, Source, WorkflowState
-from spyagency.observe.tier0 import RUN_NUMBER
+from spyagency.core.free_text import free_text_problem
+from spyagency.core.models import AckKind, RunState, Source, WorkflowState
 from spyagency.people.overrides import OverrideKind
+from spyagency.sources.tier0 import RUN_NUMBER
 
 
 def _canonical_run(value: Any) -> Any:

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from spyagency.decide.forecast import Forecast, forecast, forecast_staged
+from spyagency.core.forecast import Forecast, forecast, forecast_staged
 from spyagency.policy import load_policy
 
 H = timedelta(hours=1)

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import httpx
 
+from simulator.scenario import Outcome, SimRun, all_streams
+from simulator.simulator import Simulator
 from spyagency.agency import Agency
 from spyagency.clock import SystemClock, utcnow
 from spyagency.policy import load_policy
 from spyagency.settings import Settings
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
-from spyagency.simulator.simulator import Simulator
 from spyagency.store import Store
 
 from .serving import ApiProcess

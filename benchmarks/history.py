@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, insert
 
-from spyagency.observe import conddb_schema as db
+from spyagency.core.since import pack_lumi
 from spyagency.policy import Policy
-from spyagency.since import pack_lumi
+from spyagency.sources import conddb_schema as db
 from spyagency.store import Store
 from spyagency.store.tables import ReleaseDecision, StateChange, TrackedRun, UploadRow, WorkflowStateRow
 

@@ -10,7 +10,7 @@ the watch's spreads) and judged with Hotelling's T² (SciPy's F distribution), a
 unless ``--threshold`` says otherwise.
 Seasons are run with independent noise and with a share of each number's noise common to its group.
 
-The model is the policy's ``model = "covariance"`` (``spyagency/decide/quality_covariance.py``),
+The model is the policy's ``model = "covariance"`` (``spyagency/core/quality_covariance.py``),
 which needs the ``ml`` extra (scikit-learn).
 """
 
@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from spyagency.decide.quality import QualityStatus, score_run
+from simulator.quality import QualitySeason, season_anomalies
+from spyagency.core.quality import QualityStatus, score_run
 from spyagency.policy import load_policy
-from spyagency.simulator.quality import QualitySeason, season_anomalies
 
 from .quality_watch import FIRST_RUN, TARGET_FPR, TARGET_RECALL, Tally, _line, walk
 

@@ -19,9 +19,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from spyagency.decide.quality import QualityStatus, score_run
+from simulator.quality import NOMINAL, Anomaly, QualitySeason, season_anomalies
+from spyagency.core.quality import QualityStatus, score_run
 from spyagency.policy import Policy, load_policy
-from spyagency.simulator.quality import NOMINAL, Anomaly, QualitySeason, season_anomalies
 
 FIRST_RUN = 380000
 TARGET_RECALL = 0.95

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from simulator.scenario import SimRun, all_streams
+from simulator.simulator import Simulator
 from spyagency.clock import ManualClock
 from spyagency.policy import Policy, load_policy
 from spyagency.settings import Settings
-from spyagency.simulator.scenario import SimRun, all_streams
-from spyagency.simulator.simulator import Simulator
 from spyagency.store import Store
 
 from .history import HistoryCounts, HistoryShape, fill

@@ -10,8 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from spyagency.act import steering
-from spyagency.act.notify import (
+from spyagency.clock import Clock, SystemClock
+from spyagency.core.models import Source
+from spyagency.errors import ConfigurationError, LeaseHeld
+from spyagency.passes import steer as steering
+from spyagency.passes.decide import DecideResult, decide_all
+from spyagency.passes.observe import PollResult, poll_conddb, poll_dqm, poll_tier0
+from spyagency.passes.steer import SteerResult
+from spyagency.passes.warn import (
     Notify,
     deliver_notifications,
     log_notifier,
@@ -19,18 +25,12 @@ from spyagency.act.notify import (
     smtp_notifier,
     webhook_notifier,
 )
-from spyagency.act.steering import SteerResult
-from spyagency.act.tier0_control import SqlControl
-from spyagency.clock import Clock, SystemClock
-from spyagency.decide.decisions import DecideResult, decide_all
-from spyagency.errors import ConfigurationError, LeaseHeld
-from spyagency.models import Source
-from spyagency.observe.conddb import CondDBClient
-from spyagency.observe.dqm import DqmClient
-from spyagency.observe.polling import PollResult, poll_conddb, poll_dqm, poll_tier0
-from spyagency.observe.tier0 import Tier0Client
 from spyagency.policy import Policy
 from spyagency.settings import Settings
+from spyagency.sources.conddb import CondDBClient
+from spyagency.sources.dqm import DqmClient
+from spyagency.sources.tier0 import Tier0Client
+from spyagency.sources.tier0_switch import SqlControl
 from spyagency.store import Store
 from spyagency.store.lease import lease, new_holder_id
 from spyagency.tier0_instance import instance_policy

@@ -12,7 +12,7 @@
     ├── ConfigurationError    a setting cannot work (the CLI prints one line and exits 2)
     │   └── BadDatabaseUrl       a database URL that cannot be parsed or has no installed driver
     ├── StoreUnavailable      the store cannot be read: never answer "release" (HTTP 503)
-    ├── SourceError           a source failed or answered junk (spyagency.observe.errors)
+    ├── SourceError           a source failed or answered junk (spyagency.sources.errors)
     ├── LeaseHeld             another process is running this reconcile step
     └── SteeringRefused       Tier0's switch cannot take this action as planned
         └── SwitchTakenOver      someone else holds the switch: SpyAgency does not write over them

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spyagency.models import Role
+from spyagency.core.models import Role
 
 ROLES = frozenset(role.value for role in Role)
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from simulator.scenario import SimRun, demo_runs
+from simulator.simulator import Simulator
 from spyagency.agency import Agency, CycleResult
 from spyagency.clock import ManualClock
-from spyagency.models import RunVerdict
+from spyagency.core.models import RunVerdict
 from spyagency.policy import Policy, load_policy
 from spyagency.settings import Settings
-from spyagency.simulator.scenario import SimRun, demo_runs
-from spyagency.simulator.simulator import Simulator
 from spyagency.store import Store
 
 from .support.missing import missing
@@ -87,7 +87,7 @@ def make_world(tmp_path: Path, policy: Policy, runs: list[SimRun], store_url: st
 def quality_reads_unbounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """One poll reads every quality monitor element (a live poll reads at most 600; tests that judge a
     season's newest run in one cycle would otherwise wait for the backlog of older runs)."""
-    from spyagency.observe import polling
+    from spyagency.passes import observe as polling
 
     monkeypatch.setattr(polling, "QUALITY_ELEMENTS_PER_POLL", 1_000_000)
 

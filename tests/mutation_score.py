@@ -32,7 +32,7 @@ def main() -> int:
         name, sep, status = line.strip().rpartition(": ")
         if not sep or "__mutmut_" not in name:
             continue
-        module = name.rsplit(".", 1)[0]  # spyagency.act.outbox.x_deliver_pending__mutmut_9 → spyagency.act.outbox
+        module = name.rsplit(".", 1)[0]  # spyagency.passes.outbox.x_deliver_pending__mutmut_9 → spyagency.passes.outbox
         if status == "skipped":
             continue
         if name in known:

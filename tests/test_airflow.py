@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from simulator.scenario import Outcome, SimRun, all_streams
+from simulator.simulator import Simulator
 from spyagency.clock import utcnow
-from spyagency.models import AckKind
+from spyagency.core.models import AckKind
 from spyagency.people.acknowledge import acknowledge
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
-from spyagency.simulator.simulator import Simulator
 from spyagency.store import Store
 
 from .support.missing import missing

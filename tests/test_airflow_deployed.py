@@ -16,10 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from simulator.scenario import Outcome, SimRun, all_streams
+from simulator.simulator import Simulator
 from spyagency.clock import utcnow
 from spyagency.settings import Settings
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
-from spyagency.simulator.simulator import Simulator
 from spyagency.store import Store
 from spyagency.store.tables import AckRow, TrackedRun, WorkflowStateRow
 

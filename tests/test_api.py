@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app, create_release_app
 from api.server import start_in_thread
+from simulator.scenario import Outcome, SimRun, all_streams
 from spyagency.ports import port_in_use, reserve
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 
 from .conftest import START
 
@@ -118,7 +118,7 @@ def test_an_accept_of_a_calibration_still_on_its_way_is_refused_and_records_noth
 
 
 def test_a_word_on_a_run_tier0_has_locked_is_refused_as_too_late(client, world):
-    from spyagency.models import Tier0Global
+    from spyagency.core.models import Tier0Global
     from spyagency.store.observations import record_tier0_global
     with world.store.session() as session:  # Tier0 has locked 386925: the first conditions-safe run is 386926
         record_tier0_global(session, Tier0Global(386926, True, world.clock.now()))

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from api.main import create_app
 from api.server import start_in_thread
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+from simulator.scenario import Outcome, SimRun, all_streams
 from spyagency.store.tables import AckRow, SteeringOverrideRow, TrackedRun
 
 from .conftest import START

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from api.main import create_app
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+from simulator.scenario import Outcome, SimRun, all_streams
 
 from .conftest import START, make_world
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Besides the store and the migrations, only the clients of outside databases speak SQLAlchemy.
-SQL_OUTSIDE_STORE = {"spyagency/observe/conddb.py", "spyagency/observe/conddb_schema.py",
-                     "spyagency/act/tier0_control.py", "spyagency/simulator/world.py"}
-#: The decide modules that are pure: no store, no sources, no clock.
-PURE = {"readiness", "attribution", "steering", "release", "finalize", "quality", "forecast"}
+SQL_OUTSIDE_STORE = {"spyagency/database_urls.py", "spyagency/sources/conddb.py", "spyagency/sources/conddb_schema.py",
+                     "spyagency/sources/tier0_switch.py", "simulator/world.py"}
+#: What the pure core may import: the standard library's computing parts, numbers, and itself (and the policy's types).
+CORE_MAY_IMPORT = {"__future__", "collections", "dataclasses", "datetime", "enum", "math", "statistics", "typing",
+                   "unicodedata", "numpy", "scipy", "sklearn", "spyagency.core", "spyagency.policy"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -28,31 +29,46 @@ def _modules(*folders: str) -> dict[str, set[str]]:
             for folder in folders for path in (ROOT / folder).rglob("*.py")}
 
 
+def _allowed(name: str, allowed: set[str]) -> bool:
+    return any(name == a or name.startswith(a + ".") for a in allowed)
+
+
 def test_sqlalchemy_is_spoken_only_in_the_store_and_the_clients_of_outside_databases():
-    offenders = sorted(name for name, imports in _modules("spyagency", "api", "dags", "plugins").items()
+    offenders = sorted(name for name, imports in _modules("spyagency", "api", "dags", "plugins", "simulator").items()
                        if any(i.split(".")[0] == "sqlalchemy" for i in imports)
                        and not name.startswith(("spyagency/store/", "spyagency/migrations/"))
                        and name not in SQL_OUTSIDE_STORE)
     assert offenders == []
 
 
-def test_the_core_imports_no_door():
-    doors = ("api", "dags", "plugins", "airflow", "fastapi", "starlette", "uvicorn", "spyagency_airflow")
+def test_the_core_imports_no_door_and_no_simulator():
+    doors = ("api", "dags", "plugins", "airflow", "fastapi", "starlette", "uvicorn", "spyagency_airflow", "simulator")
     offenders = sorted(name for name, imports in _modules("spyagency").items()
                        if any(i.split(".")[0] in doors for i in imports))
     assert offenders == []
 
 
-def test_decisions_are_pure_functions_of_their_arguments():
-    for name in PURE:
-        imports = _imports(ROOT / "spyagency" / "decide" / f"{name}.py")
-        impure = sorted(i for i in imports if i.startswith(("spyagency.store", "spyagency.observe", "spyagency.act",
-                                                            "spyagency.clock", "sqlalchemy", "httpx")))
+def test_the_whole_core_package_is_pure():
+    """No store, no source, no pass, no clock, no file or network: every module of spyagency/core, no whitelist."""
+    for name, imports in _modules("spyagency/core").items():
+        impure = sorted(i for i in imports if not _allowed(i, CORE_MAY_IMPORT))
         assert impure == [], (name, impure)
+        tree = ast.parse((ROOT / name).read_text())
+        clock_reads = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                       and node.attr in ("now", "utcnow", "today", "time", "monotonic")
+                       and isinstance(node.value, ast.Name) and node.value.id in ("datetime", "date", "time")]
+        assert clock_reads == [], (name, "reads a clock at lines", clock_reads)
 
 
-def test_the_store_depends_on_no_phase():
-    phases = ("spyagency.observe", "spyagency.decide", "spyagency.act", "spyagency.people", "spyagency.console")
+def test_the_store_depends_on_no_pass_and_no_view():
+    phases = ("spyagency.passes", "spyagency.sources", "spyagency.people", "spyagency.views")
     offenders = sorted(name for name, imports in _modules("spyagency/store").items()
                        if any(i.startswith(phases) for i in imports))
+    assert offenders == []
+
+
+def test_sources_know_nothing_of_the_passes_or_the_store():
+    inner = ("spyagency.passes", "spyagency.store", "spyagency.views")
+    offenders = sorted(name for name, imports in _modules("spyagency/sources").items()
+                       if any(i.startswith(inner) for i in imports))
     assert offenders == []

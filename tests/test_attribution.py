@@ -1,11 +1,11 @@
-"""Each attribution rule, and the fact it rests on (see the docstring of ``spyagency.decide.attribution``)."""
+"""Each attribution rule, and the fact it rests on (see the docstring of ``spyagency.core.attribution``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from spyagency.decide.attribution import attribute, fcsr_bounds, group_by_run
-from spyagency.models import Attribution, FcsrSpan, RunLine, TagInfo, Upload
+from spyagency.core.attribution import attribute, fcsr_bounds, group_by_run
+from spyagency.core.models import Attribution, FcsrSpan, RunLine, TagInfo, Upload
 
 H = timedelta(hours=1)
 T = datetime(2026, 7, 1, tzinfo=UTC)
@@ -178,7 +178,7 @@ def test_each_attribution_says_why_in_words_an_expert_can_check():
 
 
 def test_late_candidates_are_runs_locked_when_the_payload_came_and_below_its_since():
-    from spyagency.decide.attribution import attribute_all
+    from spyagency.core.attribution import attribute_all
 
     entries = line((500, T - 10 * H), (501, T), (502, T + 2 * H), (503, None))
     arrived = T + LOCK - TOL  # 501 could be locked from exactly now; 502 not yet

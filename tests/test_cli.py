@@ -10,9 +10,9 @@ import time
 import httpx
 import pytest
 
+from simulator.scenario import demo_runs
+from simulator.simulator import Simulator
 from spyagency.clock import utcnow
-from spyagency.simulator.scenario import demo_runs
-from spyagency.simulator.simulator import Simulator
 
 from .support.net import refused_port
 
@@ -66,14 +66,14 @@ def test_a_broken_policy_file_is_reported_with_the_bad_key(tmp_path):
     result = run_cli("poll", "--once", env={"SPYAGENCY_POLICY": str(bad),
                                             "SPYAGENCY_DB_URL": f"sqlite:///{tmp_path / 's.db'}"})
     assert result.returncode == 2
-    assert "workflow.0.stream" in result.stderr
+    assert "workflow.0.producer" in result.stderr
 
 
 def test_a_bad_setting_names_its_variable_and_the_allowed_values(tmp_path):
     result = run_cli("steering", env={"SPYAGENCY_DB_URL": f"sqlite:///{tmp_path / 's.db'}",
                                       "SPYAGENCY_STEER_MODE": "pause-everything"})
     assert result.returncode == 2
-    assert "configuration error: SPYAGENCY_STEER_MODE: Input should be 'http', 'sql' or 'dry-run'" in result.stderr
+    assert "configuration error: SPYAGENCY_STEER_MODE: Input should be 'sql' or 'dry-run'" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -90,7 +90,7 @@ def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     ("SPYAGENCY_DB_URL", "mongodb://db.cern.ch/store", "no installed driver for mongodb://db.cern.ch/store"),
     ("SPYAGENCY_CONDDB_URL", "oracle:/cms_orcon_adg", "is not a database URL"),
     ("SPYAGENCY_AUTH_MODE", "kerberos", "Input should be 'token' or 'proxy'"),
-    ("SPYAGENCY_STEER_MODE", "fast", "Input should be 'http', 'sql' or 'dry-run'"),
+    ("SPYAGENCY_STEER_MODE", "fast", "Input should be 'sql' or 'dry-run'"),
     ("SPYAGENCY_TOKENS", "s3cr3t-token=alice", "is not token=user:role|role, roles from alca-expert, operator, tier0"),
     ("SPYAGENCY_TOKENS", "s3cr3t-token=alice:admin", "roles from alca-expert, operator, tier0"),
     ("SPYAGENCY_POLL_INTERVAL_S", "a minute", "Input should be a valid number"),

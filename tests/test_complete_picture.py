@@ -5,11 +5,11 @@ from datetime import timedelta
 
 import pytest
 
-from spyagency.act.notify import FOLLOW_UP, NOTIFY, pending_notifications
-from spyagency.act.steering import WAIT, pending_actions
-from spyagency.models import AckKind, Source
+from simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.core.models import AckKind, Source
+from spyagency.passes.steer import WAIT, pending_actions
+from spyagency.passes.warn import FOLLOW_UP, NOTIFY, pending_notifications
 from spyagency.people.acknowledge import acknowledge
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 from spyagency.store.observations import load_observations
 from spyagency.store.tables import OutboxRow, TrackedRun
 
@@ -49,7 +49,7 @@ def test_a_run_only_conddb_has_seen_is_not_judged_on_what_tier0_and_dqm_did_not_
     assert world.agency.warn(send=lambda row: None) == 0  # no warning on a provisional verdict
     assert world.agency.steer() == 0 and pending_actions(world.store) == []  # and no pause
     with world.store.session() as session:
-        from spyagency.act.steering import decide_steering
+        from spyagency.passes.steer import decide_steering
         assert decide_steering(session, world.agency.policy, world.clock.now()).action == WAIT
 
     world.agency.poll(Source.TIER0)  # Tier0 named the era: now the DQM GUI must look too

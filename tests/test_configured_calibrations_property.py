@@ -16,8 +16,8 @@ from datetime import timedelta
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from spyagency.decide.readiness import decide_run
-from spyagency.models import AckKind, Acknowledgement, RunInfo, RunObservations, Tier0Run
+from spyagency.core.models import AckKind, Acknowledgement, RunInfo, RunObservations, Tier0Run
+from spyagency.core.readiness import decide_run
 
 from .test_readiness import FRESH, NOW, POLICY, RUN, T0, upload
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from api.server import start_in_thread
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+from simulator.scenario import Outcome, SimRun, all_streams
 
 from .conftest import START
 from .support.missing import missing
@@ -191,7 +191,7 @@ def test_axe_core_finds_no_serious_accessibility_violations(browser, served_stee
 @pytest.mark.usefixtures("quality_reads_unbounded")
 def test_an_unusual_calibration_is_flagged_with_its_trends(browser, world_factory, policy):
     """An expert sees why a calibration was flagged (the numbers and their history) and may accept or hold it."""
-    from spyagency.simulator.scenario import SimRun as Run
+    from simulator.scenario import SimRun as Run
 
     runs = []
     for i in range(14):

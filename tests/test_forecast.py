@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from spyagency.decide.forecast import forecast, forecast_staged, survival
-from spyagency.models import OutboxAction
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+from simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.core.forecast import forecast, forecast_staged, survival
+from spyagency.core.models import OutboxAction
 
 from .conftest import START
 
@@ -128,7 +128,7 @@ def test_a_run_whose_calibration_is_overdue_against_history_is_warned_once_and_s
 def test_a_run_whose_express_finished_late_is_forecast_from_its_express_not_from_its_stop(world_factory, policy):
     """The store sees each calibration turn harvesting (its express done) and land: a run held up by
     Tier0 is forecast a harvest after its express, not "later than every landing"."""
-    from spyagency.forecasting import forecasts_for
+    from spyagency.store.forecasts import forecasts_for
 
     runs = [SimRun(386900 + i, START + 2 * i * H, START + (2 * i + 1) * H, all_streams(policy), harvest_lag=H)
             for i in range(8)]

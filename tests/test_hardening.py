@@ -17,10 +17,10 @@ from sqlalchemy import func, select, text
 from api.auth import Authenticator
 from api.main import create_app, create_release_app
 from api.server import unsafe_exposure
-from spyagency.free_text import free_text_problem
+from simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.core.free_text import free_text_problem
 from spyagency.redact import mask_credentials
 from spyagency.settings import Settings
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 from spyagency.store.tables import AckRow
 
 from .conftest import START
@@ -180,7 +180,7 @@ def test_run_numbers_and_workflow_names_are_matched_whole(world):
         reply = client.post("/api/v1/runs/386926/workflows/SiPixelAli%0A/acknowledgements", headers=EXPERT,
                             json={"kind": "accept_without_payload", "comment": "x"})
         assert reply.status_code == 422
-    from spyagency.observe.tier0 import check_run_number
+    from spyagency.sources.tier0 import check_run_number
     with pytest.raises(ValueError):
         check_run_number("386925\n")  # type: ignore[arg-type]
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from spyagency.act.notify import deliver_notifications, log_notifier, pending_notifications, plan_notifications
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+from simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.passes.warn import deliver_notifications, log_notifier, pending_notifications, plan_notifications
 
 from .conftest import START
 from .support.smtp_server import SmtpServer, text_of

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from spyagency.models import RunState, WorkflowState
-from spyagency.simulator.httpserver import Fault
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+from simulator.httpserver import Fault
+from simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.core.models import RunState, WorkflowState
 from spyagency.store.queries import get_run, history
 
 from .conftest import START

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from spyagency.models import AckKind
+from simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.core.models import AckKind
 from spyagency.people.acknowledge import acknowledge
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 
 from .conftest import START
 
@@ -109,7 +109,7 @@ def store_snapshot(store) -> dict[str, object]:
 
 
 def test_a_cycle_killed_anywhere_leaves_a_store_the_next_cycle_completes(world_factory, policy, store_url, tmp_path):
-    from spyagency.simulator.scenario import generate_runs
+    from simulator.scenario import generate_runs
     from spyagency.store import Store
 
     runs = generate_runs(policy, 390000, START - 60 * H, 60, seed=7, problem_rate=0.3)

@@ -10,17 +10,17 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from spyagency.decide.quality import QualityStatus, chi2_survival, normal_equivalent, score_run
-from spyagency.models import AckKind, AttributedUpload, Attribution, RunState, Upload, WorkflowState
-from spyagency.observe import polling
-from spyagency.observe.dqm import feature_values, read_quality
-from spyagency.observe.errors import DqmProtocolError
-from spyagency.observe.jsroot import hist_from_jsroot
-from spyagency.observe.upload_quality import current_iovs, upload_values
+from simulator.quality import Anomaly, QualitySeason
+from simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.core.models import AckKind, AttributedUpload, Attribution, RunState, Upload, WorkflowState
+from spyagency.core.quality import QualityStatus, chi2_survival, normal_equivalent, score_run
+from spyagency.core.upload_quality import current_iovs, upload_values
+from spyagency.passes import observe as polling
 from spyagency.people.acknowledge import acknowledge
 from spyagency.policy import Policy, PolicyError, QualityWatch, load_policy, parse_policy
-from spyagency.simulator.quality import Anomaly, QualitySeason
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.sources.dqm import feature_values, read_quality
+from spyagency.sources.errors import DqmProtocolError
+from spyagency.sources.jsroot import hist_from_jsroot
 from spyagency.store import quality as quality_store
 
 from .conftest import START, make_world
@@ -92,8 +92,8 @@ def test_the_chance_probability_matches_known_chi2_quantiles():
 def test_a_gated_output_is_done_only_when_read_judged_and_normal(missing, history, shift):
     """Property: under a gate, a workflow is released only with every number read, enough history,
     and a normal score; anything else waits for an expert."""
-    from spyagency.decide.readiness import _judged
-    from spyagency.models import RunInfo, RunObservations, Source
+    from spyagency.core.models import RunInfo, RunObservations, Source
+    from spyagency.core.readiness import _judged
 
     policy = _policy("gate")
     wf = policy.workflow("SiPixelAli")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from spyagency.decide.readiness import decide_run
-from spyagency.models import (
+from spyagency.core.models import (
     AckKind,
     Acknowledgement,
     AttributedUpload,
@@ -22,6 +21,7 @@ from spyagency.models import (
     Upload,
     WorkflowState,
 )
+from spyagency.core.readiness import decide_run
 from spyagency.policy import load_policy
 
 POLICY = load_policy()
@@ -225,8 +225,8 @@ def test_a_failed_harvest_is_released_only_by_an_experts_acceptance():
 
 
 def test_a_status_histogram_with_a_configured_failure_bin_classifies_failed_first():
-    from spyagency.observe.dqm import classify
     from spyagency.policy import DqmRule
+    from spyagency.sources.dqm import classify
 
     rule = DqmRule(dataset="/StreamExpress/{era}-PromptCalibProdSiPixelAli-Express-v{version}/ALCAPROMPT",
                    histogram="AlCaReco/SiPixelAli/statusResults", updated_bin="DB updated",
@@ -451,7 +451,7 @@ def _gated(mode: str):  # type: ignore[no-untyped-def]
 
 
 def _score(status: str):  # type: ignore[no-untyped-def]
-    from spyagency.decide.quality import FeatureScore, QualityScore, QualityStatus
+    from spyagency.core.quality import FeatureScore, QualityScore, QualityStatus
 
     driver = FeatureScore("Δθx of BPIX(x+)", "BPIX(x+)", "µrad", 61.0, 3.0, 7.0, 8.3)
     return QualityScore("SiPixelAli", QualityStatus(status), 9.1 if status == "unusual" else 1.2, "BPIX(x+)",

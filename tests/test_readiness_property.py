@@ -16,9 +16,7 @@ from datetime import timedelta
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from spyagency.decide.readiness import decide_run
-from spyagency.decide.release import release_answer
-from spyagency.models import (
+from spyagency.core.models import (
     AckKind,
     Acknowledgement,
     Attribution,
@@ -32,6 +30,8 @@ from spyagency.models import (
     Tier0Global,
     Tier0Run,
 )
+from spyagency.core.readiness import decide_run
+from spyagency.core.release import release_answer
 
 from .test_readiness import ALL_PRODUCERS, COLLISION_WORKFLOWS, NOW, POLICY, RUN, streams_of, upload
 

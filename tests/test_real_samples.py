@@ -15,12 +15,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 import pytest
 
-from spyagency.models import DqmOutcome
-from spyagency.observe.dqm import DqmClient
-from spyagency.observe.errors import DqmProtocolError
-from spyagency.observe.tier0 import Tier0Client
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
-from spyagency.simulator.simulator import Simulator
+from simulator.scenario import Outcome, SimRun, all_streams
+from simulator.simulator import Simulator
+from spyagency.core.models import DqmOutcome
+from spyagency.sources.dqm import DqmClient
+from spyagency.sources.errors import DqmProtocolError
+from spyagency.sources.tier0 import Tier0Client
 
 from .conftest import START
 

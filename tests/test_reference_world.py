@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from spyagency.act import steering
 from spyagency.agency import Agency
 from spyagency.clock import ManualClock
-from spyagency.models import AckKind, RunState, RunVerdict, WorkflowState
+from spyagency.core.models import AckKind, RunState, RunVerdict, WorkflowState
+from spyagency.passes import steer as steering
 from spyagency.people.acknowledge import acknowledge
 from spyagency.people.overrides import OverrideKind, record_override
 from spyagency.policy import Policy

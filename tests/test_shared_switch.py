@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from spyagency.decide.steering import PAUSE, RESUME, SteeringDecision, shared_switch_step
-from spyagency.models import SteeringAction, SwitchChange, SwitchPicture
+from spyagency.core.models import SteeringAction, SwitchChange, SwitchPicture
+from spyagency.core.steering import PAUSE, RESUME, SteeringDecision, shared_switch_step
 
 T = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 MARGIN = timedelta(minutes=5)
@@ -70,8 +70,8 @@ def test_the_margin_is_the_policys_clock_tolerance_not_a_constant():
 
 
 def test_the_steering_reason_lists_each_run_it_looked_at():
-    from spyagency.decide.steering import desired_switch
-    from spyagency.models import LineRun
+    from spyagency.core.models import LineRun
+    from spyagency.core.steering import desired_switch
     from spyagency.policy import load_policy
 
     policy = load_policy()
@@ -85,8 +85,8 @@ def test_the_steering_reason_lists_each_run_it_looked_at():
 
 
 def test_a_verdict_steering_cannot_stand_on_is_named_and_its_limits_are_inclusive():
-    from spyagency.decide.steering import desired_switch
-    from spyagency.models import LineRun
+    from spyagency.core.models import LineRun
+    from spyagency.core.steering import desired_switch
     from spyagency.policy import load_policy
 
     policy = load_policy()
@@ -108,9 +108,9 @@ def test_a_verdict_steering_cannot_stand_on_is_named_and_its_limits_are_inclusiv
 
 
 def test_the_line_stops_at_a_running_run_passes_overrides_and_pauses_from_the_margin_on():
-    from spyagency.decide.steering import WAIT, desired_switch
-    from spyagency.models import LineRun
-    from spyagency.models import ResumeOverride as Override
+    from spyagency.core.models import LineRun
+    from spyagency.core.models import ResumeOverride as Override
+    from spyagency.core.steering import WAIT, desired_switch
     from spyagency.policy import load_policy
 
     policy = load_policy()
@@ -140,8 +140,8 @@ def test_the_line_stops_at_a_running_run_passes_overrides_and_pauses_from_the_ma
 
 
 def test_a_line_of_ready_runs_resumes_for_the_first_of_them_and_a_reasonless_run_is_not_ready():
-    from spyagency.decide.steering import desired_switch
-    from spyagency.models import LineRun
+    from spyagency.core.models import LineRun
+    from spyagency.core.steering import desired_switch
     from spyagency.policy import load_policy
 
     policy = load_policy()
@@ -154,7 +154,7 @@ def test_a_line_of_ready_runs_resumes_for_the_first_of_them_and_a_reasonless_run
 
 
 def test_waiting_and_standing_still_say_why():
-    from spyagency.decide.steering import WAIT
+    from spyagency.core.steering import WAIT
 
     wait = SteeringDecision(WAIT, 386925, "the DQM GUI has not looked at run 386925 yet")
     step = shared_switch_step(wait, picture(None, last=None), MARGIN)

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
+from simulator.scenario import Outcome, SimRun, all_streams
 from spyagency.people.acknowledge import AcknowledgementError
 from spyagency.people.signoff import SignOffRequest, record_signoff, signoff_requests
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
 
 from .conftest import START
 

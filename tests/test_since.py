@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spyagency.since import pack_lumi, run_of_since, run_range, unpack_lumi
+from spyagency.core.since import pack_lumi, run_of_since, run_range, unpack_lumi
 
 
 def test_known_value_from_the_cms_conddb():

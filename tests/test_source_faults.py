@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, func, insert, select, update
 
-from spyagency.models import RunState, WorkflowState
-from spyagency.observe import conddb_schema as db
-from spyagency.simulator.httpserver import Fault
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+from simulator.httpserver import Fault
+from simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.core.models import RunState, WorkflowState
+from spyagency.sources import conddb_schema as db
 from spyagency.store.tables import AckRow, DqmRow, StateChange, TrackedRun, UploadRow
 
 from .conftest import START

@@ -9,20 +9,20 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.dialects.oracle import dialect as oracle_dialect
 
-from spyagency.models import DqmOutcome
-from spyagency.observe import conddb_schema
-from spyagency.observe.conddb import CondDBClient, payload_size_query
-from spyagency.observe.dqm import DqmClient
-from spyagency.observe.errors import (
+from simulator.httpserver import Fault
+from simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.core.models import DqmOutcome
+from spyagency.sources import conddb_schema
+from spyagency.sources.conddb import CondDBClient, payload_size_query
+from spyagency.sources.dqm import DqmClient
+from spyagency.sources.errors import (
     CondDBProtocolError,
     CondDBUnavailable,
     DqmProtocolError,
     Tier0ProtocolError,
     Tier0Unavailable,
 )
-from spyagency.observe.tier0 import Tier0Client
-from spyagency.simulator.httpserver import Fault
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.sources.tier0 import Tier0Client
 
 from .conftest import START
 from .support.net import refused_port

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from spyagency.act import steering
-from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+from simulator.scenario import Outcome, SimRun, all_streams
+from spyagency.passes import steer as steering
 
 from .conftest import START
 
@@ -39,7 +39,7 @@ def test_pause_near_lock_then_resume_after_acknowledgement(world):
     assert [a.enabled for a in real_actions(world)] == [False]
     assert not world.sim.world.promptreco_enabled
     assert world.agency.steer().delivered == 0  # level-triggered: nothing new to do
-    from spyagency.models import AckKind
+    from spyagency.core.models import AckKind
     from spyagency.people.acknowledge import acknowledge
     acknowledge(world.store, world.agency.policy, run=386925, workflow="SiPixelAli",
                 kind=AckKind.ACCEPT_WITHOUT_PAYLOAD, author="expert", comment="ok", now=world.clock.now())
@@ -220,8 +220,8 @@ def test_tier0s_line_as_steering_reads_it_from_the_store(tmp_path):
 
 
 def test_a_refused_action_is_cancelled_with_its_reason_and_the_next_one_still_goes_out(world):
-    from spyagency.act.outbox import deliver_pending
     from spyagency.errors import SwitchTakenOver
+    from spyagency.passes.outbox import deliver_pending
     from spyagency.store.tables import OutboxRow
 
     world.at(39 * H)
@@ -245,7 +245,7 @@ def test_a_refused_action_is_cancelled_with_its_reason_and_the_next_one_still_go
 
 
 def test_each_attempt_is_counted(world):
-    from spyagency.act.outbox import deliver_pending
+    from spyagency.passes.outbox import deliver_pending
 
     world.at(39 * H)
     steering.plan(world.store, world.agency.policy, world.clock.now())

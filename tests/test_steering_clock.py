@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 import spyagency.agency as agency_module
-from spyagency.decide.decisions import decide_all
-from spyagency.simulator.httpserver import Fault
-from spyagency.simulator.scenario import SimRun, all_streams
+from simulator.httpserver import Fault
+from simulator.scenario import SimRun, all_streams
+from spyagency.passes.decide import decide_all
 
 from .conftest import START
 

@@ -19,7 +19,7 @@ def test_a_run_is_finalized_only_once_locked_and_settled(world_factory, policy):
     """Finalized runs are never decided again: released ones at once, overdue ones a day after the lock."""
     from datetime import timedelta
 
-    from spyagency.simulator.scenario import Outcome, SimRun, all_streams
+    from simulator.scenario import Outcome, SimRun, all_streams
     from spyagency.store.tables import TrackedRun
 
     from .conftest import START

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from spyagency.act.tier0_control import SqlControl, SwitchRow
+from spyagency.core.models import OutboxEntry
 from spyagency.errors import SwitchTakenOver
-from spyagency.models import OutboxEntry
+from spyagency.sources.tier0_switch import SqlControl, SwitchRow
 
 DDL = "CREATE TABLE promptreco_status (status INTEGER NOT NULL, change_time TIMESTAMP NOT NULL)"
 SEED = datetime(2026, 5, 1)

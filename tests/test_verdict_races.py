@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
-from spyagency.decide.decisions import decide_all
-from spyagency.models import AckKind, RunState
+from simulator.scenario import SimRun, all_streams
+from spyagency.core.models import AckKind, RunState
+from spyagency.passes.decide import decide_all
 from spyagency.people.acknowledge import acknowledge
-from spyagency.simulator.scenario import SimRun, all_streams
 from spyagency.store.queries import get_run
 
 from .conftest import START
@@ -38,8 +38,8 @@ def test_a_hold_committed_while_a_poll_decides_is_not_overwritten(world_factory,
 def test_a_decision_stamped_in_the_future_is_never_a_release():
     from datetime import datetime
 
-    from spyagency.decide.release import release_answer
-    from spyagency.models import RunSummary
+    from spyagency.core.models import RunSummary
+    from spyagency.core.release import release_answer
 
     now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -59,7 +59,7 @@ def test_a_verdict_the_store_saved_long_ago_is_stale_whatever_the_api_clock_says
 
     from sqlalchemy import text
 
-    from spyagency.decide.release import release_answer
+    from spyagency.core.release import release_answer
     from spyagency.store.release_reader import release_reader
 
     world = world_factory([SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy))], store_url=store_url)
@@ -91,8 +91,8 @@ def test_the_release_answer_at_its_boundaries_says_exactly_why_not():
     from dataclasses import replace
     from datetime import datetime
 
-    from spyagency.decide.release import FUTURE_TOLERANCE, release_answer
-    from spyagency.models import RunSummary
+    from spyagency.core.models import RunSummary
+    from spyagency.core.release import FUTURE_TOLERANCE, release_answer
 
     now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
     limit = timedelta(minutes=15)
@@ -125,8 +125,8 @@ def test_the_release_answer_at_its_boundaries_says_exactly_why_not():
 def test_a_run_is_final_once_locked_and_released_or_watched_long_enough_after_its_lock():
     from datetime import UTC, datetime, timedelta
 
-    from spyagency.decide.finalize import is_final
-    from spyagency.models import RunState, RunVerdict
+    from spyagency.core.finalize import is_final
+    from spyagency.core.models import RunState, RunVerdict
     from spyagency.policy import load_policy
 
     policy = load_policy()

@@ -12,17 +12,17 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, sta
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from spyagency import console
+from spyagency.core.models import AckKind, RunState
 from spyagency.errors import InputRefused, NotFound
-from spyagency.forecasting import forecasts_for
-from spyagency.models import AckKind, RunState
-from spyagency.observe.dqm import gui_links
 from spyagency.people.acknowledge import acknowledge
-from spyagency.report import time_left, to_lock
+from spyagency.sources.dqm import gui_links
 from spyagency.store import Session, queries
+from spyagency.store.forecasts import forecasts_for
 from spyagency.store.observations import tier0_global
 from spyagency.store.people import acknowledgements
 from spyagency.store.sessions import end_session, start_session
+from spyagency.views import console
+from spyagency.views.report import time_left, to_lock
 
 from ..auth import SESSION_COOKIE, Principal
 from ..deps import DbSession, State, current_principal

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from spyagency.decide.readiness import source_problem
-from spyagency.models import RunState, Source
+from spyagency.core.models import RunState, Source
+from spyagency.core.readiness import source_problem
 from spyagency.store import queries
 
 from ..deps import AppState, State

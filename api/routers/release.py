@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from spyagency.decide.release import release_answer
+from spyagency.core.models import RunState, RunSummary
+from spyagency.core.release import release_answer
 from spyagency.errors import StoreUnavailable
-from spyagency.models import RunState, RunSummary
 
 from ..deps import AppState
 from ..schemas import ReleaseOut, RunNumber

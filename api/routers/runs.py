@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from spyagency.models import RunState, RunSummary
+from spyagency.core.models import RunState, RunSummary
 from spyagency.store import queries
 from spyagency.store.people import acknowledgements
 

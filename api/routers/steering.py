@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from spyagency.act.steering import steering_status
+from spyagency.passes.steer import steering_status
 from spyagency.people.overrides import record_override
 from spyagency.store.people import overrides_for
 

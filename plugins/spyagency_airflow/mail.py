@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-from spyagency.act.notify import Notify, body, subject
-from spyagency.models import OutboxEntry
+from spyagency.core.models import OutboxEntry
+from spyagency.passes.warn import Notify, body, subject
 
 #: The SMTP relay; Airflow's own ``smtp_default`` is used when this connection is not defined.
 SMTP_CONN_ID = "spyagency_smtp"

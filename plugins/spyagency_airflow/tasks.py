@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from spyagency.act.notify import pending_notifications
-from spyagency.models import Source
+from spyagency.core.models import Source
+from spyagency.passes.warn import pending_notifications
 from spyagency_airflow.hooks import SpyAgencyHook
 from spyagency_airflow.mail import smtp_provider_notifier
 

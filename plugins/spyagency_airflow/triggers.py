@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from spyagency.observe.conddb import CondDBClient
+from spyagency.sources.conddb import CondDBClient
 from spyagency_airflow.hooks import connection_url
 
 #: The CondDB connection the sensor reads by default (the same one the polling DAG uses).

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from spyagency.decide.decisions import decide_all
+from spyagency.core.free_text import free_text_problem
+from spyagency.core.models import AckKind, AckRecord, RunVerdict, WorkflowState
 from spyagency.errors import Conflict, InputRefused, UnknownRun, UnknownWorkflow
-from spyagency.free_text import free_text_problem
-from spyagency.models import AckKind, AckRecord, RunVerdict, WorkflowState
+from spyagency.passes.decide import decide_all
 from spyagency.policy import Policy, is_pcl_producer
 from spyagency.store import Store
 from spyagency.store.people import add_acknowledgement, run_as_decided

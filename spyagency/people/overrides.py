@@ -10,9 +10,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from spyagency.core.free_text import free_text_problem
+from spyagency.core.models import OverrideRecord
 from spyagency.errors import Conflict, InputRefused, UnknownRun
-from spyagency.free_text import free_text_problem
-from spyagency.models import OverrideRecord
 from spyagency.store import Store
 from spyagency.store.people import RESUME_KIND, add_override, run_as_decided
 

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from spyagency.models import AckKind, RunState, WorkflowState
+from spyagency.core.models import AckKind, RunState, WorkflowState
 from spyagency.people.acknowledge import acknowledge
 from spyagency.policy import Policy
 from spyagency.store import Store

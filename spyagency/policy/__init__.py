@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from spyagency.core.models import PCL_PREFIX
 from spyagency.errors import SpyAgencyError
-from spyagency.models import PCL_PREFIX
 
 DEFAULT_POLICY_NAME = "default.toml"
 

@@ -1,7 +1,7 @@
 """The state store: runs, observations, verdicts with history, acknowledgements, outbox.
 
 The only package that talks SQL to SpyAgency's own database. Its functions take a ``Session``
-(from ``Store.session()``) and return domain dataclasses from ``spyagency.models``.
+(from ``Store.session()``) and return domain dataclasses from ``spyagency.core.models``.
 """
 
 from sqlalchemy.exc import DBAPIError

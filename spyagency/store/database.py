@@ -10,11 +10,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy import Engine, event, func, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from spyagency.errors import BadDatabaseUrl, StoreUnavailable
+from spyagency.database_urls import create_database_engine, safe_url
+from spyagency.errors import StoreUnavailable
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -37,27 +38,6 @@ AGE_SECONDS_SQL = {
     "sqlite": "(julianday('now') - julianday({column})) * 86400.0",
     "postgresql": "EXTRACT(EPOCH FROM (timezone('UTC', now()) - {column}))",
 }
-
-
-def safe_url(url: str) -> str:
-    """``url`` with its password hidden, fit for messages and logs."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparsable URL>"
-
-
-def create_database_engine(url: str, **options: Any) -> Engine:
-    """``create_engine`` that says plainly what is wrong with a URL (any database SpyAgency talks to)."""
-    try:
-        return create_engine(url, **options)
-    except (NoSuchModuleError, ImportError) as exc:
-        raise BadDatabaseUrl(f"no installed driver for {safe_url(url)} ({exc}); SQLite, PostgreSQL "
-                             f"(pip install 'spyagency[postgres]') and Oracle (oracle+oracledb://) are supported",
-                             url=url) from None
-    except ArgumentError:
-        raise BadDatabaseUrl(f"{url[:40]!r} is not a database URL; expected e.g. sqlite:///path/file.db or "
-                             f"postgresql://user:password@host:5432/name", url=url) from None
 
 
 def make_store_engine(url: str, **options: Any) -> Engine:

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from spyagency.models import (
+from spyagency.core.models import (
     AckKind,
     Acknowledgement,
     AttributedUpload,

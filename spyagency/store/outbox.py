@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from spyagency.models import OutboxEntry
+from spyagency.core.models import OutboxEntry
 from spyagency.redact import mask_credentials
 from spyagency.store.tables import OutboxRow
 

@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from spyagency.core.models import AckRecord, OverrideRecord, ResumeOverride
 from spyagency.errors import UnknownRun
-from spyagency.models import AckRecord, OverrideRecord, ResumeOverride
 from spyagency.store.observations import bump_facts
 from spyagency.store.tables import AckRow, SteeringOverrideRow, Tier0GlobalRow, TrackedRun, WorkflowStateRow
 

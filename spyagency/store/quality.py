@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from spyagency.models import AckKind
+from spyagency.core.models import AckKind
 from spyagency.store.tables import AckRow, QualityValueRow
 
 #: The status of an output the watch called unusual: it stays out of later histories unless accepted.

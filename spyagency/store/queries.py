@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from spyagency.models import (
+from spyagency.core.models import (
     LineRun,
     RunState,
     RunSummary,

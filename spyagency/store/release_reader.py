@@ -21,8 +21,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, make_url
 
+from spyagency.core.models import RunSummary
 from spyagency.errors import StoreUnavailable
-from spyagency.models import RunSummary
 from spyagency.store.database import AGE_SECONDS_SQL, StoreFile, make_store_engine
 
 _COLUMNS = "run, state, release, reasons, start_time, stop_time, lock_time, release_time, decided_at, era"

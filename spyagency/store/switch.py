@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from spyagency.models import (
+from spyagency.core.models import (
     STEERING_ACTIONS,
     OutboxAction,
     SteeringAction,

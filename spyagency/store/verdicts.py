@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from spyagency.models import RunVerdict, Source
+from spyagency.core.models import RunVerdict, Source
 from spyagency.store.database import database_now
 from spyagency.store.tables import ReleaseDecision, StateChange, TrackedRun, WorkflowStateRow
 
@@ -28,7 +28,7 @@ def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], final: Colle
 
     With ``versions`` (the facts version each verdict was made from), a verdict is saved only if
     its run's facts have not changed since: never over facts newer than the ones it read. Runs in
-    ``final`` are finalized: never decided again (the rule is ``spyagency.decide.finalize``).
+    ``final`` are finalized: never decided again (the rule is ``spyagency.core.finalize``).
     """
     if versions is not None:
         kept = [v for v in verdicts if v.run in versions and _still_current(session, v.run, versions[v.run])]

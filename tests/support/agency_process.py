@@ -20,9 +20,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from spyagency.act import steering
 from spyagency.agency import Agency
 from spyagency.clock import ManualClock
+from spyagency.passes import steer as steering
 from spyagency.settings import Settings
 from spyagency.store.tables import OutboxRow
 
@@ -40,9 +40,9 @@ CRASH_POINTS = ("inside-conddb-poll", "after-conddb-poll", "inside-tier0-poll", 
 
 def cycle_dying_at(agency: Agency, marker: str) -> None:
     """One observe → decide cycle that waits to be killed at ``marker``."""
-    from spyagency.decide import decisions
-    from spyagency.models import Source
-    from spyagency.observe import polling
+    from spyagency.core.models import Source
+    from spyagency.passes import decide as decisions
+    from spyagency.passes import observe as polling
 
     record_success = polling.obs.record_success
 

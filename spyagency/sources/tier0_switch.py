@@ -1,0 +1,156 @@
+"""Moving Tier0's release switch as its own operators do: a row in ``promptreco_status``, nothing else.
+
+The table (t0wmadatasvc ``etc/OracleSchema.sql``) has two columns, ``status`` and
+``change_time``: no key, no user. The newest row by ``change_time`` holds; Tier0 reads
+``SELECT status ... WHERE change_time = (SELECT MAX(change_time) ...)``. The Offline Run
+Manager's account may only SELECT and INSERT, so SpyAgency never creates or alters it.
+
+SpyAgency knows its own rows from its own records: before a row is written, the exact
+``change_time`` (microseconds) is stored with the outbox entry. A resend looks for that row
+first. A resume is written only when the newest row is SpyAgency's own pause, and a pause only
+when no one else has paused: the check and the insert share one transaction, made exclusive by
+``LOCK TABLE`` on Oracle, SERIALIZABLE on PostgreSQL and ``BEGIN IMMEDIATE`` on SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Column, Connection, DateTime, Integer, MetaData, Table, func, insert, select
+
+from spyagency.clock import utcnow
+from spyagency.core.models import OutboxAction, OutboxEntry
+from spyagency.database_urls import create_database_engine
+from spyagency.errors import SwitchTakenOver
+
+PAUSE = OutboxAction.PAUSE.value
+
+
+def switch_table(schema: str | None = None) -> Table:
+    """Tier0's ``promptreco_status`` as it is: (status, change_time), in ``schema`` if given."""
+    return Table("promptreco_status", MetaData(schema=schema),
+                 Column("status", Integer, nullable=False),
+                 Column("change_time", DateTime, nullable=False))
+
+
+@dataclass(frozen=True)
+class SwitchRow:
+    """One row of the switch: 1 = releasing, 0 = paused, from ``change_time`` on."""
+
+    status: int
+    change_time: datetime
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+#: Remembers, in SpyAgency's store, the change_time about to be written for an outbox entry (committed first).
+Remember = Callable[[OutboxEntry, datetime], None]
+#: Every (status, change_time) SpyAgency has ever written or tried to write.
+OwnWrites = Callable[[], set[tuple[int, datetime]]]
+
+
+class SqlControl:
+    """Pauses and resumes Tier0 by inserting ``(status, change_time)`` rows, exactly once, never over a person."""
+
+    def __init__(self, url: str, *, remember: Remember, own_writes: OwnWrites, schema: str | None = None,
+                 now: Callable[[], datetime] = utcnow) -> None:
+        self.engine = create_database_engine(url)
+        self.table = switch_table(schema)
+        self._remember = remember
+        self._own_writes = own_writes
+        self._now = now
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __call__(self, entry: OutboxEntry) -> None:
+        status = 0 if entry.action == PAUSE else 1
+        recorded = {_naive(t) for t in _recorded_times(entry)}
+        own = {(s, _naive(t)) for s, t in self._own_writes()}
+        with self._exclusive() as conn:
+            if recorded and conn.execute(select(func.count()).select_from(self.table).where(
+                    self.table.c.status == status, self.table.c.change_time.in_(recorded))).scalar_one():
+                return  # a resend after a crash: the row is there already
+            newest = self._newest(conn)
+            self._check_may_write(status, newest, own)
+            if newest and len(newest) == 1 and newest[0].status == status and (status, newest[0].change_time) in own:
+                return  # SpyAgency's own row already says so
+            moment = _naive(self._now())
+            if newest and moment <= newest[0].change_time:
+                moment = newest[0].change_time + _TICK  # newer than every row, or it would not count
+            self._remember(entry, moment.replace(tzinfo=UTC))
+            conn.execute(insert(self.table).values(status=status, change_time=moment))
+
+    @staticmethod
+    def _check_may_write(status: int, newest: list[SwitchRow], own: set[tuple[int, datetime]]) -> None:
+        if not newest:
+            return
+        ambiguous = len(newest) > 1
+        top = newest[0]
+        if status == 1:
+            if ambiguous or top.status != 0 or (0, top.change_time) not in own:
+                who = "two rows share the newest change_time" if ambiguous else (
+                    f"the newest row ({top.status} at {top.change_time:%Y-%m-%d %H:%M:%S.%f}) is not SpyAgency's pause")
+                raise SwitchTakenOver(f"not resuming: {who}; someone else holds the switch",
+                                      enabled=bool(top.status) and not ambiguous)
+        elif top.status == 0 and not ambiguous and (0, top.change_time) not in own:
+            raise SwitchTakenOver(f"not pausing: someone else paused Tier0 at {top.change_time:%Y-%m-%d %H:%M} UTC; "
+                                  f"SpyAgency leaves their pause alone", enabled=False)
+
+    def _newest(self, conn: Connection) -> list[SwitchRow]:
+        latest = select(func.max(self.table.c.change_time)).scalar_subquery()
+        rows = conn.execute(select(self.table.c.status, self.table.c.change_time)
+                            .where(self.table.c.change_time == latest)).all()
+        return [SwitchRow(int(r.status), r.change_time) for r in rows]
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[Connection]:
+        """A transaction no other writer of the switch can interleave with."""
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            with self.engine.connect() as raw:
+                conn = raw.execution_options(isolation_level="AUTOCOMMIT")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.exec_driver_sql("ROLLBACK")
+                    raise
+                conn.exec_driver_sql("COMMIT")
+            return
+        options = {"isolation_level": "SERIALIZABLE"} if dialect == "postgresql" else {}
+        with self.engine.connect() as raw, raw.execution_options(**options).begin():
+            conn = raw
+            if dialect == "oracle":  # INSERT privilege suffices for a table lock on Oracle
+                name = f"{self.table.schema}.{self.table.name}" if self.table.schema else self.table.name
+                conn.exec_driver_sql(f"LOCK TABLE {name} IN EXCLUSIVE MODE")
+            yield conn
+
+    def newest(self) -> list[SwitchRow]:
+        """The rows sharing the newest change_time (Tier0 reads the switch from them)."""
+        with self.engine.connect() as conn:
+            return self._newest(conn)
+
+    def current(self) -> bool | None:
+        """The switch as Tier0 reads it; None when the table is empty or the newest rows disagree."""
+        statuses = {row.status for row in self.newest()}
+        return bool(statuses.pop()) if len(statuses) == 1 else None
+
+    def rows(self) -> list[SwitchRow]:
+        """Every row, oldest first."""
+        with self.engine.connect() as conn:
+            return [SwitchRow(int(r.status), r.change_time) for r in conn.execute(
+                select(self.table.c.status, self.table.c.change_time).order_by(self.table.c.change_time))]
+
+
+_TICK = timedelta(microseconds=1)
+
+
+def _recorded_times(entry: OutboxEntry) -> list[datetime]:
+    stored = (entry.detail or {}).get("change_times", [])
+    return [datetime.fromisoformat(str(value)) for value in stored] if isinstance(stored, list) else []

@@ -1,0 +1,1 @@
+"""Read models for people: the console's banner, grid and timeline, terminal tables, the demo's story."""

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from spyagency.core.free_text import free_text_problem
+from spyagency.core.free_text import MAX_COMMENT, free_text_problem
 from spyagency.core.models import AckKind, RunState, Source, WorkflowState
 from spyagency.people.overrides import OverrideKind
 from spyagency.sources.tier0 import RUN_NUMBER
@@ -84,7 +84,7 @@ class StateChangeOut(BaseModel):
 
 class AckIn(BaseModel):
     kind: AckKind
-    comment: Comment = Field("", max_length=2000)
+    comment: Comment = Field("", max_length=MAX_COMMENT)
 
 
 class AckOut(BaseModel):
@@ -113,7 +113,7 @@ class RunDetailOut(RunOut):
 
 class OverrideIn(BaseModel):
     kind: OverrideKind
-    comment: Comment = Field(min_length=1, max_length=2000)
+    comment: Comment = Field(min_length=1, max_length=MAX_COMMENT)
 
 
 class OverrideOut(BaseModel):

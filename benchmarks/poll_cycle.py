@@ -45,7 +45,7 @@ def _read_quality_backlog(agency: Agency, most: int = 200) -> int:
 
     for cycles in range(most):
         before = read()
-        agency.reconcile_once()
+        agency.observe_and_decide()
         if read() == before:
             return cycles + 1
     return most
@@ -59,7 +59,7 @@ def measure(scale: int, cycles: int = 7) -> CycleFigures:
     agency = Agency(scene.settings, clock=scene.clock, policy=policy)
     try:
         t = time.perf_counter()
-        agency.reconcile_once()  # the first cycle reads the 96 h look-back: all 200 active runs
+        agency.observe_and_decide()  # the first cycle reads the 96 h look-back: all 200 active runs
         first = time.perf_counter() - t
         settle = _read_quality_backlog(agency)
         timings = []
@@ -68,7 +68,7 @@ def measure(scale: int, cycles: int = 7) -> CycleFigures:
             scene.clock.advance(ACTIVE_SPACING)
             scene.sim.advance(scene.clock.now())
             t = time.perf_counter()
-            cycle = agency.reconcile_once()
+            cycle = agency.observe_and_decide()
             timings.append(time.perf_counter() - t)
             failed = [p.source.value for p in cycle.polls if not p.ok]
             if failed:

@@ -146,7 +146,7 @@ def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, star
                     print(f"[{clock.now():%a %H:%M} sim] Tier0 Data Service {'fails' if faulty else 'answers again'}"
                           f" for run {faulty_run} only")
                 sim.advance(clock.now())
-                cycle = agency.reconcile_once()
+                cycle = agency.observe_and_decide()
                 agency.steer()
                 agency.warn(story.print_warning)  # no webhook or e-mail in the demo: warnings are printed
                 now = clock.now()

@@ -100,7 +100,7 @@ class Agency:
         now = self.clock.now()
         return self._leased("decide", now, lambda: decide_all(self.store, self.policy, now))
 
-    def reconcile_once(self) -> CycleResult:
+    def observe_and_decide(self) -> CycleResult:
         """Observe all sources, then decide every active run (steps another process holds are skipped)."""
         polls: list[PollResult] = []
         for source in (Source.CONDDB, Source.TIER0, Source.DQM):
@@ -196,7 +196,7 @@ class Agency:
         while not stop.is_set():
             if time.monotonic() >= next_cycle:
                 next_cycle = time.monotonic() + interval
-                self.isolated("observe and decide", self.reconcile_once)
+                self.isolated("observe and decide", self.observe_and_decide)
             self.isolated("steer", self.steer)
             self.isolated("warn", self.warn)
             stop.wait(max(0.0, min(steer_every, next_cycle - time.monotonic())))

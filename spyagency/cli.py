@@ -52,7 +52,7 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
             except KeyboardInterrupt:
                 pass
             return 0
-        cycle = agency.reconcile_once()
+        cycle = agency.observe_and_decide()
         steered_ok = True
         if args.steer:
             result = agency.steer()

@@ -59,7 +59,7 @@ class World:
 
     def cycle(self) -> CycleResult:
         self.sim.advance(self.clock.now())
-        return self.agency.reconcile_once()
+        return self.agency.observe_and_decide()
 
     def verdicts(self) -> dict[int, RunVerdict]:
         return {v.run: v for v in self.cycle().decision.verdicts}

@@ -165,7 +165,7 @@ def test_bad_acknowledgements_are_refused_with_a_reason(client):
 
 def test_an_operator_overrides_steering_for_a_vetoed_run(client, world):
     world.at(40 * H)  # 386926's lock (stop + 47.5 h = START + 40.5 h) is 30 min away: SpyAgency wants a pause
-    world.agency.reconcile_once()
+    world.agency.observe_and_decide()
     picture = client.get("/api/v1/steering").json()
     assert picture["desired"] == "pause" and picture["run"] == 386926
     url = "/api/v1/runs/386926/steering-overrides"
@@ -261,7 +261,7 @@ def test_a_pause_someone_else_made_is_shown_and_never_undone(client, world):
     world.at(10 * H)
     world.sim.world.operator_switch(False, "orm-shifter")  # the Offline Run Manager's big red button
     world.at(10 * H + timedelta(minutes=10))
-    assert world.agency.steer() == 0  # everything is ready, yet SpyAgency does not resume
+    assert world.agency.steer().delivered == 0  # everything is ready, yet SpyAgency does not resume
     assert world.sim.world.promptreco_enabled is False
     picture = client.get("/api/v1/steering").json()
     assert picture["promptreco_enabled"] is False and picture["changed_by_others_at"] is not None

@@ -141,7 +141,7 @@ def _run(timeline: Timeline, workdir: Path) -> None:
             if down is not None and down[0] <= now < down[1]:
                 continue
             clock.current = now
-            cycle = agency.reconcile_once()
+            cycle = agency.observe_and_decide()
             for verdict in cycle.decision.verdicts:
                 for wf in verdict.workflows:
                     if wf.state in (WorkflowState.AMBIGUOUS, WorkflowState.LATE):

@@ -47,7 +47,7 @@ def test_a_run_only_conddb_has_seen_is_not_judged_on_what_tier0_and_dqm_did_not_
     assert "Tier0 Data Service has not looked at run 386925 yet" in verdict.reasons
     assert not any("no configuration" in r for r in verdict.reasons)
     assert world.agency.warn(send=lambda row: None) == 0  # no warning on a provisional verdict
-    assert world.agency.steer() == 0 and pending_actions(world.store) == []  # and no pause
+    assert world.agency.steer().delivered == 0 and pending_actions(world.store) == []  # and no pause
     with world.store.session() as session:
         from spyagency.passes.steer import decide_steering
         assert decide_steering(session, world.agency.policy, world.clock.now()).action == WAIT
@@ -67,7 +67,7 @@ def test_a_run_only_conddb_has_seen_is_not_judged_on_what_tier0_and_dqm_did_not_
     blocking = {w.workflow: w.state.value for w in verdict.workflows if not w.done}
     assert blocking == {"SiPixelAli": "vetoed", "SiStripGains": "missing"}
     assert sent[0].reason.endswith("still lacks: SiPixelAli (vetoed), SiStripGains (missing)")
-    assert world.agency.steer() == 1  # the pause now rests on what every source said
+    assert world.agency.steer().delivered == 1  # the pause now rests on what every source said
     assert "SiStripGains: no payload" in pending_or_sent_pause(world).reason
 
 
@@ -78,11 +78,11 @@ def pending_or_sent_pause(world):
 
 def test_a_failing_source_that_never_looked_does_not_hold_back_a_pause(world):
     world.sim.world.tier0_run_faults.add(386925)  # Tier0 answers, but fails for this run
-    world.agency.reconcile_once()
+    world.agency.observe_and_decide()
     verdict = world.agency.decide().verdicts[0]
     assert verdict.awaiting == ()  # Tier0 did look: its failure is a fact
     assert any("Tier0 Data Service failed for run 386925" in r for r in verdict.reasons)
-    assert world.agency.steer() == 1  # paused, naming the failure
+    assert world.agency.steer().delivered == 1  # paused, naming the failure
 
 
 def test_a_source_never_polled_is_awaited_with_its_own_reason(world):
@@ -94,18 +94,18 @@ def test_a_source_never_polled_is_awaited_with_its_own_reason(world):
     assert observed.unobserved_by == (Source.TIER0,)
     verdict = world.agency.decide().verdicts[0]
     assert verdict.awaiting == (Source.TIER0,) and verdict.reasons[0] == "Tier0 Data Service has not answered yet"
-    assert world.agency.steer() == 0
+    assert world.agency.steer().delivered == 0
 
 
 def test_a_sent_warning_is_followed_up_once_per_change_until_nothing_blocks(world, policy):
-    world.agency.reconcile_once()
+    world.agency.observe_and_decide()
     assert world.agency.warn(send=lambda row: None) == 1
     assert world.agency.warn(send=lambda row: None) == 0
 
     world.sim.world.upload(386925, "SiStripGains", world.clock.now())  # an expert uploads by hand
     world.clock.current += timedelta(minutes=5)
     world.sim.advance(world.clock.now())
-    world.agency.reconcile_once()
+    world.agency.observe_and_decide()
     sent = []
     assert world.agency.warn(send=sent.append) == 1
     assert world.agency.warn(send=sent.append) == 0  # reported once
@@ -117,7 +117,7 @@ def test_a_sent_warning_is_followed_up_once_per_change_until_nothing_blocks(worl
 
 
 def test_an_acknowledgement_after_the_warning_is_followed_up(world, policy):
-    world.agency.reconcile_once()
+    world.agency.observe_and_decide()
     assert world.agency.warn(send=lambda row: None) == 1
     acknowledge(world.store, policy, run=386925, workflow="SiStripGains", kind=AckKind.ACCEPT_WITHOUT_PAYLOAD,
                 author="alca-expert", comment="gains stable, previous payload is fine", now=world.clock.now())
@@ -127,7 +127,7 @@ def test_an_acknowledgement_after_the_warning_is_followed_up(world, policy):
 
 
 def test_a_warning_the_relay_held_back_says_what_blocks_when_it_goes_out(world, policy):
-    world.agency.reconcile_once()
+    world.agency.observe_and_decide()
 
     def relay_down(row):
         raise ConnectionRefusedError("relay down")

@@ -120,7 +120,7 @@ def test_the_banner_shows_a_pause_and_its_resume_as_they_happen(browser, served_
         "class") == "cell vetoed"
 
     world.at(39 * H)  # half an hour before 386925's lock
-    assert world.agency.steer() == 1
+    assert world.agency.steer().delivered == 1
     world.at(39 * H + timedelta(minutes=1))  # a Tier0 poll sees the switch paused
     expect(page.locator("#switch-state")).to_contain_text("PAUSED by SpyAgency since", timeout=15000)
     expect(page.locator("#pause-why")).to_contain_text("run 386925 is not ready")
@@ -139,7 +139,7 @@ def test_the_banner_shows_a_pause_and_its_resume_as_they_happen(browser, served_
     assert reply.status_code == 201, reply.text
     cell = page.locator("tr[data-run='386925'] td.cell[data-workflow='SiPixelAli']")
     expect(cell).to_have_class("cell acknowledged", timeout=15000)  # the grid changes live
-    assert world.agency.steer() == 1
+    assert world.agency.steer().delivered == 1
     world.at(39 * H + timedelta(minutes=2))
     expect(page.locator("#switch-state")).to_have_text("Tier0 is releasing prompt reco", timeout=15000)
     page.screenshot(path=str(DOCS / "console-resumed.png"), full_page=True)

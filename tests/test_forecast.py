@@ -115,14 +115,16 @@ def test_a_run_whose_calibration_is_overdue_against_history_is_warned_once_and_s
         sent = [e for e in pending_entries(session, (OutboxAction.AT_RISK.value,))]
     assert sent == []  # delivered
     with world.store.session() as session:
-        from spyagency.store.outbox import entries_of_run
-        at_risk = entries_of_run(session, 386910, (OutboxAction.AT_RISK.value,))
+        from spyagency.store.tables import OutboxRow
+        at_risk = session.query(OutboxRow).filter(OutboxRow.run == 386910,
+                                                  OutboxRow.action == OutboxAction.AT_RISK.value).all()
     assert [e.idempotency_key for e in at_risk] == ["at-risk-386910"]
     assert at_risk[0].reason.startswith("run 386910 is at risk: SiStripGains: later than every recent landing")
     world.at(timedelta(minutes=10))
     world.agency.warn(send=lambda entry: None)
     with world.store.session() as session:
-        assert len(entries_of_run(session, 386910, (OutboxAction.AT_RISK.value,))) == 1  # once
+        assert session.query(OutboxRow).filter(OutboxRow.run == 386910,
+                                               OutboxRow.action == OutboxAction.AT_RISK.value).count() == 1  # once
 
 
 def test_a_run_whose_express_finished_late_is_forecast_from_its_express_not_from_its_stop(world_factory, policy):

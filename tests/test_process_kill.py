@@ -137,7 +137,7 @@ def test_a_cycle_killed_anywhere_leaves_a_store_the_next_cycle_completes(world_f
     clean = Agency(world.agency.settings.model_copy(update={"db_url": reference.url}), clock=ManualClock(START),
                    policy=policy)
     try:
-        clean.reconcile_once()
+        clean.observe_and_decide()
     finally:
         clean.close()
     assert store_snapshot(world.store) == store_snapshot(reference)

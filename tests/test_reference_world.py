@@ -119,7 +119,7 @@ class Harness:
             self._note_locks(before)
             self.clock.current = now
             if spyagency:
-                self.agency.reconcile_once()
+                self.agency.observe_and_decide()
                 self.agency.steer()
 
     def _note_locks(self, before: dict[int, datetime | None]) -> None:

@@ -93,7 +93,7 @@ def test_conddb_gone_keeps_runs_not_ready_and_recovers(world):
     world.agency.conddb.engine.dispose()  # drop pooled connections: the next query opens the file anew
     path.rename(hidden)
     try:
-        cycle = world.agency.reconcile_once()
+        cycle = world.agency.observe_and_decide()
     finally:
         path.with_suffix(".sqlite").unlink(missing_ok=True)  # SQLite may have created an empty file
         hidden.rename(path)
@@ -139,10 +139,10 @@ def test_a_run_written_to_run_info_out_of_order_is_still_found(world_factory, po
     with world.sim.world.engine.begin() as conn:  # 386930's row is written late
         row = conn.execute(select(db.RUN_INFO).where(db.RUN_INFO.c.RUN_NUMBER == 386930)).one()
         conn.execute(delete(db.RUN_INFO).where(db.RUN_INFO.c.RUN_NUMBER == 386930))
-    assert {v.run for v in world.agency.reconcile_once().decision.verdicts} == {386931}
+    assert {v.run for v in world.agency.observe_and_decide().decision.verdicts} == {386931}
     with world.sim.world.engine.begin() as conn:
         conn.execute(insert(db.RUN_INFO), [dict(row._mapping)])
-    verdicts = {v.run: v for v in world.agency.reconcile_once().decision.verdicts}
+    verdicts = {v.run: v for v in world.agency.observe_and_decide().decision.verdicts}
     assert set(verdicts) == {386930, 386931}
     assert verdicts[386930].state is RunState.READY
 

@@ -59,7 +59,7 @@ def test_operator_override_resumes_releases_and_withdrawing_it_pauses_again(worl
         decision = steering.decide_steering(session, world.agency.policy, world.clock.now())
     assert decision.action == "resume" and "operator t0-shifter overrode" in decision.reason
     # the run itself is still not ready: the override steers Tier0, it does not fake readiness
-    verdicts = {v.run: v for v in world.agency.reconcile_once().decision.verdicts}
+    verdicts = {v.run: v for v in world.agency.observe_and_decide().decision.verdicts}
     assert verdicts[386925].release is False
     record_override(world.store, run=386925, kind=OverrideKind.WITHDRAW, author="t0-shifter",
                     comment="expert is back", now=world.clock.now())
@@ -93,11 +93,12 @@ def test_crash_between_send_and_bookkeeping_repeats_nothing(world):
     steering.plan(world.store, world.agency.policy, world.clock.now())
     control = world.agency.control()
 
-    def die(_row):
+    def die(*_args):
         raise Crash
 
-    with pytest.raises(Crash):
-        steering.deliver(world.store, control, world.clock.now(), after_send=die)
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(Crash):
+        patch.setattr("spyagency.store.outbox.mark_sent", die)  # the process dies before writing "sent"
+        steering.deliver(world.store, control, world.clock.now())
     assert len(steering.pending_actions(world.store)) == 1  # Tier0 got it, we did not write it down
     assert world.agency.steer().delivered == 1  # resent: it finds its own row by the recorded change_time …
     assert [a.enabled for a in real_actions(world)] == [False]  # … and writes nothing again

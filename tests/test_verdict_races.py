@@ -15,7 +15,7 @@ from .conftest import START
 H = timedelta(hours=1)
 
 
-def test_a_hold_committed_while_a_poll_decides_is_not_overwritten(world_factory, policy, store_url):
+def test_a_hold_committed_while_a_poll_decides_is_not_overwritten(world_factory, policy, store_url, monkeypatch):
     world = world_factory([SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy))], store_url=store_url)
     assert world.at(timedelta(0))[386925].state is RunState.READY
     held = []
@@ -26,8 +26,18 @@ def test_a_hold_committed_while_a_poll_decides_is_not_overwritten(world_factory,
                                     author="alca", comment="gains look odd", now=world.clock.now())
         held.append(verdict)
 
+    import spyagency.passes.decide as decide_pass
+
+    real_save = decide_pass.save_verdicts
+
+    def save_after_the_hold(*args):  # type: ignore[no-untyped-def]
+        decide_pass.save_verdicts = real_save  # one shot: the expert's own decision saves as usual
+        expert_holds_meanwhile()  # between this pass's read and its save
+        return real_save(*args)
+
+    monkeypatch.setattr(decide_pass, "save_verdicts", save_after_the_hold)
     world.sim.advance(world.clock.now())
-    stale = decide_all(world.store, policy, world.clock.now(), after_read=expert_holds_meanwhile)
+    stale = decide_all(world.store, policy, world.clock.now())
     assert held and held[0] is not None and not held[0].release
     assert stale.verdicts[0].release  # the pass in flight still thought the run ready …
     with world.store.session() as session:  # … but the stored answer (what the release API serves) is the hold's

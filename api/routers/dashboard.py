@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, sta
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from spyagency.core.free_text import MAX_COMMENT
 from spyagency.core.models import AckKind, RunState
 from spyagency.errors import InputRefused, NotFound
 from spyagency.people.acknowledge import acknowledge
@@ -148,7 +149,7 @@ def run_fragment(run: RunNumber, request: Request, state: State, viewer: Viewer,
 def acknowledge_form(
     run: RunNumber, request: Request, state: State, viewer: Viewer,
     workflow: Annotated[str, Form(max_length=100)], kind: Annotated[AckKind, Form()],
-    csrf: Annotated[str, Form(max_length=128)], comment: Annotated[str, Form(max_length=2000)] = "",
+    csrf: Annotated[str, Form(max_length=128)], comment: Annotated[str, Form(max_length=MAX_COMMENT)] = "",
 ) -> Response:
     _same_origin(request)
     if viewer is None:

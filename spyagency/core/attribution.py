@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from spyagency.core.models import AttributedUpload, Attribution, FcsrSpan, RunLine, TagInfo, Upload
+from spyagency.core.words import utc_minute
 
 #: Synchronizations for which the upload service moves a since below fcsr up to fcsr.
 MOVING_SYNCHRONIZATIONS = frozenset({"prompt", "express", "hlt"})
@@ -80,9 +81,6 @@ def _earlier_candidate(line: Sequence[RunLine], below: int, moment: datetime, lo
     return max(lacking) if lacking else max(locked)
 
 
-def _fmt(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
 
 def attribute(upload: Upload, tag: TagInfo | None, history: Sequence[FcsrSpan], line: Sequence[RunLine],
               lock_delay: timedelta, tolerance: timedelta, has_own_since: Iterable[int] = (),
@@ -101,31 +99,32 @@ def attribute(upload: Upload, tag: TagInfo | None, history: Sequence[FcsrSpan], 
     held = _held_by(line, run, at, lock_delay, tolerance) if low is None or low < run else None
     if held is not None:
         return AttributedUpload(upload, Attribution.OWN,
-                                f"run {held} was not locked at {_fmt(at)}, so nothing could be moved onto run {run}")
+                                f"run {held} was not locked at {utc_minute(at)}, so nothing could be moved onto "
+                                f"run {run}")
     if _nothing_below(line, run, first_run):
         return AttributedUpload(upload, Attribution.OWN,
                                 f"no run below {run} exists in RUN_INFO that Tier0 could have locked")
     if high is not None and high < run:
         return AttributedUpload(upload, Attribution.OWN,
-                                f"the first conditions-safe run was at most {high} at {_fmt(at)}")
+                                f"the first conditions-safe run was at most {high} at {utc_minute(at)}")
     if low is not None and low > run:
         return AttributedUpload(upload, Attribution.AFTER_LOCK,
-                                f"inserted {_fmt(at)}, when the first conditions-safe run was already {low}: "
+                                f"inserted {utc_minute(at)}, when the first conditions-safe run was already {low}: "
                                 f"run {run} was locked")
     earlier = _earlier_candidate(line, run, at, lock_delay, tolerance, has_own_since)
     whose = f"run {earlier}" if earlier is not None else "an earlier, locked run"
     stop = next((e.stop_time for e in line if e.run == run), None)
     if stop is None or at + tolerance < stop:
         return AttributedUpload(upload, Attribution.LANDED,
-                                f"inserted {_fmt(at)}, before run {run} stopped: it is {whose}'s late upload, "
+                                f"inserted {utc_minute(at)}, before run {run} stopped: it is {whose}'s late upload, "
                                 f"moved onto run {run} by the upload service", earlier)
     if low == high == run:
-        seen = f"the first conditions-safe run was {run} at {_fmt(at)}"
+        seen = f"the first conditions-safe run was {run} at {utc_minute(at)}"
     elif low is None and high is None:
-        seen = f"SpyAgency has no record of the first conditions-safe run around {_fmt(at)}"
+        seen = f"SpyAgency has no record of the first conditions-safe run around {utc_minute(at)}"
     else:
         seen = (f"the first conditions-safe run was between {low if low is not None else 'unknown'} and "
-                f"{high if high is not None else 'unknown'} at {_fmt(at)}")
+                f"{high if high is not None else 'unknown'} at {utc_minute(at)}")
     return AttributedUpload(upload, Attribution.AMBIGUOUS,
                             f"{seen}, so this may be run {run}'s own payload or {whose}'s late upload "
                             f"moved onto it", earlier)

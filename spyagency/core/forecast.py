@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from spyagency.core.words import utc_minute
+
 #: Too few comparable runs to say anything.
 MIN_SAMPLES = 5
 
@@ -81,9 +83,6 @@ def _quantile(curve: Sequence[tuple[float, float]], after: float, q: float) -> f
     return None
 
 
-def _fmt(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
-
 
 def forecast(run: int, workflow: str, stop: datetime, now: datetime, recent: Sequence[tuple[timedelta, bool]],
              give_up: timedelta, lock: timedelta) -> Forecast:
@@ -102,7 +101,8 @@ def forecast(run: int, workflow: str, stop: datetime, now: datetime, recent: Seq
         hopeless = now + timedelta(hours=typical) > stop + give_up
         return Forecast(run, workflow, None, None, None, landed, hopeless,
                         f"later than every recent landing of {workflow}" + (
-                            f": a typical {typical:.1f} h from now is after the PCL give-up {_fmt(stop + give_up)}"
+                            f": a typical {typical:.1f} h from now is after the PCL give-up "
+                            f"{utc_minute(stop + give_up)}"
                             if hopeless else ": no forecast yet"))
     # the band: from now (it may land any moment) to the 95th percentile of the comparable landings
     return _conclude(run, workflow, stop, now, median, _quantile(curve, elapsed, 0.95), landed, give_up, lock,
@@ -115,12 +115,12 @@ def _conclude(run: int, workflow: str, stop: datetime, now: datetime, median: fl
     whether that puts the run at risk."""
     landing = stop + timedelta(hours=median)
     high_at = stop + timedelta(hours=high) if high is not None else None
-    band = f"{_fmt(now)} – {_fmt(high_at)}" if high_at else f"{_fmt(now)} – beyond the history"
-    at_risk, why = False, f"expected {_fmt(landing)} (90 % band {band}; {basis})"
+    band = f"{utc_minute(now)} – {utc_minute(high_at)}" if high_at else f"{utc_minute(now)} – beyond the history"
+    at_risk, why = False, f"expected {utc_minute(landing)} (90 % band {band}; {basis})"
     if landing > stop + lock:
-        at_risk, why = True, f"{why}: after the lock {_fmt(stop + lock)}"
+        at_risk, why = True, f"{why}: after the lock {utc_minute(stop + lock)}"
     elif landing > stop + give_up:
-        at_risk, why = True, f"{why}: after the PCL give-up {_fmt(stop + give_up)}"
+        at_risk, why = True, f"{why}: after the PCL give-up {utc_minute(stop + give_up)}"
     return Forecast(run, workflow, landing, now, high_at, samples, at_risk, why)
 
 
@@ -176,7 +176,7 @@ def forecast_staged(run: int, workflow: str, stop: datetime, now: datetime, expr
         high = _quantile(harvest_curve, elapsed, 0.95)
         return _conclude(run, workflow, stop, now, waited + median, None if high is None else waited + high,
                          harvest_landed, give_up, lock,
-                         f"express done {_fmt(express_done)}; {harvest_landed} recent harvests")
+                         f"express done {utc_minute(express_done)}; {harvest_landed} recent harvests")
     wait = _remaining(survival(express), (now - stop).total_seconds() / 3600.0) or []
     rest = _remaining(harvest_curve, 0.0) or []
     median = _sum_quantile(wait, rest, 0.5)

@@ -25,3 +25,22 @@ def free_text_problem(text: str) -> str | None:
         if category == "Cs":
             return f"contains an unpaired surrogate (U+{ord(char):04X}) at position {position}: not valid Unicode"
     return None
+
+
+#: The longest comment a person may leave (acknowledgements, overrides, sign-offs).
+MAX_COMMENT = 2000
+
+
+def words_problem(author: str, comment: str, *, comment_required: bool, what: str) -> str | None:
+    """Why an author and comment cannot be recorded for ``what`` (an acknowledgement, an override), or None."""
+    if not author.strip():
+        return f"{what} needs an author"
+    if len(comment) > MAX_COMMENT:
+        return f"comment is longer than {MAX_COMMENT} characters"
+    for text, name in ((comment, "comment"), (author, "author")):
+        problem = free_text_problem(text)
+        if problem:
+            return f"{name} {problem}"
+    if comment_required and not comment.strip():
+        return f"{what} needs a comment saying why"
+    return None

@@ -28,6 +28,7 @@ from spyagency.core.models import (
 )
 from spyagency.core.quality import QualityScore, QualityStatus
 from spyagency.core.since import unpack_lumi
+from spyagency.core.words import utc_minute
 from spyagency.policy import Policy, Workflow
 
 
@@ -36,10 +37,10 @@ def source_problem(health: SourceHealth | None, now: datetime, stale_after: time
     if health is None or health.last_success is None:
         return "has not answered yet"
     if health.failing:
-        return f"failed at {_fmt(health.last_error_at)}: {health.last_error}"
+        return f"failed at {utc_minute(health.last_error_at)}: {health.last_error}"
     age = now - health.last_success
     if age > stale_after:
-        return f"is stale: last answer {_fmt(health.last_success)} ({_age(age)} ago)"
+        return f"is stale: last answer {utc_minute(health.last_success)} ({_age(age)} ago)"
     return None
 
 
@@ -103,10 +104,10 @@ def decide_run(
     else:
         reasons = gates + blocking
         if held:
-            reasons.insert(0, f"lock held by Tier0's pause (nominal lock {_fmt(lock_time)})")
+            reasons.insert(0, f"lock held by Tier0's pause (nominal lock {utc_minute(lock_time)})")
         if state is RunState.OVERDUE:  # Tier0 locked it, or its lock time (then known) passed
             when = (f"Tier0 locked it (first conditions-safe run {tier0.first_conditions_safe_run})" if locked
-                    else f"lock time {_fmt(lock_time)} passed")
+                    else f"lock time {utc_minute(lock_time)} passed")
             reasons.insert(0, f"overdue: {when} without every calibration")
 
     return RunVerdict(
@@ -211,7 +212,7 @@ def _with_ack(name: str, state: WorkflowState, reason: str, source: Source, done
     """A workflow's verdict with the latest AlCa expert's word on it applied."""
     if ack is None:
         return WorkflowVerdict(name, state, reason, source, done)
-    who = f"{ack.author} at {_fmt(ack.created_at)}"
+    who = f"{ack.author} at {utc_minute(ack.created_at)}"
     note = f": {ack.comment}" if ack.comment else ""
     if ack.kind is AckKind.HOLD:
         return WorkflowVerdict(name, WorkflowState.HELD,
@@ -303,7 +304,7 @@ def _observed_state(
     not_done = [stream for stream in streams if not t0.streams_done.get(stream, False)]
     if not_done and now < harvest_by:
         return (WorkflowState.WAITING_EXPRESS,
-                f"express stream {', '.join(not_done)} not done (harvest at the latest {_fmt(harvest_by)})",
+                f"express stream {', '.join(not_done)} not done (harvest at the latest {utc_minute(harvest_by)})",
                 Source.TIER0)
     if wf.dqm and dqm is None and Source.DQM in obs.unobserved_by:
         # without DQM's word a missing payload could be "no update by design": claim nothing yet
@@ -313,7 +314,7 @@ def _observed_state(
     if dqm is not None:
         if dqm.outcome is DqmOutcome.UNREADABLE and now < give_up:
             return (WorkflowState.HARVESTING,
-                    f"waiting for a payload in {wf.tag} (PCL give-up {_fmt(give_up)}); "
+                    f"waiting for a payload in {wf.tag} (PCL give-up {utc_minute(give_up)}); "
                     f"DQM GUI failed for this run: {dqm.detail}", Source.DQM)
         if dqm.outcome is DqmOutcome.VETOED:
             return WorkflowState.VETOED, f"harvest vetoed its update: {dqm.detail}", Source.DQM
@@ -323,12 +324,12 @@ def _observed_state(
             return WorkflowState.NO_PAYLOAD, f"harvest made no payload by design: {dqm.detail}", Source.DQM
     if now >= give_up:
         return (WorkflowState.MISSING,
-                f"no payload in {wf.tag} by PCL give-up {_fmt(give_up)}", Source.CONDDB)
+                f"no payload in {wf.tag} by PCL give-up {utc_minute(give_up)}", Source.CONDDB)
     extra = ""
     if wf.dqm and problems[Source.DQM]:
         extra = f"; DQM GUI {problems[Source.DQM]}"
     return (WorkflowState.HARVESTING,
-            f"waiting for a payload in {wf.tag} (PCL give-up {_fmt(give_up)}){extra}",
+            f"waiting for a payload in {wf.tag} (PCL give-up {utc_minute(give_up)}){extra}",
             Source.CONDDB)
 
 
@@ -341,11 +342,8 @@ def _describe_upload(upload: Upload, wf: Workflow) -> str:
     if wf.time_type == "lumi":
         run, lumi = unpack_lumi(upload.since)
         where = f"since {upload.since} (run {run}, lumi {lumi})"
-    return f"payload {upload.payload_hash[:12]} in {wf.tag} at {where}, inserted {_fmt(upload.inserted_at)}"
+    return f"payload {upload.payload_hash[:12]} in {wf.tag} at {where}, inserted {utc_minute(upload.inserted_at)}"
 
-
-def _fmt(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
 
 
 def _age(delta: timedelta) -> str:

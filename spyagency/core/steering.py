@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from spyagency.core.models import LineRun, OutboxAction, ResumeOverride, SwitchPicture
+from spyagency.core.words import utc_minute
 from spyagency.policy import Policy
 
 PAUSE = OutboxAction.PAUSE.value
@@ -33,18 +34,15 @@ class SteeringDecision:
     reason: str
 
 
-def _fmt(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
-
 
 def _stale(entry: LineRun, policy: Policy, now: datetime) -> str | None:
     """Why the stored verdict of ``entry`` cannot be acted on, if it cannot."""
     if entry.decided_at is None:
         return "has not been decided yet"
     if entry.decided_at > now + policy.sources.clock_tolerance:
-        return f"has a verdict from the future ({_fmt(entry.decided_at)}): a clock is wrong"
+        return f"has a verdict from the future ({utc_minute(entry.decided_at)}): a clock is wrong"
     if now - entry.decided_at > policy.sources.stale_after:
-        return f"has a stale verdict (decided {_fmt(entry.decided_at)})"
+        return f"has a stale verdict (decided {utc_minute(entry.decided_at)})"
     return None
 
 
@@ -71,11 +69,11 @@ def desired_switch(line: Sequence[LineRun], overrides: Mapping[int, ResumeOverri
         override = overrides.get(entry.run)
         if override is not None:
             passed.append(f"run {entry.run} is not ready, but operator {override.author} overrode at "
-                          f"{_fmt(override.created_at)}: {override.comment}")
+                          f"{utc_minute(override.created_at)}: {override.comment}")
             continue
         if now < pause_from:
             return SteeringDecision(RESUME, entry.run, _joined(passed, (
-                f"run {entry.run} is not ready but its lock is not near (pause from {_fmt(pause_from)})")))
+                f"run {entry.run} is not ready but its lock is not near (pause from {utc_minute(pause_from)})")))
         if entry.awaiting and stale is None:
             sources = " and ".join(entry.awaiting)
             has = "have" if len(entry.awaiting) > 1 else "has"
@@ -129,7 +127,7 @@ def shared_switch_step(desired: SteeringDecision, picture: SwitchPicture, margin
     """
     change, last = picture.latest_change, picture.last_action
     if change is not None and not change.enabled and not change.by_spyagency:
-        return SharedSwitchStep(None, f"someone else paused Tier0 at {_fmt(change.observed_at)}: SpyAgency "
+        return SharedSwitchStep(None, f"someone else paused Tier0 at {utc_minute(change.observed_at)}: SpyAgency "
                                       f"leaves the switch alone until it is released again", stand_down=True,
                                 taken_over_at=change.observed_at)
     if desired.action == WAIT:
@@ -139,7 +137,7 @@ def shared_switch_step(desired: SteeringDecision, picture: SwitchPicture, margin
     if resumed_at is not None and last is not None:
         previous = RESUME  # SpyAgency's pause is void
         if desired.action == PAUSE and desired.run == last.run:
-            return SharedSwitchStep(None, f"someone resumed Tier0 at {_fmt(resumed_at)} over SpyAgency's "
+            return SharedSwitchStep(None, f"someone resumed Tier0 at {utc_minute(resumed_at)} over SpyAgency's "
                                           f"pause for run {last.run}: SpyAgency does not pause again for it",
                                     taken_over_at=resumed_at)
     if desired.action == previous and last is not None and last.sent_at is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,8 +28,7 @@ class DecideResult:
     duration_s: float
 
 
-def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] | None = None,
-               after_read: Callable[[], None] | None = None) -> DecideResult:
+def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] | None = None) -> DecideResult:
     """Decide every active run (or the active ones of ``only``) at ``now``; record verdicts and history.
 
     A run whose facts changed after they were read (an expert's hold committed meanwhile, say)
@@ -37,7 +36,7 @@ def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] 
     """
     started = time.perf_counter()
     with store.session() as session:
-        runs = obs.active_runs(session)
+        runs = obs.unfinished_run_numbers(session)
         if only is not None:
             runs = [r for r in runs if r in set(only)]
         versions = obs.facts_versions(session, runs)
@@ -49,8 +48,6 @@ def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] 
         tier0 = obs.tier0_global(session)
         health = obs.health(session)
         verdicts = tuple(decide_run(observations[r], policy, tier0, health, now) for r in runs)
-        if after_read is not None:
-            after_read()  # fault injection: another writer commits between read and save
         final = {v.run for v in verdicts if is_final(v, tier0.first_conditions_safe_run, policy)}
         changed = tuple(save_verdicts(session, verdicts, final, versions))
         quality.record_status(session, {key: score.status.value for key, score in scores.items()})

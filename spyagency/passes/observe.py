@@ -80,8 +80,8 @@ def poll_conddb(store: Store, client: CondDBClient, policy: Policy, now: datetim
     try:
         with store.session() as session:
             cursor_time, cursor_run = obs.cursor(session, Source.CONDDB)
-            open_runs = obs.open_runs(session)
-            watched = obs.active_runs(session)
+            taking_data = obs.runs_taking_data(session)
+            watched = obs.unfinished_run_numbers(session)
             fcsr = obs.tier0_global(session).first_conditions_safe_run
         if cursor_run is None:
             cursor_run = client.latest_run_before(now - lookback)
@@ -89,8 +89,8 @@ def poll_conddb(store: Store, client: CondDBClient, policy: Policy, now: datetim
             # first poll: runs that started before the look-back are not followed, nor their uploads
             cursor_time = now - lookback
         # RUN_INFO rows are not always written in run order: look again a little below the cursor
-        open_set = set(open_runs)
-        runs = [r for r in client.runs(after_run=cursor_run - REDISCOVER_RUNS, also=open_runs)
+        open_set = set(taking_data)
+        runs = [r for r in client.runs(after_run=cursor_run - REDISCOVER_RUNS, also=taking_data)
                 if r.run > cursor_run or r.run in open_set or r.start_time >= now - lookback]
         tags = client.tag_info(wf.tag for wf in policy.workflows)
         first_run = client.first_run()
@@ -121,7 +121,7 @@ def _read_upload_quality(store: Store, client: CondDBClient, policy: Policy, now
     if not watched:
         return
     with store.session() as session:
-        runs = obs.active_runs(session)
+        runs = obs.unfinished_run_numbers(session)
         done = quality_store.read_pairs(session, runs)
         unread = [run for run in runs if any((run, wf.name) not in done for wf in watched)]
         if not unread:

@@ -25,8 +25,7 @@ log = logging.getLogger(__name__)
 Send = Callable[[OutboxEntry], None]
 
 
-def deliver_pending(store: Store, pending: Sequence[OutboxEntry], send: Send, now: datetime,
-                    after_send: Send | None = None) -> int:
+def deliver_pending(store: Store, pending: Sequence[OutboxEntry], send: Send, now: datetime) -> int:
     """Send ``pending`` entries in order; return how many went out before the first failure."""
     delivered = 0
     for entry in pending:
@@ -44,8 +43,6 @@ def deliver_pending(store: Store, pending: Sequence[OutboxEntry], send: Send, no
                 entries.mark_failed(session, entry.id, f"{type(exc).__name__}: {exc}")
             log.warning("could not deliver %s: %s", entry.idempotency_key, exc)  # pragma: no mutate
             return delivered
-        if after_send is not None:
-            after_send(entry)  # fault injection: a crash between send and bookkeeping
         with store.session() as session:
             entries.mark_sent(session, entry.id, now)
         delivered += 1

@@ -86,7 +86,7 @@ class SteerResult:
         return bool(self.failures)
 
 
-def deliver(store: Store, send: Send, now: datetime, after_send: Send | None = None) -> SteerResult:
+def deliver(store: Store, send: Send, now: datetime) -> SteerResult:
     """Send every pending action in order; each is marked sent only after Tier0's switch took it.
 
     An action refused because someone else holds the switch is cancelled, and that fact recorded,
@@ -101,7 +101,7 @@ def deliver(store: Store, send: Send, now: datetime, after_send: Send | None = N
                 record_refusal(session, exc.enabled, now)
             raise
 
-    delivered = deliver_pending(store, pending_actions(store), send_or_note_takeover, now, after_send)
+    delivered = deliver_pending(store, pending_actions(store), send_or_note_takeover, now)
     failures = tuple(f"{entry.action} (run {entry.run}) could not be delivered: {entry.last_error.splitlines()[0]}"
                      for entry in pending_actions(store) if entry.last_error)
     return SteerResult(delivered, failures)

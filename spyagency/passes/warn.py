@@ -28,7 +28,7 @@ from spyagency.policy import Policy
 from spyagency.store import Session, Store
 from spyagency.store import outbox as entries
 from spyagency.store.forecasts import forecasts_for
-from spyagency.store.queries import OpenRun, blocking_workflows, open_runs_with_lock, workflow_states
+from spyagency.store.queries import UnlockedRun, blocking_workflows, unlocked_runs_with_lock, workflow_states
 
 log = logging.getLogger(__name__)
 NOTIFY = OutboxAction.NOTIFY.value
@@ -44,7 +44,7 @@ def plan_notifications(store: Store, policy: Policy, now: datetime) -> int:
     per later change of what blocks it; return how many were planned."""
     planned = 0
     with store.session() as session:
-        runs = open_runs_with_lock(session)
+        runs = unlocked_runs_with_lock(session)
         latest = entries.latest_entries(session, [r.run for r in runs], (NOTIFY, FOLLOW_UP))
         for run in runs:
             if run.awaiting:
@@ -72,7 +72,7 @@ def plan_notifications(store: Store, policy: Policy, now: datetime) -> int:
     return planned
 
 
-def _plan_at_risk(session: Session, policy: Policy, runs: list[OpenRun], now: datetime) -> int:
+def _plan_at_risk(session: Session, policy: Policy, runs: list[UnlockedRun], now: datetime) -> int:
     """One warning per run, as soon as a calibration of it is forecast to land after its PCL give-up or lock."""
     planned = 0
     for run, forecasts in forecasts_for(session, policy, [r.run for r in runs], now).items():
@@ -102,12 +102,12 @@ def _listed(blocking: Mapping[str, str]) -> str:
     return ", ".join(f"{workflow} ({state})" for workflow, state in blocking.items())
 
 
-def _warning(run: OpenRun, blocking: Mapping[str, str]) -> str:
+def _warning(run: UnlockedRun, blocking: Mapping[str, str]) -> str:
     return (f"run {run.run} locks at {run.lock_time:%Y-%m-%d %H:%M} UTC and still lacks: "
             f"{_listed(blocking) or 'see dashboard'}")
 
 
-def _follow_up(session: Session, run: OpenRun, reported: Mapping[str, str], blocking: Mapping[str, str]) -> str:
+def _follow_up(session: Session, run: UnlockedRun, reported: Mapping[str, str], blocking: Mapping[str, str]) -> str:
     """What changed since the last message about ``run``, and what blocks it now."""
     now_states = {name: (w.state, w.reason) for name, w in workflow_states(session, run.run).items()}
     changes = []

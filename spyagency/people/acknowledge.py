@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from spyagency.core.free_text import free_text_problem
+from spyagency.core.free_text import words_problem
 from spyagency.core.models import AckKind, AckRecord, RunVerdict, WorkflowState
 from spyagency.errors import Conflict, InputRefused, UnknownRun, UnknownWorkflow
 from spyagency.passes.decide import decide_all
 from spyagency.policy import Policy, is_pcl_producer
 from spyagency.store import Store
 from spyagency.store.people import add_acknowledgement, run_as_decided
-
-MAX_COMMENT = 2000
 
 
 class AcknowledgementError(InputRefused):
@@ -34,16 +32,10 @@ def acknowledge(store: Store, policy: Policy, *, run: int, workflow: str, kind: 
     way is refused (accept it without payload, with a comment, to go without it), and so is any word
     on a run Tier0 has locked, since nothing can change its prompt reco any more.
     """
-    if not author.strip():
-        raise AcknowledgementError("an acknowledgement needs an author")
-    if len(comment) > MAX_COMMENT:
-        raise AcknowledgementError(f"comment is longer than {MAX_COMMENT} characters")
-    for text, what in ((comment, "comment"), (author, "author")):
-        problem = free_text_problem(text)
-        if problem:
-            raise AcknowledgementError(f"{what} {problem}")
-    if kind is not AckKind.ACCEPT and not comment.strip():
-        raise AcknowledgementError(f"a {kind.value} needs a comment saying why")
+    problem = words_problem(author, comment, comment_required=kind is not AckKind.ACCEPT,
+                            what="an acknowledgement" if kind is AckKind.ACCEPT else f"a {kind.value}")
+    if problem:
+        raise AcknowledgementError(problem)
     with store.session() as session:
         decided = run_as_decided(session, run)
         _check_names_a_calibration(policy, run, workflow, decided.configured_producers)

@@ -10,13 +10,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from spyagency.core.free_text import free_text_problem
+from spyagency.core.free_text import words_problem
 from spyagency.core.models import OverrideRecord
 from spyagency.errors import Conflict, InputRefused, UnknownRun
 from spyagency.store import Store
 from spyagency.store.people import RESUME_KIND, add_override, run_as_decided
-
-MAX_COMMENT = 2000
 
 
 class OverrideKind(str, enum.Enum):
@@ -36,16 +34,9 @@ __all__ = ["OverrideError", "OverrideKind", "UnknownRun", "record_override"]
 def record_override(store: Store, *, run: int, kind: OverrideKind, author: str, comment: str,
                     now: datetime) -> OverrideRecord:
     """Record an operator's override for ``run``; the steering loop acts on it at its next pass."""
-    if not author.strip():
-        raise OverrideError("an override needs an author")
-    if not comment.strip():
-        raise OverrideError("an override needs a comment saying why")
-    for text, what in ((comment, "comment"), (author, "author")):
-        problem = free_text_problem(text)
-        if problem:
-            raise OverrideError(f"{what} {problem}")
-    if len(comment) > MAX_COMMENT:
-        raise OverrideError(f"comment is longer than {MAX_COMMENT} characters")
+    problem = words_problem(author, comment, comment_required=True, what="an override")
+    if problem:
+        raise OverrideError(problem)
     with store.session() as session:
         fcsr = run_as_decided(session, run).first_conditions_safe_run
         if kind is OverrideKind.RESUME and fcsr is not None and run < fcsr:

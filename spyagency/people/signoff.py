@@ -18,7 +18,7 @@ from spyagency.core.models import AckKind, RunState, WorkflowState
 from spyagency.people.acknowledge import acknowledge
 from spyagency.policy import Policy
 from spyagency.store import Store
-from spyagency.store.queries import blocking_workflows, open_runs_with_lock, workflow_states
+from spyagency.store.queries import blocking_workflows, unlocked_runs_with_lock, workflow_states
 
 #: Workflow states nobody but an expert can resolve before the lock.
 NEEDS_EXPERT = frozenset({WorkflowState.VETOED, WorkflowState.MISSING, WorkflowState.LATE,
@@ -63,7 +63,7 @@ def signoff_requests(store: Store, policy: Policy, now: datetime) -> list[SignOf
     that needs an expert; each with those workflows."""
     with store.session() as session:
         requests = []
-        for run in open_runs_with_lock(session, RunState.NOT_READY):
+        for run in unlocked_runs_with_lock(session, RunState.NOT_READY):
             if run.awaiting or now < run.lock_time - policy.deadlines.notify_before_lock:
                 continue
             blocking = blocking_workflows(session, run.run, [s.value for s in NEEDS_EXPERT])

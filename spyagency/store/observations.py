@@ -138,13 +138,13 @@ def upsert_runs(session: Session, runs: Iterable[RunInfo], now: datetime) -> int
     return added
 
 
-def active_runs(session: Session) -> list[int]:
+def unfinished_run_numbers(session: Session) -> list[int]:
     """Runs whose verdict may still change (Tier0 has not locked them)."""
     return list(session.scalars(select(TrackedRun.run).where(TrackedRun.finalized.is_(False))
                                 .order_by(TrackedRun.run)))
 
 
-def open_runs(session: Session) -> list[int]:
+def runs_taking_data(session: Session) -> list[int]:
     """Active runs without a stop time yet."""
     return list(session.scalars(select(TrackedRun.run).where(
         TrackedRun.finalized.is_(False), TrackedRun.stop_time.is_(None))))
@@ -295,12 +295,6 @@ def conclusive_dqm(session: Session, runs: Iterable[int]) -> set[tuple[int, str]
     rows = session.execute(select(DqmRow.run, DqmRow.workflow).where(
         DqmRow.run.in_(list(runs)), DqmRow.outcome.in_(final)))
     return {(run, wf) for run, wf in rows}
-
-
-def mark_finalized(session: Session, runs: Iterable[int]) -> None:
-    runs = list(runs)
-    if runs:
-        session.execute(update(TrackedRun).where(TrackedRun.run.in_(runs)).values(finalized=True))
 
 
 def uploads_from(session: Session, from_run: int) -> list[Upload]:

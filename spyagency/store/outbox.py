@@ -38,12 +38,6 @@ def pending_entries(session: Session, actions: Sequence[str]) -> list[OutboxEntr
         OutboxRow.action.in_(actions)).order_by(OutboxRow.id))]
 
 
-def entries_of_run(session: Session, run: int, actions: Sequence[str]) -> list[OutboxEntry]:
-    """Every entry of ``actions`` about ``run``, oldest first."""
-    return [as_entry(row) for row in session.scalars(select(OutboxRow).where(
-        OutboxRow.run == run, OutboxRow.action.in_(actions)).order_by(OutboxRow.id))]
-
-
 def latest_entries(session: Session, runs: Sequence[int], actions: Sequence[str]) -> dict[int, OutboxEntry]:
     """The newest entry of ``actions`` for each of ``runs`` that has one."""
     latest: dict[int, OutboxEntry] = {}

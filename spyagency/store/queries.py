@@ -172,7 +172,7 @@ def tier0_line(session: Session, length: int) -> list[LineRun]:
 
 
 @dataclass(frozen=True)
-class OpenRun:
+class UnlockedRun:
     """An unfinished run with a lock time: what warnings and sign-off questions are planned from."""
 
     run: int
@@ -181,12 +181,12 @@ class OpenRun:
     awaiting: tuple[str, ...]  # sources that have not looked at it yet: its verdict is provisional
 
 
-def open_runs_with_lock(session: Session, state: RunState | None = None) -> list[OpenRun]:
+def unlocked_runs_with_lock(session: Session, state: RunState | None = None) -> list[UnlockedRun]:
     """Unfinished runs whose lock time is known (only those in ``state`` if given), in run order."""
     query = select(TrackedRun).where(TrackedRun.finalized.is_(False), TrackedRun.lock_time.is_not(None))
     if state is not None:
         query = query.where(TrackedRun.state == state.value)
-    return [OpenRun(r.run, r.state, r.lock_time, tuple(r.awaiting or ()))
+    return [UnlockedRun(r.run, r.state, r.lock_time, tuple(r.awaiting or ()))
             for r in session.scalars(query.order_by(TrackedRun.run)) if r.lock_time is not None]
 
 

@@ -26,6 +26,7 @@ from spyagency.core.models import (
 from spyagency.core.quality import QualityScore, score_run
 from spyagency.core.readiness import source_problem
 from spyagency.core.steering import PAUSE
+from spyagency.core.words import utc_minute
 from spyagency.passes.steer import steering_status
 from spyagency.policy import Policy
 from spyagency.store import Session
@@ -36,9 +37,6 @@ from spyagency.views.report import duration, to_lock
 
 SOURCE_LABELS = {Source.TIER0: "Tier0 Data Service", Source.CONDDB: "CondDB", Source.DQM: "DQM GUI"}
 
-
-def _fmt(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
 # --- the steering banner -------------------------------------------------------------------------
@@ -67,7 +65,7 @@ class Banner:
         if self.releasing:
             return "Tier0 is releasing prompt reco"
         by = f" by {self.paused_by}" if self.paused_by else ""
-        since = f" since {_fmt(self.since)}" if self.since else ""
+        since = f" since {utc_minute(self.since)}" if self.since else ""
         return f"Tier0 prompt-reco releases are PAUSED{by}{since}"
 
 

@@ -58,8 +58,9 @@ def cycle_dying_at(agency: Agency, marker: str) -> None:
         if marker == f"after-{source.value}-poll":
             wait_to_be_killed()
     now = agency.clock.now()
-    decisions.decide_all(agency.store, agency.policy, now,
-                         after_read=wait_to_be_killed if marker == "inside-decide" else None)
+    if marker == "inside-decide":  # everything read and decided, nothing saved yet
+        decisions.save_verdicts = lambda *_args: wait_to_be_killed()  # type: ignore[assignment]
+    decisions.decide_all(agency.store, agency.policy, now)
     raise AssertionError(f"no crash point {marker!r}")
 
 
@@ -73,7 +74,10 @@ def main(mode: str, now_iso: str) -> int:
         wait_to_be_killed()
     elif mode == "die-after-send":
         steering.plan(agency.store, agency.policy, now)
-        steering.deliver(agency.store, agency.control(), now, after_send=wait_to_be_killed)
+        from spyagency.store import outbox
+
+        outbox.mark_sent = lambda *_args: wait_to_be_killed()  # type: ignore[assignment]  # killed before "sent"
+        steering.deliver(agency.store, agency.control(), now)
     elif mode == "steer-race":
         print("ready", flush=True)
         go = Path(os.environ["SPYAGENCY_TEST_GO"])
@@ -85,7 +89,7 @@ def main(mode: str, now_iso: str) -> int:
         cycle_dying_at(agency, mode.removeprefix("die-at:"))
     elif mode == "reconcile":
         print("cycle-start", flush=True)
-        cycle = agency.reconcile_once()
+        cycle = agency.observe_and_decide()
         print(f"decided {len(cycle.decision.verdicts)}", flush=True)
     else:
         print(f"unknown mode {mode}", file=sys.stderr)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
 from spyagency.clock import Clock
+from spyagency.core.models import Role
 from spyagency.policy import Policy
 from spyagency.settings import Settings
 from spyagency.store import Session, Store
@@ -88,3 +89,22 @@ def require_role(principal: Principal | None, role: str) -> Principal:
     if not principal.has(role):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"user {principal.user} lacks the role {role}")
     return principal
+
+
+def _api_caller_with(role: Role) -> Callable[..., Principal]:
+    def caller(principal: Annotated[Principal | None, Depends(api_principal)]) -> Principal:
+        return require_role(principal, role.value)
+    return caller
+
+
+def _dashboard_caller_with(role: Role) -> Callable[..., Principal]:
+    def caller(principal: Annotated[Principal | None, Depends(current_principal)]) -> Principal:
+        return require_role(principal, role.value)
+    return caller
+
+
+#: The caller of a JSON route, holding the role the route needs (401 without credentials, 403 without the role).
+AlcaExpert = Annotated[Principal, Depends(_api_caller_with(Role.ALCA_EXPERT))]
+Operator = Annotated[Principal, Depends(_api_caller_with(Role.OPERATOR))]
+#: The logged-in dashboard user holding the role a form needs.
+DashboardAlcaExpert = Annotated[Principal, Depends(_dashboard_caller_with(Role.ALCA_EXPERT))]

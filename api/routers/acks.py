@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Path, status
 
 from spyagency.people.acknowledge import acknowledge
 from spyagency.store.people import acknowledgements
 
-from ..auth import Principal
-from ..deps import DbSession, State, api_principal, require_role
+from ..deps import AlcaExpert, DbSession, State
 from ..schemas import AckIn, AckOut, AckResult, RunNumber
 
 router = APIRouter(prefix="/api/v1", tags=["acknowledgements"])
@@ -21,8 +20,7 @@ WorkflowName = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Z
 @router.post("/runs/{run}/workflows/{workflow}/acknowledgements", response_model=AckResult,
              status_code=status.HTTP_201_CREATED, summary="Acknowledge a workflow of a run (alca-expert)")
 def post_acknowledgement(run: RunNumber, workflow: WorkflowName, body: AckIn, state: State,
-                         principal: Annotated[Principal | None, Depends(api_principal)]) -> AckResult:
-    expert = require_role(principal, "alca-expert")
+                         expert: AlcaExpert) -> AckResult:
     # a refused acknowledgement (unknown run or workflow, missing reason) is mapped once, in api/errors.py
     row, verdict = acknowledge(state.store, state.policy, run=run, workflow=workflow, kind=body.kind,
                                author=expert.user, comment=body.comment, now=state.clock.now())

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from spyagency.core.free_text import MAX_COMMENT
 from spyagency.core.models import AckKind, RunState
-from spyagency.errors import InputRefused, NotFound
+from spyagency.errors import Conflict, InputRefused, NotFound
 from spyagency.people.acknowledge import acknowledge
 from spyagency.sources.dqm import gui_links
 from spyagency.store import Session, queries
@@ -26,7 +26,7 @@ from spyagency.views import console
 from spyagency.views.report import time_left, to_lock
 
 from ..auth import SESSION_COOKIE, Principal
-from ..deps import DbSession, State, current_principal
+from ..deps import DashboardAlcaExpert, DbSession, State, current_principal
 from ..schemas import RunNumber
 
 router = APIRouter(include_in_schema=False)
@@ -147,15 +147,11 @@ def run_fragment(run: RunNumber, request: Request, state: State, viewer: Viewer,
 
 @router.post("/runs/{run}/acknowledge")
 def acknowledge_form(
-    run: RunNumber, request: Request, state: State, viewer: Viewer,
+    run: RunNumber, request: Request, state: State, viewer: DashboardAlcaExpert,
     workflow: Annotated[str, Form(max_length=100)], kind: Annotated[AckKind, Form()],
     csrf: Annotated[str, Form(max_length=128)], comment: Annotated[str, Form(max_length=MAX_COMMENT)] = "",
 ) -> Response:
     _same_origin(request)
-    if viewer is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in to acknowledge")
-    if not viewer.has("alca-expert"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"user {viewer.user} lacks the role alca-expert")
     expected = viewer.csrf
     valid = secrets.compare_digest(expected, csrf) if expected else state.auth.check_csrf(viewer.user, csrf)
     if not valid:
@@ -164,8 +160,9 @@ def acknowledge_form(
         acknowledge(state.store, state.policy, run=run, workflow=workflow, kind=kind, author=viewer.user,
                     comment=comment, now=state.clock.now())
     except InputRefused as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND if isinstance(exc, NotFound)
-                            else status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        code = (status.HTTP_404_NOT_FOUND if isinstance(exc, NotFound) else status.HTTP_409_CONFLICT
+                if isinstance(exc, Conflict) else status.HTTP_422_UNPROCESSABLE_CONTENT)
+        raise HTTPException(code, str(exc)) from exc
     return RedirectResponse(f"/runs/{run}", status.HTTP_303_SEE_OTHER)
 
 

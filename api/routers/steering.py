@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 
 from spyagency.passes.steer import steering_status
 from spyagency.people.overrides import record_override
 from spyagency.store.people import overrides_for
 
-from ..auth import Principal
-from ..deps import DbSession, State, api_principal, require_role
+from ..deps import DbSession, Operator, State
 from ..schemas import OverrideIn, OverrideOut, RunNumber, SteeringActionOut, SteeringOut
 
 router = APIRouter(prefix="/api/v1", tags=["steering"])
@@ -28,9 +25,7 @@ def get_steering(session: DbSession, state: State) -> SteeringOut:
 
 @router.post("/runs/{run}/steering-overrides", response_model=OverrideOut, status_code=status.HTTP_201_CREATED,
              summary="Let Tier0 release a run that is not ready, or withdraw that (operator)")
-def post_override(run: RunNumber, body: OverrideIn, state: State,
-                  principal: Annotated[Principal | None, Depends(api_principal)]) -> OverrideOut:
-    operator = require_role(principal, "operator")
+def post_override(run: RunNumber, body: OverrideIn, state: State, operator: Operator) -> OverrideOut:
     row = record_override(state.store, run=run, kind=body.kind, author=operator.user, comment=body.comment,
                           now=state.clock.now())  # a refused override is mapped once, in api/errors.py
     return OverrideOut.model_validate(row)

@@ -9,6 +9,7 @@ when observations arrive (data-aware scheduling), not only on a clock.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,17 +18,19 @@ from airflow.sdk import Asset, dag, task
 from airflow.sdk.definitions.timetables.assets import AssetOrTimeSchedule
 from airflow.sdk.definitions.timetables.trigger import CronTriggerTimetable
 
-from spyagency.settings import Settings
 from spyagency_airflow.signoff import SignOffOperator
 
 OBSERVATIONS = {source: Asset(f"spyagency://observations/{source}") for source in ("tier0", "conddb", "dqm")}
 VERDICTS = Asset("spyagency://verdicts")
 START = datetime(2026, 1, 1)
+DEFAULT_POLL_S = 60.0  # SPYAGENCY_POLL_INTERVAL_S's default
 RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True}
 
 
 def _interval(source: str) -> timedelta:
-    return timedelta(seconds=Settings().poll_interval(source))
+    """The poll interval of ``source`` from the environment alone: parsing the DAG file builds no settings."""
+    value = os.environ.get(f"SPYAGENCY_POLL_{source.upper()}_S") or os.environ.get("SPYAGENCY_POLL_INTERVAL_S")
+    return timedelta(seconds=float(value or DEFAULT_POLL_S))
 
 
 def _poll_dag(source: str):  # type: ignore[no-untyped-def]

@@ -34,16 +34,18 @@ class SpyAgencyHook(BaseHook):
     """Gives tasks an Agency wired to the endpoints of the ``spyagency_*`` connections."""
 
     conn_name_attr = "spyagency_conn_id"
+    default_conn_name = "spyagency_store"
     hook_name = "SpyAgency"
 
-    def __init__(self, **overrides: Any) -> None:
+    def __init__(self, spyagency_conn_id: str = default_conn_name, **overrides: Any) -> None:
         super().__init__()
+        self.spyagency_conn_id = spyagency_conn_id  # the store's connection; the others are named in CONNECTIONS
         self.overrides = overrides
 
     def settings(self) -> Settings:
         values: dict[str, Any] = {}
         for conn_id, field in CONNECTIONS.items():
-            url = connection_url(conn_id)
+            url = connection_url(self.spyagency_conn_id if field == "db_url" else conn_id)
             if url:
                 values[field] = url
         values.update(self.overrides)

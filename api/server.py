@@ -30,6 +30,9 @@ def unsafe_exposure(settings: Settings, host: str) -> str | None:
                 f"than {MIN_SECRET_LENGTH} characters: anyone could compute the forms' CSRF tokens")
     if host in LOOPBACK_HOSTS:
         return None
+    if settings.simulator_defaults():
+        return (f"refusing to serve on {host}: {', '.join(settings.simulator_defaults())} still point at the "
+                f"built-in simulator on this machine; set them to the real systems")
     if settings.secret_key == DEFAULT_SECRET or len(settings.secret_key) < MIN_SECRET_LENGTH:
         return (f"refusing to serve on {host}: SPYAGENCY_SECRET_KEY is the default or shorter than "
                 f"{MIN_SECRET_LENGTH} characters (it signs the dashboard's forms)")

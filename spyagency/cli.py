@@ -40,7 +40,20 @@ def _store(settings: Settings) -> Store:
     return store
 
 
+def simulator_note(settings: Settings) -> str | None:
+    """One line saying which sources are the simulator's default addresses, if any."""
+    defaults = settings.simulator_defaults()
+    if not defaults:
+        return None
+    return (f"note: {', '.join(defaults)} {'is' if len(defaults) == 1 else 'are'} at the default, the built-in "
+            f"simulator on this machine (`spyagency simulate`); set {'it' if len(defaults) == 1 else 'them'} to "
+            f"watch the real systems")
+
+
 def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
+    note = simulator_note(settings)
+    if note:
+        print(note)
     _store(settings).dispose()
     agency = Agency(settings)
     try:

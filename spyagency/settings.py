@@ -92,6 +92,13 @@ class Settings(BaseSettings):
             return self.steer_mode
         return "sql" if self.tier0_control_db_url else "dry-run"
 
+    def simulator_defaults(self) -> list[str]:
+        """The source settings still at their defaults, which point at `spyagency simulate` on this machine."""
+        fields = {"tier0_url": "SPYAGENCY_TIER0_URL", "conddb_url": "SPYAGENCY_CONDDB_URL",
+                  "dqm_url": "SPYAGENCY_DQM_URL"}
+        return [variable for name, variable in fields.items()
+                if getattr(self, name) == type(self).model_fields[name].default]
+
     def hosts_allowed(self) -> list[str]:
         """The Host headers the service answers."""
         if self.allowed_hosts is not None:

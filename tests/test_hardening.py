@@ -223,3 +223,21 @@ def test_bidirectional_controls_are_refused_in_comments(world, char):
         reply = client.post("/api/v1/runs/386926/workflows/SiPixelAli/acknowledgements", headers=EXPERT,
                             json={"kind": "accept_without_payload", "comment": f"ok{char}evil"})
     assert reply.status_code == 422 and acks(world) == 0
+
+
+def test_serving_off_loopback_on_the_simulators_default_sources_is_refused():
+    defaults = Settings(secret_key=LONG_KEY, tokens="t=u:operator")
+    problem = unsafe_exposure(defaults, "0.0.0.0")
+    assert problem is not None and "SPYAGENCY_TIER0_URL" in problem and "simulator" in problem
+    assert unsafe_exposure(defaults, "127.0.0.1") is None  # a developer's machine running the simulator
+    real = defaults.model_copy(update={"tier0_url": "https://cmsweb.cern.ch/t0wmadatasvc/prod/",
+                                       "conddb_url": "oracle+oracledb://r:p@db:1521/?service_name=x",
+                                       "dqm_url": "https://cmsweb.cern.ch/dqm/offline/"})
+    assert unsafe_exposure(real, "0.0.0.0") is None
+
+
+def test_a_poll_on_the_simulators_default_sources_says_so_in_its_first_line(tmp_path):
+    done = _cli("poll", "--once", SPYAGENCY_DB_URL=f"sqlite:///{tmp_path / 's.db'}", SPYAGENCY_HTTP_RETRIES="0",
+                SPYAGENCY_CONDDB_URL=f"sqlite:///{tmp_path / 'conddb.db'}")
+    first = done.stdout.splitlines()[0]
+    assert first.startswith("note: SPYAGENCY_TIER0_URL, SPYAGENCY_DQM_URL are at the default"), done.stdout

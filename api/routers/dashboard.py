@@ -62,6 +62,7 @@ def _context(request: Request, state: State, viewer: Principal | None, banner_fr
     return {"request": request, "viewer": viewer, "csrf": csrf, "now": now, "simulated": state.clock.simulated,
             "time_left": time_left, "proxy_mode": state.auth.mode == "proxy",
             "steering_live": state.settings.steering == "sql",
+            "simulator_defaults": state.settings.simulator_defaults(),
             "refresh_ms": int(state.settings.dashboard_refresh_s * 1000), **shared, **extra}
 
 

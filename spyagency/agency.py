@@ -88,9 +88,17 @@ class Agency:
             return self._leased("poll-conddb", now,
                                 lambda: poll_conddb(self.store, self.conddb, self.policy, now, lookback))
         if source is Source.TIER0:
-            read_switch = self.settings.steering != "sql"
-            return self._leased("poll-tier0", now,
-                                lambda: poll_tier0(self.store, self.tier0, self.policy, now, read_switch))
+            if self.settings.steering != "sql":
+                return self._leased("poll-tier0", now, lambda: poll_tier0(self.store, self.tier0, self.policy, now))
+
+            def tier0_and_its_switch() -> PollResult:
+                # the switch is read from its table, not from the data service's cached reply
+                result = poll_tier0(self.store, self.tier0, self.policy, now, read_switch=False)
+                self.isolated("reading Tier0's switch table",
+                              lambda: steering.observe_switch(self.store, self.control(), now))
+                return result
+
+            return self._leased("poll-tier0", now, tier0_and_its_switch)
         if source is Source.DQM:
             return self._leased("poll-dqm", now, lambda: poll_dqm(self.store, self.dqm, self.policy, now))
         raise ValueError(f"{source.value} is not a source SpyAgency polls")

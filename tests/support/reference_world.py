@@ -86,6 +86,7 @@ class ReferenceWorld:
         self.calibrations = {c.tag: c for c in calibrations}
         self.runs: dict[int, Run] = {}
         self.failing_runs: set[int] = set()  # per-run calls answer HTTP 500
+        self.tier0_down = False  # every call of the data service answers HTTP 503 (an outage)
         self.lock = threading.RLock()
         self.conddb_path = workdir / "reference-conddb.sqlite"
         self.tier0_path = workdir / "reference-tier0.sqlite"
@@ -100,6 +101,7 @@ class ReferenceWorld:
             db.execute("INSERT INTO promptreco_status VALUES (1, ?)", (_sql_time(now - timedelta(days=30)),))
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
+        self._server.handle_error = lambda *_args: None  # type: ignore[method-assign]  # a client hung up: no trace
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     # ---- plumbing --------------------------------------------------------------------
@@ -203,6 +205,8 @@ class ReferenceWorld:
     # ---- the Tier0 Data Service --------------------------------------------------------
     def _answer(self, call: str, query: dict[str, str]) -> tuple[int, Any]:
         with self.lock:
+            if self.tier0_down:
+                return 503, {"error": "service unavailable"}
             if call == "firstconditionsaferun":
                 return 200, {"result": [self.fcsr()]}
             if call == "promptreco_status":

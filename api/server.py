@@ -85,19 +85,6 @@ def _run_bounded(app: FastAPI, host: str, port: int, settings: Settings) -> None
                 limit_concurrency=settings.api_max_concurrency, timeout_keep_alive=5, backlog=256)
 
 
-def register(subcommands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Adds `serve` and `serve-release` to the `spyagency` command (entry point group spyagency.commands)."""
-    parser = subcommands.add_parser("serve", help="serve the release API, ack API and dashboard")
-    parser.add_argument("--host", default=None)
-    parser.add_argument("--port", type=int, default=None)
-    parser.set_defaults(func=serve)
-    release = subcommands.add_parser("serve-release", help="serve the release API alone, for Tier0 "
-                                                           "(its own process and port)")
-    release.add_argument("--host", default=None)
-    release.add_argument("--port", type=int, default=None)
-    release.set_defaults(func=serve_release)
-
-
 #: How long ``start_in_thread`` waits for the server to listen before it fails.
 START_TIMEOUT_S = 30.0
 

@@ -26,7 +26,7 @@ from spyagency.cli import _door, _store
 from spyagency.clock import Clock, ManualClock, ScaledClock, utcnow
 from spyagency.policy import Policy
 from spyagency.ports import port_in_use, reserve
-from spyagency.settings import SIM_DQM_PORT, SIM_TIER0_PORT, Settings
+from spyagency.settings import Settings
 from spyagency.store.observations import tier0_global
 from spyagency.store.queries import list_runs
 from spyagency.store.switch import switch_picture
@@ -186,30 +186,3 @@ def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, star
             print("\nfinal:\n" + runs_table(list_runs(session, limit=20, with_workflows=False), clock.now(), paused))
             print(switch_line(session, policy, clock.now()))
     return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Adds `simulate` and `demo` to the `spyagency` command (entry point group spyagency.commands)."""
-    simulate = sub.add_parser("simulate", help="serve a simulated Tier0, DQM GUI and CondDB")
-    simulate.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
-    simulate.add_argument("--runs", type=int, default=12, help="extra runs after the demo ones")
-    simulate.add_argument("--workdir", default="var/sim")
-    simulate.add_argument("--tier0-port", type=int, default=SIM_TIER0_PORT)
-    simulate.add_argument("--dqm-port", type=int, default=SIM_DQM_PORT)
-    simulate.add_argument("--dqm-api", choices=["jsonfairy", "v1"], default="jsonfairy",
-                          help="the DQM GUI generation to play: legacy jsonfairy or the new /api/v1/json "
-                               "(poll it with SPYAGENCY_DQM_API=v1)")
-    simulate.set_defaults(func=cmd_simulate)
-
-    demo = sub.add_parser("demo", help="simulator + reconcile loop on a fast clock")
-    demo.add_argument("--speed", type=float, default=1800.0,
-                      help="simulated seconds per real second, at most (a slow machine shows the same story slower)")
-    demo.add_argument("--duration", type=float, default=60.0,
-                      help="real seconds at full speed: the demo covers speed x duration of simulated time")
-    demo.add_argument("--interval", type=float, default=0.2,
-                      help="real seconds per cycle at full speed; each cycle moves the clock speed x interval")
-    demo.add_argument("--table-every", type=float, default=15.0, help="real seconds between tables")
-    demo.add_argument("--workdir", default=None)
-    demo.add_argument("--no-serve", dest="serve", action="store_false", help="do not serve the dashboard")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.set_defaults(func=cmd_demo)

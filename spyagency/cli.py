@@ -11,21 +11,20 @@ import threading
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from spyagency.agency import Agency
 from spyagency.clock import utcnow
 from spyagency.errors import ConfigurationError, StoreUnavailable
-from spyagency.passes.steer import steering_status
-from spyagency.people.overrides import OverrideError, OverrideKind, record_override
 from spyagency.policy import PolicyError
 from spyagency.settings import Settings
-from spyagency.store import Store
-from spyagency.store.observations import tier0_global
-from spyagency.store.queries import get_run, list_runs
-from spyagency.tier0_instance import instance_policy
-from spyagency.views.report import run_detail, runs_table
+
+if TYPE_CHECKING:
+    from spyagency.store import Store
+
+# Each command imports what it needs when it runs: `spyagency --help` and `status` load no HTTP client,
+# no Alembic and no door they do not use.
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -34,6 +33,8 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 
 def _store(settings: Settings) -> Store:
+    from spyagency.store import Store
+
     _ensure_sqlite_dir(settings.db_url)
     store = Store(settings.db_url)
     store.migrate()
@@ -54,6 +55,8 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     note = simulator_note(settings)
     if note:
         print(note)
+    from spyagency.agency import Agency
+
     _store(settings).dispose()
     agency = Agency(settings)
     try:
@@ -90,6 +93,10 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from spyagency.store.observations import tier0_global
+    from spyagency.store.queries import get_run, list_runs
+    from spyagency.views.report import run_detail, runs_table
+
     store = _store(settings)
     now = utcnow()
     with store.session() as session:
@@ -106,6 +113,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_steering(args: argparse.Namespace, settings: Settings) -> int:
+    from spyagency.passes.steer import steering_status
+    from spyagency.tier0_instance import instance_policy
+
     store = _store(settings)
     with store.session() as session:
         picture = steering_status(session, instance_policy(settings), utcnow())
@@ -128,6 +138,8 @@ def cmd_steering(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_override(args: argparse.Namespace, settings: Settings) -> int:
+    from spyagency.people.overrides import OverrideError, OverrideKind, record_override
+
     store = _store(settings)
     kind = OverrideKind.WITHDRAW if args.withdraw else OverrideKind.RESUME
     try:

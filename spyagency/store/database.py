@@ -6,16 +6,17 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, event, func, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from spyagency.database_urls import create_database_engine, safe_url
 from spyagency.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -50,6 +51,7 @@ def make_store_engine(url: str, **options: Any) -> Engine:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # only migrations need Alembic
     """An Alembic config pointing at the packaged migrations and ``url``."""
     config = Config()
     config.set_main_option("script_location", str(resources.files("spyagency").joinpath("migrations")))
@@ -108,6 +110,8 @@ class Store:
 
         Raises ``StoreUnavailable`` when the database cannot be reached or written.
         """
+        from alembic import command
+
         config = alembic_config(self.url)
         try:
             with self.engine.begin() as connection:

@@ -152,3 +152,28 @@ class SteeringOut(BaseModel):
     switch_note: str = Field("", description="who holds the switch when it is not SpyAgency's to move")
     changed_by_others_at: datetime | None = Field(
         None, description="when someone else last changed the switch over SpyAgency's steering")
+
+
+class WorkflowExplainedOut(BaseModel):
+    workflow: str
+    state: WorkflowState
+    reason: str
+    source: Source
+    done: bool
+
+
+class ExplanationOut(BaseModel):
+    """A recorded decision and its replay from the facts stored with it."""
+
+    run: int
+    decided_at: datetime
+    policy: str
+    state: RunState
+    release: bool
+    reasons: list[str]
+    workflows: list[WorkflowExplainedOut]
+    first_conditions_safe_run: int | None
+    replayed_under: str
+    matches: bool = Field(description="the replay gives exactly the verdict stored then")
+    mismatch: str | None
+    lines: list[str] = Field(description="the explanation as `spyagency explain` prints it")

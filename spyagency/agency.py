@@ -32,10 +32,13 @@ from spyagency.sources.dqm import DqmClient
 from spyagency.sources.tier0 import Tier0Client
 from spyagency.sources.tier0_switch import SqlControl
 from spyagency.store import Store
+from spyagency.store.decision_records import prune as prune_decisions
 from spyagency.store.lease import lease, new_holder_id
 from spyagency.tier0_instance import instance_policy
 
 log = logging.getLogger(__name__)
+#: How often decision records past their retention are pruned.
+PRUNE_EVERY = timedelta(hours=1)
 T = TypeVar("T")
 
 
@@ -65,6 +68,7 @@ class Agency:
         self.conddb = CondDBClient(settings.conddb_url, settings.conddb_schema)
         self.holder = new_holder_id()
         self._control: SqlControl | None = None
+        self._pruned_at: datetime | None = None
 
     def close(self) -> None:
         self.tier0.close()
@@ -104,9 +108,19 @@ class Agency:
         raise ValueError(f"{source.value} is not a source SpyAgency polls")
 
     def decide(self) -> DecideResult | None:
-        """Decide every active run from the store; None if another process is deciding right now."""
+        """Decide every active run from the store; None if another process is deciding right now.
+        Decision records past their retention are pruned once an hour."""
         now = self.clock.now()
-        return self._leased("decide", now, lambda: decide_all(self.store, self.policy, now))
+
+        def decide_and_prune() -> DecideResult:
+            result = decide_all(self.store, self.policy, now)
+            if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+                with self.store.session() as session:
+                    prune_decisions(session, now - timedelta(days=self.settings.decision_retention_days))
+                self._pruned_at = now
+            return result
+
+        return self._leased("decide", now, decide_and_prune)
 
     def observe_and_decide(self) -> CycleResult:
         """Observe all sources, then decide every active run (steps another process holds are skipped)."""

@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -151,6 +152,55 @@ def cmd_override(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
+    from spyagency.policy import load_policy
+    from spyagency.store.decision_records import decision_at, decision_times
+    from spyagency.tier0_instance import instance_policy
+    from spyagency.views.explain import explain, explanation_lines, parse_moment
+
+    policy = load_policy(args.policy) if args.policy else instance_policy(settings)
+    at = parse_moment(args.at) if args.at else utcnow()
+    store = _store(settings)
+    with store.session() as session:
+        record = decision_at(session, args.run, at)
+        moments = decision_times(session, args.run)
+    if record is None:
+        print(f"no decision of run {args.run} is recorded at or before {at:%Y-%m-%d %H:%M} UTC", file=sys.stderr)
+        return 1
+    explanation = explain(record, policy)
+    print("\n".join(explanation_lines(explanation)))
+    print(f"decisions of run {args.run} recorded at: " + ", ".join(f"{m:%m-%d %H:%M}" for m in moments))
+    return 0 if explanation.matches else 1
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from spyagency.core.replay import difference, replay
+    from spyagency.policy import load_policy
+    from spyagency.store.decision_records import decisions_between
+    from spyagency.views.explain import parse_moment
+
+    policy = load_policy(args.policy)
+    start, end = parse_moment(args.start), parse_moment(args.end)
+    store = _store(settings)
+    with store.session() as session:
+        records = decisions_between(session, start, end)
+    first: dict[int, tuple[datetime, str]] = {}
+    for record in records:
+        differs = difference(record.verdict, replay(record.inputs, policy))
+        if differs is not None and record.run not in first:
+            first[record.run] = (record.decided_at, differs)
+    less_safe = sorted(run for run, (_at, words) in first.items() if words.startswith("LESS SAFE"))
+    print(f"{len(records)} recorded decisions of {len({r.run for r in records})} runs between "
+          f"{start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC, replayed under {policy.name} v{policy.version}")
+    for run in less_safe + sorted(set(first) - set(less_safe)):
+        at, words = first[run]
+        print(f"  run {run}, first at {at:%Y-%m-%d %H:%M} UTC: {words}")
+    if not first:
+        print("  no decision differs")
+    print(f"{len(less_safe)} run(s) the new policy would release where the recorded one held them")
+    return 1 if less_safe else 0
+
+
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     _store(settings).dispose()
     print(f"store at {settings.db_url} is at the newest schema")
@@ -189,6 +239,19 @@ def build_parser() -> argparse.ArgumentParser:
     override.add_argument("--author", default=getpass.getuser())
     override.add_argument("--withdraw", action="store_true", help="take back an earlier override")
     override.set_defaults(func=cmd_override)
+
+    explain = sub.add_parser("explain", help="why a run was decided as it was: the decision in force at a "
+                                             "moment, the facts it rests on, and its replay")
+    explain.add_argument("run", type=int)
+    explain.add_argument("--at", help="ISO time (UTC unless it says otherwise); default now")
+    explain.add_argument("--policy", help="replay under this policy file (default: the installed one)")
+    explain.set_defaults(func=cmd_explain)
+
+    what_if = sub.add_parser("replay", help="what a policy would have decided over a recorded period")
+    what_if.add_argument("--policy", required=True, help="the policy TOML to try")
+    what_if.add_argument("--from", dest="start", required=True, help="ISO time")
+    what_if.add_argument("--to", dest="end", required=True, help="ISO time")
+    what_if.set_defaults(func=cmd_replay)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the store schema")
     migrate.set_defaults(func=cmd_migrate)

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     poll_conddb_s: float | None = Field(None, gt=0)
     poll_dqm_s: float | None = Field(None, gt=0)
     lookback_hours: float = Field(96.0, gt=0)
+    decision_retention_days: float = Field(365.0, gt=0, description="decision records older than this are pruned "
+                                                                     "(a run's latest is always kept)")
     http_timeout_s: float = Field(10.0, gt=0)
     http_retries: int = Field(3, ge=0)
     # API service

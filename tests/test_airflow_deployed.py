@@ -154,3 +154,67 @@ def _check_deployment(airflow: AirflowStandalone, sim: Simulator, store: Store, 
     started = time.monotonic()
     wait_for(gains_in, 120, "the hand upload to reach the verdict", every_s=0.5)
     print(f"upload → verdict under Airflow: {time.monotonic() - started:.1f} s (poll every {POLL_S} s)")
+
+
+def _stale_fast_policy() -> str:
+    """The built-in policy, but a verdict older than 2 minutes cannot be acted on (production: 15)."""
+    from importlib import resources
+
+    text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
+    assert "stale_after_minutes = 15" in text
+    return text.replace("stale_after_minutes = 15", "stale_after_minutes = 2")
+
+
+def test_under_the_real_scheduler_a_decide_that_stops_near_a_lock_leads_to_a_pause_then_the_resume(
+        airflow_installed, postgres, tmp_path):
+    """Steering has a clock of its own: the polls and decide are stopped (as if every source were down or
+    decide kept failing) 30 minutes before a ready run's lock; once its verdict is stale SpyAgency's pause
+    row lands in Tier0's switch table within two steer intervals; decide comes back and the resume lands."""
+    from spyagency.policy import parse_policy
+
+    policy_path = tmp_path / "policy.toml"
+    policy_path.write_text(_stale_fast_policy())
+    policy = parse_policy(_stale_fast_policy())
+    now = utcnow()
+    runs = [SimRun(386925, now - 50 * H, now - 47 * H, all_streams(policy))]  # ready; locks in 30 min
+    store_url = postgres.create_database("spyagency_clock_store")
+    Store(store_url).migrate()
+    store = Store(store_url)
+    with Simulator(policy, runs, tmp_path / "sim", now) as sim:
+        sim.advance(now)
+        env = {"AIRFLOW_CONN_SPYAGENCY_STORE": _connection(store_url),
+               "AIRFLOW_CONN_SPYAGENCY_TIER0": _connection(sim.tier0_url),
+               "AIRFLOW_CONN_SPYAGENCY_CONDDB": _connection(sim.conddb_url),
+               "AIRFLOW_CONN_SPYAGENCY_DQM": _connection(sim.dqm_url),
+               "AIRFLOW_CONN_SPYAGENCY_TIER0_CONTROL": _connection(sim.switch_url),
+               "SPYAGENCY_POLICY": str(policy_path), "SPYAGENCY_POLL_INTERVAL_S": str(POLL_S),
+               "SPYAGENCY_HTTP_RETRIES": "1"}
+        metadata = postgres.create_database("airflow_clock_metadata")
+        with AirflowStandalone(tmp_path / "airflow", metadata, env, EXPERT, "expert-password") as airflow:
+            try:
+                def decided_ready() -> bool:
+                    sim.advance(utcnow())
+                    with store.session() as session:
+                        row = session.get(TrackedRun, 386925)
+                        return row is not None and row.release
+                wait_for(decided_ready, 240, "run 386925 decided ready")
+                assert sim.world.control_actions == []  # ready: nothing to steer
+                assert airflow.client is not None
+                for dag_id in ("spyagency_poll_tier0", "spyagency_poll_conddb", "spyagency_poll_dqm",
+                               "spyagency_decide"):  # no new verdict from now on
+                    airflow.client.patch(f"/dags/{dag_id}", json={"is_paused": True}).raise_for_status()
+                stopped = time.monotonic()
+                pauses = wait_for(lambda: [a for a in sim.world.control_actions if not a.enabled], 360,
+                                  "SpyAgency to pause Tier0 once the verdict went stale", every_s=2)
+                took = time.monotonic() - stopped
+                print(f"pause landed {took:.0f} s after decide stopped (stale after 120 s, steer every 60 s)")
+                assert not pauses[0].by_hand and took <= 120 + 2 * 60 + 60  # stale + two steer intervals + slack
+                for dag_id in ("spyagency_poll_tier0", "spyagency_poll_conddb", "spyagency_poll_dqm",
+                               "spyagency_decide"):
+                    airflow.client.patch(f"/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
+                wait_for(lambda: sim.advance(utcnow()) or [a.enabled for a in sim.world.control_actions]
+                         == [False, True], 300, "the resume once decisions are fresh again", every_s=2)
+            except BaseException:
+                print(airflow.log()[-6000:])
+                raise
+    store.dispose()

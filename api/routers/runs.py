@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
 from spyagency.core.models import RunState, RunSummary
 from spyagency.store import queries
+from spyagency.store.decision_records import decision_at
 from spyagency.store.people import acknowledgements
+from spyagency.views.explain import explain, explanation_lines
 
 from ..deps import DbSession, State
 from ..schemas import (
     AckOut,
+    ExplanationOut,
     NextReleaseOut,
     RunDetailOut,
     RunNumber,
     RunOut,
     RunPage,
     StateChangeOut,
+    WorkflowExplainedOut,
     WorkflowOut,
 )
 from .release import not_found, release_out
@@ -68,3 +73,23 @@ def get_run(run: RunNumber, session: DbSession) -> RunDetailOut:
         history=[StateChangeOut(workflow=c.workflow, state=c.state, reason=c.reason, source=c.source, at=c.at)
                  for c in queries.history(session, run)],
         acknowledgements=[AckOut.model_validate(a) for a in acknowledgements(session, run)])
+
+
+@router.get("/runs/{run}/explain", response_model=ExplanationOut,
+            summary="The decision of a run in force at a moment, the facts it rests on, and its replay")
+def explain_run(run: RunNumber, state: State, session: DbSession,
+                at: Annotated[datetime | None, Query(description="ISO time; default now")] = None) -> ExplanationOut:
+    moment = at if at is None or at.tzinfo else at.replace(tzinfo=UTC)
+    record = decision_at(session, run, moment or state.clock.now())
+    if record is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no decision of run {run} is recorded by then")
+    explanation = explain(record, state.policy)
+    return ExplanationOut(run=run, decided_at=record.decided_at, policy=record.policy,
+                          state=record.verdict.state, release=record.verdict.release,
+                          reasons=list(record.verdict.reasons),
+                          workflows=[WorkflowExplainedOut(workflow=w.workflow, state=w.state, reason=w.reason,
+                                                          source=w.source, done=w.done)
+                                     for w in record.verdict.workflows],
+                          first_conditions_safe_run=record.inputs.tier0.first_conditions_safe_run,
+                          replayed_under=explanation.replayed_under, matches=explanation.matches,
+                          mismatch=explanation.mismatch, lines=explanation_lines(explanation))

@@ -13,9 +13,11 @@ from spyagency.core.finalize import is_final
 from spyagency.core.models import RunVerdict
 from spyagency.core.quality import QualityScore, score_run
 from spyagency.core.readiness import decide_run
+from spyagency.core.replay import DecisionInputs
 from spyagency.policy import Policy, QualityWatch
 from spyagency.store import Session, Store, quality
 from spyagency.store import observations as obs
+from spyagency.store.decision_records import record_decisions
 from spyagency.store.verdicts import save_verdicts
 
 
@@ -50,6 +52,9 @@ def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] 
         verdicts = tuple(decide_run(observations[r], policy, tier0, health, now) for r in runs)
         final = {v.run for v in verdicts if is_final(v, tier0.first_conditions_safe_run, policy)}
         changed = tuple(save_verdicts(session, verdicts, final, versions))
+        # the facts each decision was made from, kept where the decision says something new (spyagency explain)
+        record_decisions(session, [(DecisionInputs(observations[v.run], tier0, health, now), v) for v in verdicts],
+                         policy)
         quality.record_status(session, {key: score.status.value for key, score in scores.items()})
     return DecideResult(verdicts, changed, time.perf_counter() - started)
 

@@ -296,3 +296,24 @@ class DashboardSessionRow(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class DecisionRecord(Base):
+    """A run's decision with the facts it was made from, as they stood: kept to replay and explain it.
+
+    Written when a run's verdict differs from its previous record (not every pass), append-only, pruned
+    by age (``SPYAGENCY_DECISION_RETENTION_DAYS``).
+    """
+
+    __tablename__ = "decision_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run: Mapped[int] = mapped_column(Integer)
+    decided_at: Mapped[datetime]
+    policy: Mapped[str] = mapped_column(String(200))  # name and version of the policy it was decided under
+    digest: Mapped[str] = mapped_column(String(64))  # of the verdict, without its time: what changed
+    inputs: Mapped[dict[str, Any]]  # observations, Tier0-wide facts, source health (spyagency.core.codec)
+    verdict: Mapped[dict[str, Any]]
+
+    __table_args__ = (Index("ix_decision_records_run_time", "run", "decided_at"),
+                      Index("ix_decision_records_time", "decided_at"))

@@ -584,3 +584,15 @@ def test_a_pause_holds_the_lock_a_run_passed_without_its_calibrations():
     assert verdict.reasons[0] == f"lock held by Tier0's pause (nominal lock {lock:%Y-%m-%d %H:%M} UTC)"
     releasing = decide_run(obs, POLICY, T0, FRESH, NOW)
     assert releasing.state is RunState.OVERDUE and "lock time" in releasing.reasons[0]
+
+
+def test_an_unknown_producer_in_two_streams_names_both_and_blocks_as_the_policy_s_word():
+    producers = dict(ALL_PRODUCERS, Express=ALL_PRODUCERS["Express"] | {"PromptCalibProdNewThing"},
+                     HLTMonitor=ALL_PRODUCERS["HLTMonitor"] | {"PromptCalibProdNewThing"})
+    verdict = decide_run(observe(t0=tier0(producers=producers)), POLICY, T0, FRESH, NOW)
+    unknown = state_of(verdict, "PromptCalibProdNewThing")
+    assert unknown.reason.startswith("PromptCalibProdNewThing runs in express streams Express, HLTMonitor of run ")
+    assert unknown.source is Source.POLICY and unknown.done is False
+    single = dict(ALL_PRODUCERS, Express=ALL_PRODUCERS["Express"] | {"PromptCalibProdNewThing"})
+    one = state_of(decide_run(observe(t0=tier0(producers=single)), POLICY, T0, FRESH, NOW), "PromptCalibProdNewThing")
+    assert one.reason.startswith("PromptCalibProdNewThing runs in express stream Express of run ")

@@ -198,3 +198,25 @@ def test_the_table_is_only_read_and_inserted_into(control, outbox, switch_url):
 def test_an_entry_without_recorded_times_is_a_first_attempt(outbox):
     entry = outbox.entry(9, "pause")
     assert replace(entry, detail=None).detail is None and entry.detail == {"change_times": []}
+
+
+def test_a_resend_after_someone_resumed_over_the_pause_writes_nothing(control, outbox):
+    """Killed after writing its pause; the shift resumes by hand; the resend finds its own row by its recorded
+    change_time and writes no second pause over the person's resume."""
+    control(outbox.entry(1, "pause"))
+    person(control, 1, datetime(2026, 6, 1, 13, 0))
+    control(outbox.entry(1, "pause"))  # the resend of that very action
+    assert [s for s, _ in written(control)] == [0, 1] and control.current() is True
+
+
+def test_a_second_pause_while_spyagency_s_own_pause_holds_writes_nothing(control, outbox):
+    control(outbox.entry(1, "pause"))
+    control(outbox.entry(2, "pause"))  # another action asking the same (a new plan after a restart, say)
+    assert [s for s, _ in written(control)] == [0] and 2 not in outbox.times
+
+
+def test_rows_are_read_in_change_time_order_whatever_the_insertion_order(control, outbox):
+    control(outbox.entry(1, "pause"))
+    person(control, 1, datetime(2026, 5, 20, 8, 0))  # a row stamped in the past, inserted last
+    assert [row.change_time for row in control.rows()] == sorted(row.change_time for row in control.rows())
+    assert control.current() is False  # the newest change_time holds, not the newest insertion

@@ -220,3 +220,23 @@ def test_rows_are_read_in_change_time_order_whatever_the_insertion_order(control
     person(control, 1, datetime(2026, 5, 20, 8, 0))  # a row stamped in the past, inserted last
     assert [row.change_time for row in control.rows()] == sorted(row.change_time for row in control.rows())
     assert control.current() is False  # the newest change_time holds, not the newest insertion
+
+
+def test_a_resend_whose_row_never_landed_writes_it_even_with_old_pauses_in_the_table(control, outbox):
+    person(control, 0, datetime(2026, 5, 10, 8, 0))  # months-old rows of people: a pause, then its resume
+    person(control, 1, datetime(2026, 5, 10, 9, 0))
+    outbox.crash_after_remember = True
+    with pytest.raises(Crash):
+        control(outbox.entry(1, "pause"))  # its change_time was recorded, its row never committed
+    outbox.crash_after_remember = False
+    control(outbox.entry(1, "pause"))  # the resend must not take an old pause of someone else for its own
+    assert [s for s, _ in written(control)] == [0, 1, 0] and control.current() is False
+
+
+def test_a_row_stamped_at_the_very_moment_of_another_is_made_newer_by_a_microsecond(switch_url, outbox):
+    writer = SqlControl(switch_url, remember=outbox.remember, own_writes=outbox.own, now=lambda: T)
+    person(writer, 1, T.replace(tzinfo=None))  # a person's row at exactly SpyAgency's clock reading
+    writer(outbox.entry(1, "pause"))
+    assert writer.rows()[-1] == SwitchRow(0, T.replace(tzinfo=None) + timedelta(microseconds=1))
+    assert writer.current() is False  # never two rows sharing the newest change_time
+    writer.close()

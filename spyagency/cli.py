@@ -161,6 +161,15 @@ def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
     policy = load_policy(args.policy) if args.policy else instance_policy(settings)
     at = parse_moment(args.at) if args.at else utcnow()
     store = _store(settings)
+    if args.switch:
+        from spyagency.views.explain import switch_lines
+
+        with store.session() as session:
+            print("\n".join(switch_lines(session, policy, at)))
+        return 0
+    if args.run is None:
+        print("name a run, or ask --switch", file=sys.stderr)
+        return 2
     with store.session() as session:
         record = decision_at(session, args.run, at)
         moments = decision_times(session, args.run)
@@ -242,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = sub.add_parser("explain", help="why a run was decided as it was: the decision in force at a "
                                              "moment, the facts it rests on, and its replay")
-    explain.add_argument("run", type=int)
+    explain.add_argument("run", type=int, nargs="?")
+    explain.add_argument("--switch", action="store_true", help="the steering decision at that moment instead")
     explain.add_argument("--at", help="ISO time (UTC unless it says otherwise); default now")
     explain.add_argument("--policy", help="replay under this policy file (default: the installed one)")
     explain.set_defaults(func=cmd_explain)

@@ -99,3 +99,20 @@ def test_the_explain_api_gives_the_decision_in_force_and_its_replay(world_factor
         assert any(w["workflow"] == "SiPixelAli" and w["state"] == "vetoed" for w in body["workflows"])
         early = client.get("/api/v1/runs/386925/explain", params={"at": (START - 48 * H).isoformat()})
         assert early.status_code == 404
+
+
+def test_explain_switch_gives_the_steering_decision_of_a_moment(world_factory, policy, monkeypatch, capsys):
+    runs = [SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED}),
+            SimRun(386926, START - 10 * H, START - 7 * H, all_streams(policy))]
+    world = world_factory(runs)
+    world.at(timedelta(0))
+    world.at(39 * H)  # half an hour before 386925's lock: SpyAgency pauses
+    assert world.agency.steer().delivered == 1
+    world.at(39 * H + timedelta(minutes=5))
+    monkeypatch.setenv("SPYAGENCY_DB_URL", world.store.url)
+    assert main(["explain", "--switch", "--at", (START + 39 * H + timedelta(minutes=6)).isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert "SpyAgency wanted to pause (run 386925)" in out and "paused since" in out and "by SpyAgency" in out
+    assert main(["explain", "--switch", "--at", (START + H).isoformat()]) == 0
+    early = capsys.readouterr().out
+    assert "SpyAgency wanted to resume" in early and "run 386925: hold" in early

@@ -10,10 +10,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from spyagency.core.codec import decode, encode
-from spyagency.core.models import RunVerdict
+from spyagency.core.models import LineRun, RunVerdict
 from spyagency.core.replay import DecisionInputs, verdict_digest
 from spyagency.policy import Policy
-from spyagency.store.tables import DecisionRecord
+from spyagency.store.queries import SOURCE_NAMES
+from spyagency.store.tables import DecisionRecord, FcsrSpanRow
 
 
 @dataclass(frozen=True)
@@ -84,3 +85,22 @@ def prune(session: Session, before: datetime) -> int:
     result = session.execute(delete(DecisionRecord).where(DecisionRecord.decided_at < before,
                                                          DecisionRecord.id.not_in(newest)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def line_at(session: Session, at: datetime, length: int) -> tuple[int | None, list[LineRun]]:
+    """Tier0's line as it stood at ``at``: the first conditions-safe run then, and the decisions in force then
+    of the runs from it on (the first ``length``), as steering read them."""
+    span = session.scalars(select(FcsrSpanRow).where(FcsrSpanRow.first_seen <= at)
+                           .order_by(FcsrSpanRow.first_seen.desc(), FcsrSpanRow.id.desc()).limit(1)).first()
+    first_safe = span.value if span is not None else None
+    newest = (select(func.max(DecisionRecord.id).label("id")).where(DecisionRecord.decided_at <= at)
+              .group_by(DecisionRecord.run).subquery())
+    query = select(DecisionRecord).join(newest, DecisionRecord.id == newest.c.id)
+    if first_safe is not None:
+        query = query.where(DecisionRecord.run >= first_safe)
+    line = []
+    for row in session.scalars(query.order_by(DecisionRecord.run).limit(length)):
+        verdict: RunVerdict = decode(RunVerdict, row.verdict)
+        line.append(LineRun(verdict.run, verdict.release, verdict.lock_time, verdict.decided_at, verdict.reasons,
+                            tuple(SOURCE_NAMES.get(s.value, s.value) for s in verdict.awaiting)))
+    return first_safe, line

@@ -87,12 +87,14 @@ def overrides_for(session: Session, run: int) -> list[OverrideRecord]:
         SteeringOverrideRow.run == run).order_by(SteeringOverrideRow.id))]
 
 
-def active_resumes(session: Session, runs: Sequence[int]) -> dict[int, ResumeOverride]:
-    """Runs of ``runs`` whose latest override is a resume, with it."""
+def active_resumes(session: Session, runs: Sequence[int], at: datetime | None = None) -> dict[int, ResumeOverride]:
+    """Runs of ``runs`` whose latest override (made by ``at``, if given) is a resume, with it."""
     found: dict[int, ResumeOverride] = {}
     for run in runs:
-        latest = session.scalars(select(SteeringOverrideRow).where(SteeringOverrideRow.run == run)
-                                 .order_by(SteeringOverrideRow.id.desc()).limit(1)).first()
+        query = select(SteeringOverrideRow).where(SteeringOverrideRow.run == run)
+        if at is not None:
+            query = query.where(SteeringOverrideRow.created_at <= at)
+        latest = session.scalars(query.order_by(SteeringOverrideRow.id.desc()).limit(1)).first()
         if latest is not None and latest.kind == RESUME_KIND:
             found[run] = ResumeOverride(latest.author, latest.comment, latest.created_at)
     return found

@@ -150,7 +150,8 @@ def check_integrity(session: Session) -> None:
     session.execute(text("SELECT run, state, release FROM runs ORDER BY run DESC LIMIT 5")).all()
 
 
-_SOURCE_NAMES = {"tier0": "the Tier0 Data Service", "dqm": "the DQM GUI", "conddb": "the CondDB"}
+#: How reasons name the sources.
+SOURCE_NAMES = {"tier0": "the Tier0 Data Service", "dqm": "the DQM GUI", "conddb": "the CondDB"}
 
 
 def tier0_line(session: Session, length: int) -> list[LineRun]:
@@ -168,7 +169,7 @@ def tier0_line(session: Session, length: int) -> list[LineRun]:
         query = query.where(TrackedRun.finalized.is_(False))
     rows = session.scalars(query.order_by(TrackedRun.run).limit(length)).all()
     return [LineRun(r.run, r.release, r.lock_time, r.decided_at, tuple(r.reasons or ()),
-                    tuple(_SOURCE_NAMES.get(s, s) for s in r.awaiting or ())) for r in rows]
+                    tuple(SOURCE_NAMES.get(s, s) for s in r.awaiting or ())) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from spyagency.core.models import RunVerdict, Source
 from spyagency.core.replay import difference, replay
+from spyagency.core.steering import desired_switch
 from spyagency.core.words import utc_minute
 from spyagency.policy import Policy
-from spyagency.store.decision_records import RecordedDecision, policy_label
+from spyagency.store.decision_records import RecordedDecision, line_at, policy_label
+from spyagency.store.people import active_resumes
+from spyagency.store.tables import SwitchObservationRow
 
 
 @dataclass(frozen=True)
@@ -78,4 +84,27 @@ def explanation_lines(explanation: Explanation) -> list[str]:
         lines.append(f"replayed under {explanation.replayed_under}: DIFFERS from the decision stored then: "
                      f"{explanation.mismatch}" + ("" if explanation.replayed_under != record.policy
                                                   else " (same policy: this is a bug, please report it)"))
+    return lines
+
+
+def switch_lines(session: Session, policy: Policy, at: datetime, length: int = 20) -> list[str]:
+    """The steering decision as it stood at ``at``: Tier0's line, each run's decision in force, the
+    operators' overrides, who held the switch, and what SpyAgency wanted."""
+    first_safe, line = line_at(session, at, length)
+    overrides = active_resumes(session, [entry.run for entry in line], at)
+    wanted = desired_switch(line, overrides, policy, at)
+    change = session.scalars(select(SwitchObservationRow).where(SwitchObservationRow.observed_at <= at)
+                             .order_by(SwitchObservationRow.observed_at.desc(), SwitchObservationRow.id.desc())
+                             .limit(1)).first()
+    held = ("not observed yet" if change is None else
+            f"{'releasing' if change.enabled else 'paused'} since {utc_minute(change.observed_at)}, by "
+            f"{'SpyAgency' if change.by_spyagency else 'someone else'}")
+    lines = [f"steering at {utc_minute(at)}: SpyAgency wanted to {wanted.action} (run {wanted.run}): {wanted.reason}",
+             f"Tier0's switch: {held}; first conditions-safe run: {first_safe}"]
+    for entry in line:
+        override = overrides.get(entry.run)
+        said = "release" if entry.release else "hold"
+        lines.append(f"  run {entry.run}: {said}, lock {utc_minute(entry.lock_time)}, decided "
+                     f"{utc_minute(entry.decided_at)}: {entry.reasons[0] if entry.reasons else ''}"
+                     + (f" [override by {override.author}: {override.comment}]" if override else ""))
     return lines

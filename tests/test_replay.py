@@ -116,3 +116,23 @@ def test_explain_switch_gives_the_steering_decision_of_a_moment(world_factory, p
     assert main(["explain", "--switch", "--at", (START + H).isoformat()]) == 0
     early = capsys.readouterr().out
     assert "SpyAgency wanted to resume" in early and "run 386925: hold" in early
+
+
+def test_the_console_shows_any_moment_of_a_run_as_it_was_decided(world_factory, policy):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    world = world_factory([SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy),
+                                  {"SiPixelAli": Outcome.VETOED})])
+    world.at(timedelta(0))
+    app = create_app(world.agency.settings, clock=world.clock, policy=world.agency.policy, store=world.store)
+    with TestClient(app) as client:
+        page = client.get("/runs/386925").text
+        links = re.findall(r'href="(/runs/386925/as-decided\?at=[^"]+)"', page)
+        assert len(links) >= 2, "the timeline and the history link to the run as decided at each moment"
+        history = re.findall(r'href="(/runs/386925/as-decided\?at=[^"]+)"', page.split('class="history"')[1])
+        moment = client.get(history[0].replace("&amp;", "&")).text
+        assert "matches the decision stored then" in moment and "SiPixelAli: vetoed" in moment

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -18,11 +18,13 @@ from spyagency.errors import Conflict, InputRefused, NotFound
 from spyagency.people.acknowledge import acknowledge
 from spyagency.sources.dqm import gui_links
 from spyagency.store import Session, queries
+from spyagency.store.decision_records import decision_at
 from spyagency.store.forecasts import forecasts_for
 from spyagency.store.observations import tier0_global
 from spyagency.store.people import acknowledgements
 from spyagency.store.sessions import end_session, start_session
 from spyagency.views import console
+from spyagency.views.explain import explain, explanation_lines
 from spyagency.views.report import time_left, to_lock
 
 from ..auth import SESSION_COOKIE, Principal
@@ -195,3 +197,15 @@ def logout(request: Request, state: State) -> Response:
     response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+@router.get("/runs/{run}/as-decided", response_class=HTMLResponse)
+def run_as_decided(run: RunNumber, request: Request, state: State, viewer: Viewer, session: DbSession,
+                   at: datetime | None = None) -> Response:
+    """Any moment of a run's timeline: the decision in force then, the facts it rests on, and its replay."""
+    moment = (at if at is None or at.tzinfo else at.replace(tzinfo=UTC)) or state.clock.now()
+    record = decision_at(session, run, moment)
+    explanation = explain(record, state.policy) if record is not None else None
+    return templates.TemplateResponse(request, "as_decided.html", _context(
+        request, state, viewer, session, run=run, decided_at=record.decided_at if record else moment,
+        explanation=explanation, lines=explanation_lines(explanation) if explanation else []))

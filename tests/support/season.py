@@ -95,6 +95,7 @@ class PlannedRun:
     express_done: datetime
     uploads: dict[str, datetime]  # tag → when the harvest's upload arrives (absent: never)
     acks: dict[str, datetime]  # tag → when an AlCa expert accepts it without payload
+    expert_delay: timedelta = timedelta(hours=2)  # how long experts take to answer a pause for this run
 
     @property
     def nominal_lock(self) -> datetime:
@@ -141,7 +142,8 @@ def plan_season(days: float, seed: int) -> Plan:
                 uploads[tag] = stop + LOCK_AFTER + timedelta(hours=rng.uniform(0.2, 6))
             else:  # vetoed or failed: nothing comes; an expert accepts it after a delay
                 acks[tag] = stop + GIVE_UP + timedelta(hours=rng.uniform(2, 26))
-        runs.append(PlannedRun(number, start, stop, dict(streams), rng.random() > 0.02, express_done, uploads, acks))
+        runs.append(PlannedRun(number, start, stop, dict(streams), rng.random() > 0.02, express_done, uploads, acks,
+                               timedelta(hours=rng.uniform(1, 3))))
         t = stop + timedelta(hours=rng.uniform(0.05, 0.6))
     end = t + LOCK_AFTER + 30 * H
     outages = []
@@ -163,9 +165,9 @@ class Experts:
     """AlCa experts who answer SpyAgency's pause: an hour or three after it, they accept each calibration of
     the paused run that is missing, ambiguous, late or failed (as they would after a look at it)."""
 
-    def __init__(self, agency: Agency, acked: dict[tuple[int, str], datetime], seed: int) -> None:
+    def __init__(self, agency: Agency, acked: dict[tuple[int, str], datetime], plan: Plan) -> None:
         self.agency, self.acked = agency, acked
-        self.rng = random.Random(seed + 1)
+        self.delays = {run.number: run.expert_delay for run in plan.runs}
         self.seen: dict[int, datetime] = {}  # run → when its pause was first seen, plus the experts' delay
 
     def answer(self, now: datetime) -> None:
@@ -179,7 +181,7 @@ class Experts:
                 return
             run = last.run
             states = workflow_states(session, run)
-        due = self.seen.setdefault(run, now + timedelta(hours=self.rng.uniform(1, 3)))
+        due = self.seen.setdefault(run, now + self.delays.get(run, 2 * H))
         if now < due:
             return
         tags = {wf.name: wf.tag for wf in self.agency.policy.workflows}
@@ -288,7 +290,7 @@ def _drive(plan: Plan, world: ReferenceWorld, agency: Agency, clock: ManualClock
         else:
             person_rows.clear()
 
-    experts = Experts(agency, acked, plan.seed)
+    experts = Experts(agency, acked, plan)
     for run in plan.runs:
         events.append((run.start, run.number, "start",
                        lambda r=run: world.start_run(r.number, dict(r.streams), r.tier0_knows)))
@@ -403,12 +405,18 @@ def _judge(plan: Plan, world: ReferenceWorld, agency: Agency, policy: Policy, ow
 
 
 def _ready_at(run: PlannedRun, waited: dict[str, object], producer_of: dict[str, str]) -> datetime:
-    """When every calibration the run waits for is in or accepted (the oracle's knowledge)."""
+    """When every calibration the run waits for is in or accepted (the oracle's knowledge). A calibration that
+    never comes is accepted by the experts when they look at it on their own, or the experts' delay after a
+    pause at the run's lock asks them, whichever is first (the same experts as the season's)."""
     moments = [run.stop]
+    answered_at_lock = run.nominal_lock + run.expert_delay
     for tag in waited:
         if producer_of[tag] not in run.producers():
             continue
-        moments.append(run.uploads.get(tag) or run.acks.get(tag) or run.stop + 1000 * H)
+        if tag in run.uploads:
+            moments.append(run.uploads[tag])
+        else:
+            moments.append(min(run.acks.get(tag, answered_at_lock), answered_at_lock))
     return max(moments).replace(tzinfo=None)
 
 

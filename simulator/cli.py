@@ -170,7 +170,9 @@ def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, star
                 if time.monotonic() >= next_table:
                     with agency.store.session() as session:
                         paused = tier0_global(session).promptreco_enabled is False
-                        print("\n" + runs_table(list_runs(session, limit=20, with_workflows=False), now, paused) + "\n")
+                        shown = list_runs(session, limit=20, with_workflows=False)
+                        if shown:  # no empty table while nothing is decided yet
+                            print("\n" + runs_table(shown, now, paused) + "\n")
                     next_table = time.monotonic() + args.table_every
                 time.sleep(max(0.0, args.interval - (time.monotonic() - cycle_started)))  # at most `speed`
                 clock.advance(step)

@@ -277,3 +277,9 @@ def test_the_openapi_spec_lists_the_allowed_states_actions_and_kinds(client):
     assert "ambiguous" in spec["WorkflowState"]["enum"] and "held" in spec["WorkflowState"]["enum"]
     assert spec["SteeringOut"]["properties"]["desired"]["enum"] == ["pause", "resume", "wait"]
     assert set(spec["AckKind"]["enum"]) == {"accept", "accept_without_payload", "hold"}
+
+
+def test_a_run_page_says_once_that_the_quality_watch_has_too_little_history(client):
+    page = client.get("/runs/386925").text
+    assert page.count('id="quality-not-judged"') == 1
+    assert 'class="quality-panel' not in page  # not one identical panel per workflow

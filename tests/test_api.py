@@ -283,3 +283,16 @@ def test_a_run_page_says_once_that_the_quality_watch_has_too_little_history(clie
     page = client.get("/runs/386925").text
     assert page.count('id="quality-not-judged"') == 1
     assert 'class="quality-panel' not in page  # not one identical panel per workflow
+
+
+def test_timeline_labels_close_together_take_different_lines():
+    from datetime import UTC, datetime
+
+    from spyagency.views.console import LABEL_ROWS, Mark, _label_rows
+
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    close = [Mark(at, "upload", f"upload {i}", 0.40 + i * 0.01) for i in range(4)]
+    far = [Mark(at, "start", "run start", 0.0), Mark(at, "now", "now", 1.0)]
+    rows = {m.label: m.row for m in _label_rows(sorted(far[:1] + close + far[1:], key=lambda m: m.position))}
+    assert len({rows[f"upload {i}"] for i in range(4)}) == 4  # four labels within a label's width: four lines
+    assert rows["run start"] == 0 and rows["now"] == 0 and max(rows.values()) < LABEL_ROWS

@@ -197,6 +197,7 @@ class Mark:
     kind: str  # start, stop, express, upload, late-upload, give-up, lock, release, now
     label: str
     position: float = 0.0  # 0 (left) to 1 (right) on the drawn span
+    row: int = 0  # the label's line above the axis, so that labels close together do not overlap
 
 
 @dataclass(frozen=True)
@@ -257,9 +258,26 @@ def timeline(session: Session, policy: Policy, run: RunSummary, now: datetime) -
     start = min(m.at for m in marks)
     end = max(m.at for m in marks)
     span = max((end - start).total_seconds(), 1.0)
-    placed = tuple(sorted((Mark(m.at, m.kind, m.label, (m.at - start).total_seconds() / span) for m in marks),
-                          key=lambda m: m.at))
-    return Timeline(start, end, placed)
+    placed = sorted((Mark(m.at, m.kind, m.label, (m.at - start).total_seconds() / span) for m in marks),
+                    key=lambda m: m.at)
+    return Timeline(start, end, tuple(_label_rows(placed)))
+
+
+#: Label lines above the axis, and how much of the span a label takes (a label is about 100 of 1000 px).
+LABEL_ROWS = 5
+LABEL_WIDTH = 0.11
+
+
+def _label_rows(marks: list[Mark]) -> list[Mark]:
+    """Each mark with the first label line where its label clears the previous one on that line."""
+    ends = [-1.0] * LABEL_ROWS  # where the last label of each line ends
+    placed = []
+    for mark in marks:
+        row = next((r for r in range(LABEL_ROWS) if ends[r] <= mark.position - LABEL_WIDTH / 2),
+                   min(range(LABEL_ROWS), key=lambda r: ends[r]))
+        ends[row] = mark.position + LABEL_WIDTH / 2
+        placed.append(Mark(mark.at, mark.kind, mark.label, mark.position, row))
+    return placed
 
 
 # --- PCL latencies ----------------------------------------------------------------------------------------

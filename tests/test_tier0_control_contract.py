@@ -147,7 +147,8 @@ def test_two_writers_delivering_the_same_pause_write_it_once(switch_url, outbox)
 
 def test_a_persons_pause_is_never_written_over(control, outbox):
     person(control, 0, datetime(2026, 6, 1, 11, 0))  # the Offline Run Manager's big red button
-    with pytest.raises(SwitchTakenOver) as refused:
+    with pytest.raises(SwitchTakenOver, match=r"^not pausing: someone else paused Tier0 at 2026-06-01 11:00 UTC") \
+            as refused:
         control(outbox.entry(1, "pause"))
     assert refused.value.enabled is False
     with pytest.raises(SwitchTakenOver):
@@ -158,7 +159,8 @@ def test_a_persons_pause_is_never_written_over(control, outbox):
 def test_a_resume_after_a_persons_resume_is_refused(control, outbox):
     control(outbox.entry(1, "pause"))
     person(control, 1, datetime(2026, 6, 1, 13, 0))  # someone released over SpyAgency's pause
-    with pytest.raises(SwitchTakenOver) as refused:
+    with pytest.raises(SwitchTakenOver, match=r"^not resuming: the newest row \(1 at 2026-06-01 13:00:00\.000000\) "
+                                             r"is not SpyAgency's pause") as refused:
         control(outbox.entry(2, "resume"))
     assert refused.value.enabled is True
     assert [s for s, _ in written(control)] == [0, 1]
@@ -169,8 +171,9 @@ def test_a_newer_row_or_two_newest_rows_make_spyagency_stand_down(control, outbo
     own = outbox.times[1][0].replace(tzinfo=None)
     person(control, 1, own)  # a second row with the very same change_time: Tier0's answer is ambiguous
     assert control.current() is None
-    with pytest.raises(SwitchTakenOver, match="two rows share the newest change_time"):
+    with pytest.raises(SwitchTakenOver, match=r"^not resuming: two rows share the newest change_time;") as refused:
         control(outbox.entry(2, "resume"))
+    assert refused.value.enabled is False  # Tier0's answer is ambiguous: not "someone released"
 
 
 def test_a_row_is_written_newer_than_every_row_even_when_the_clock_lags(switch_url, outbox):

@@ -413,10 +413,12 @@ def _ready_at(run: PlannedRun, waited: dict[str, object], producer_of: dict[str,
     for tag in waited:
         if producer_of[tag] not in run.producers():
             continue
-        if tag in run.uploads:
-            moments.append(run.uploads[tag])
-        else:
-            moments.append(min(run.acks.get(tag, answered_at_lock), answered_at_lock))
+        upload = run.uploads.get(tag)
+        if upload is not None and upload <= run.stop + GIVE_UP:
+            moments.append(upload)  # in before the PCL give-up: nothing for anyone to answer
+        else:  # missing at the give-up: in when it lands, or accepted when the experts look, whichever is first
+            answered = min(run.acks.get(tag, answered_at_lock), answered_at_lock)
+            moments.append(min(upload, answered) if upload is not None else answered)
     return max(moments).replace(tzinfo=None)
 
 

@@ -88,3 +88,11 @@ def record_refusal(session: Session, enabled: bool, now: datetime) -> None:
 def cancel_pending(session: Session, now: datetime, why: str) -> int:
     """Cancel steering actions not yet sent; return how many."""
     return outbox.cancel_pending(session, STEERING_ACTIONS, now, why)
+
+
+def switch_change_at(session: Session, at: datetime) -> SwitchChange | None:
+    """The latest change of the switch SpyAgency had seen by ``at``."""
+    row = session.scalars(select(SwitchObservationRow).where(SwitchObservationRow.observed_at <= at)
+                          .order_by(SwitchObservationRow.observed_at.desc(), SwitchObservationRow.id.desc())
+                          .limit(1)).first()
+    return SwitchChange(row.enabled, row.observed_at, row.by_spyagency, row.seen_by) if row else None

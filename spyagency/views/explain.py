@@ -5,17 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from spyagency.core.models import RunVerdict, Source
 from spyagency.core.replay import difference, replay
 from spyagency.core.steering import desired_switch
 from spyagency.core.words import utc_minute
 from spyagency.policy import Policy
+from spyagency.store import Session
 from spyagency.store.decision_records import RecordedDecision, line_at, policy_label
 from spyagency.store.people import active_resumes
-from spyagency.store.tables import SwitchObservationRow
+from spyagency.store.switch import switch_change_at
 
 
 @dataclass(frozen=True)
@@ -93,9 +91,7 @@ def switch_lines(session: Session, policy: Policy, at: datetime, length: int = 2
     first_safe, line = line_at(session, at, length)
     overrides = active_resumes(session, [entry.run for entry in line], at)
     wanted = desired_switch(line, overrides, policy, at)
-    change = session.scalars(select(SwitchObservationRow).where(SwitchObservationRow.observed_at <= at)
-                             .order_by(SwitchObservationRow.observed_at.desc(), SwitchObservationRow.id.desc())
-                             .limit(1)).first()
+    change = switch_change_at(session, at)
     held = ("not observed yet" if change is None else
             f"{'releasing' if change.enabled else 'paused'} since {utc_minute(change.observed_at)}, by "
             f"{'SpyAgency' if change.by_spyagency else 'someone else'}")

@@ -228,7 +228,19 @@ def play(plan: Plan, poll_every: timedelta = 10 * MIN, policy: Policy | None = N
 
     policy = policy or load_policy()
     started = time.monotonic()
-    logging.getLogger("spyagency").setLevel(logging.CRITICAL)  # a season logs thousands of expected failures
+    logger = logging.getLogger("spyagency")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)  # a season logs thousands of expected failures
+    try:
+        return _play(plan, poll_every, policy, progress, started)
+    finally:
+        logger.setLevel(level)  # the tests after a season still hear SpyAgency's log
+
+
+def _play(plan: Plan, poll_every: timedelta, policy: Policy, progress: Callable[[str], None] | None,
+          started: float) -> SeasonReport:
+    import time
+
     with tempfile.TemporaryDirectory(prefix="spyagency-season-") as tmp:
         workdir = Path(tmp)
         calibrations = [Calibration(s, p, tag, kind, "prompt" if tag in PROMPT_SYNCHRONIZED else "pcl")

@@ -24,6 +24,8 @@ from spyagency.core.models import (
 from spyagency.core.readiness import decide_run
 from spyagency.policy import load_policy
 
+from .support.production import COLLISION, COSMICS
+
 POLICY = load_policy()
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -31,22 +33,8 @@ RUN = 386925
 FRESH = {s: SourceHealth(s, NOW - timedelta(minutes=1)) for s in (Source.TIER0, Source.CONDDB, Source.DQM)}
 T0 = Tier0Global(RUN, True, NOW)
 #: Tier0's production express configuration of a collision run (../shared/reference/CMS.md), stream → alca_skim
-COLLISION_ALCA_SKIMS = {
-    "Express": "SiStripPCLHistos,SiStripCalZeroBias,SiStripCalMinBias,SiStripCalMinBiasAAG,TkAlMinBias,"
-               "SiPixelCalZeroBias,SiPixelCalSingleMuon,SiPixelCalSingleMuonTight,TkAlZMuMu,PromptCalibProd,"
-               "PromptCalibProdSiStrip,PromptCalibProdSiPixelAli,PromptCalibProdSiStripGains,"
-               "PromptCalibProdSiStripGainsAAG,PromptCalibProdSiPixel,PromptCalibProdSiPixelLA,"
-               "PromptCalibProdSiStripHitEff,PromptCalibProdSiPixelAliHG,PromptCalibProdSiPixelAliHGComb",
-    "ExpressAlignment": "TkAlMinBias,PromptCalibProdBeamSpotHP",
-    "ALCALumiPixelsCountsExpress": "AlCaPCCRandom,PromptCalibProdLumiPCC",
-    "ALCAPPSExpress": "PPSCalMaxTracks,PromptCalibProdPPSTimingCalib,PromptCalibProdPPSAlignment",
-    "Calibration": "PromptCalibProdEcalPedestals",
-    "HLTMonitor": "PromptCalibProdSiPixelAliHLTHGC",
-}
-COSMICS_ALCA_SKIMS = {
-    "ExpressCosmics": "SiStripPCLHistos,SiStripCalZeroBias,TkAlCosmics0T,SiPixelCalZeroBias,SiPixelCalCosmics,"
-                      "SiStripCalCosmics,PromptCalibProdSiStrip,PromptCalibProdSiPixelLAMCS,PromptCalibProdSiStripLA",
-}
+COLLISION_ALCA_SKIMS = COLLISION
+COSMICS_ALCA_SKIMS = COSMICS
 ALL_PRODUCERS = {s: frozenset(skim.split(",")) for s, skim in COLLISION_ALCA_SKIMS.items()}
 #: the workflows a collision run waits for
 COLLISION_WORKFLOWS = [wf.name for wf in POLICY.workflows if any(wf.producer in p for p in ALL_PRODUCERS.values())]

@@ -24,35 +24,14 @@ from spyagency.policy import Policy
 from spyagency.settings import Settings
 from spyagency.store import Store
 
+from .support.production import COSMICS, PCL_TABLE
 from .support.reference_world import Calibration, ReferenceWorld
 
 H = timedelta(hours=1)
 T0 = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
 
-# The PCL table of the reference (stream, producer, destination tag, time type); synchronization per test.
-PCL = [
-    ("ExpressAlignment", "PromptCalibProdBeamSpotHP", "BeamSpotObjects_PCL_byLumi_v0_prompt", "Lumi"),
-    ("Express", "PromptCalibProdSiStrip", "SiStripBadChannel_PCL_v1_prompt", "Run"),
-    ("Express", "PromptCalibProdSiStripGains", "SiStripApvGain_PCL_v0_prompt", "Run"),
-    ("Express", "PromptCalibProdSiStripGainsAAG", "SiStripApvGainAfterAbortGap_PCL_v0_prompt", "Run"),
-    ("Express", "PromptCalibProdSiStripHitEff", "SiStripBadChannel_FromHitEfficiency_v0_prompt", "Run"),
-    ("Express", "PromptCalibProdSiPixelAli", "SiPixelAli_PCL_v0_prompt", "Run"),
-    ("Express", "PromptCalibProdSiPixelAliHGComb", "SiPixelAliHGCombined_PCL_v0_prompt", "Run"),
-    ("Express", "PromptCalibProdSiPixel", "SiPixelQuality_byPCL_prompt_v2", "Lumi"),
-    ("Express", "PromptCalibProdSiPixelLA", "SiPixelLorentzAngle_byPCL_v0_prompt", "Run"),
-    ("Calibration", "PromptCalibProdEcalPedestals", "EcalPedestals_PCL_v0_prompt", "Run"),
-    ("ALCALumiPixelsCountsExpress", "PromptCalibProdLumiPCC", "LumiPCC_Corrections_prompt", "Lumi"),
-    ("ALCAPPSExpress", "PromptCalibProdPPSTimingCalib", "CTPPPSTimingCalibration_HPTDC_byPCL_v1_prompt", "Run"),
-    ("ALCAPPSExpress", "PromptCalibProdPPSAlignment", "CTPPSRPAlignment_byPCL_v1_prompt", "Run"),
-    # cosmics runs' own (ExpressCosmics; tags from cmssw DropBoxMetadata, SiPixelLorentzAngleRcd_MCS_prod.json
-    # and SiStripLorentzAngleRcd_prod.json); PromptCalibProdSiStrip runs there too
-    ("ExpressCosmics", "PromptCalibProdSiPixelLAMCS", "SiPixelLorentzAngleMCS_byPCL_v0_prompt", "Run"),
-    ("ExpressCosmics", "PromptCalibProdSiStripLA", "SiStripLorentzAngle_byPCL_v0_prompt", "Run"),
-]
-COSMICS_SKIMS = {
-    "ExpressCosmics": ("SiStripPCLHistos,SiStripCalZeroBias,TkAlCosmics0T,SiPixelCalZeroBias,SiPixelCalCosmics,"
-                       "SiStripCalCosmics,PromptCalibProdSiStrip,PromptCalibProdSiPixelLAMCS,PromptCalibProdSiStripLA"),
-}
+PCL = PCL_TABLE  # (stream, producer, destination tag, time type); synchronization per test
+COSMICS_SKIMS = COSMICS
 BAD_CHANNEL = "SiStripBadChannel_PCL_v1_prompt"
 SKIMS = {
     "Express": ("SiStripPCLHistos,SiStripCalZeroBias,TkAlMinBias,PromptCalibProd,PromptCalibProdSiStrip,"

@@ -32,6 +32,7 @@ from spyagency.policy import Policy, load_policy
 from spyagency.settings import Settings
 from spyagency.store import Store
 
+from .production import COLLISION, COSMICS, HEAVY_IONS, PCL_TABLE
 from .reference_world import LOCK_AFTER, RELEASE_AFTER, Calibration, ReferenceWorld
 
 H = timedelta(hours=1)
@@ -40,49 +41,8 @@ START = datetime(2026, 6, 1, tzinfo=UTC)
 GIVE_UP = 18 * H  # Tier0's conditionUploadTimeout
 HARVEST_FALLBACK = 12 * H  # alcaHarvestTimeout
 
-#: CMS.md's PCL table and the cosmics producers (tags: cmssw DropBoxMetadata): stream, producer, tag, time type
-CALIBRATIONS = [
-    ("ExpressAlignment", "PromptCalibProdBeamSpotHP", "BeamSpotObjects_PCL_byLumi_v0_prompt", "Lumi"),
-    ("Express", "PromptCalibProdSiStrip", "SiStripBadChannel_PCL_v1_prompt", "Run"),
-    ("Express", "PromptCalibProdSiStripGains", "SiStripApvGain_PCL_v0_prompt", "Run"),
-    ("Express", "PromptCalibProdSiStripGainsAAG", "SiStripApvGainAfterAbortGap_PCL_v0_prompt", "Run"),
-    ("Express", "PromptCalibProdSiStripHitEff", "SiStripBadChannel_FromHitEfficiency_v0_prompt", "Run"),
-    ("Express", "PromptCalibProdSiPixelAli", "SiPixelAli_PCL_v0_prompt", "Run"),
-    ("Express", "PromptCalibProdSiPixelAliHGComb", "SiPixelAliHGCombined_PCL_v0_prompt", "Run"),
-    ("Express", "PromptCalibProdSiPixel", "SiPixelQuality_byPCL_prompt_v2", "Lumi"),
-    ("Express", "PromptCalibProdSiPixelLA", "SiPixelLorentzAngle_byPCL_v0_prompt", "Run"),
-    ("Calibration", "PromptCalibProdEcalPedestals", "EcalPedestals_PCL_v0_prompt", "Run"),
-    ("ALCALumiPixelsCountsExpress", "PromptCalibProdLumiPCC", "LumiPCC_Corrections_prompt", "Lumi"),
-    ("ALCAPPSExpress", "PromptCalibProdPPSTimingCalib", "CTPPPSTimingCalibration_HPTDC_byPCL_v1_prompt", "Run"),
-    ("ALCAPPSExpress", "PromptCalibProdPPSAlignment", "CTPPSRPAlignment_byPCL_v1_prompt", "Run"),
-    ("ExpressCosmics", "PromptCalibProdSiPixelLAMCS", "SiPixelLorentzAngleMCS_byPCL_v0_prompt", "Run"),
-    ("ExpressCosmics", "PromptCalibProdSiStripLA", "SiStripLorentzAngle_byPCL_v0_prompt", "Run"),
-]
 PROMPT_SYNCHRONIZED = {"SiStripApvGain_PCL_v0_prompt", "EcalPedestals_PCL_v0_prompt", "LumiPCC_Corrections_prompt",
                        "BeamSpotObjects_PCL_byLumi_v0_prompt"}
-#: the production express lists (CMS.md), per kind of run
-COLLISION = {
-    "Express": "SiStripPCLHistos,SiStripCalZeroBias,SiStripCalMinBias,SiStripCalMinBiasAAG,TkAlMinBias,"
-               "SiPixelCalZeroBias,SiPixelCalSingleMuon,SiPixelCalSingleMuonTight,TkAlZMuMu,PromptCalibProd,"
-               "PromptCalibProdSiStrip,PromptCalibProdSiPixelAli,PromptCalibProdSiStripGains,"
-               "PromptCalibProdSiStripGainsAAG,PromptCalibProdSiPixel,PromptCalibProdSiPixelLA,"
-               "PromptCalibProdSiStripHitEff,PromptCalibProdSiPixelAliHG,PromptCalibProdSiPixelAliHGComb",
-    "ExpressAlignment": "TkAlMinBias,PromptCalibProdBeamSpotHP",
-    "ALCALumiPixelsCountsExpress": "AlCaPCCRandom,PromptCalibProdLumiPCC",
-    "ALCAPPSExpress": "PPSCalMaxTracks,PromptCalibProdPPSTimingCalib,PromptCalibProdPPSAlignment",
-    "Calibration": "PromptCalibProdEcalPedestals",
-    "HLTMonitor": "PromptCalibProdSiPixelAliHLTHGC",
-}
-COSMICS = {"ExpressCosmics": "SiStripPCLHistos,SiStripCalZeroBias,TkAlCosmics0T,SiPixelCalZeroBias,SiPixelCalCosmics,"
-                             "SiStripCalCosmics,PromptCalibProdSiStrip,PromptCalibProdSiPixelLAMCS,"
-                             "PromptCalibProdSiStripLA"}
-HEAVY_IONS = {"HIExpress": "SiStripPCLHistos,SiStripCalZeroBias,TkAlMinBias,PromptCalibProd,PromptCalibProdSiStrip,"
-                           "PromptCalibProdSiPixelAli,PromptCalibProdSiStripGains,PromptCalibProdSiStripGainsAAG,"
-                           "PromptCalibProdSiPixel,PromptCalibProdSiPixelLA,PromptCalibProdSiStripHitEff,"
-                           "PromptCalibProdSiPixelAliHG,PromptCalibProdSiPixelAliHGComb",
-              "HLTMonitor": "PromptCalibProdSiPixelAliHLTHGC"}
-
-
 @dataclass
 class PlannedRun:
     """One run of the season and everything that will happen to it."""
@@ -119,7 +79,7 @@ def plan_season(days: float, seed: int) -> Plan:
     rng = random.Random(seed)
     runs: list[PlannedRun] = []
     t, number = START, 390000
-    producers_tags = {p: tag for _s, p, tag, _k in CALIBRATIONS}
+    producers_tags = {p: tag for _s, p, tag, _k in PCL_TABLE}
     while t < START + days * 24 * H:
         number += rng.choice([1, 1, 1, 2, 3, 7])  # run-number gaps: runs that never reached Tier0
         kind = rng.choices(["collision", "cosmics", "hi"], [0.8, 0.15, 0.05])[0]
@@ -244,7 +204,7 @@ def _play(plan: Plan, poll_every: timedelta, policy: Policy, progress: Callable[
     with tempfile.TemporaryDirectory(prefix="spyagency-season-") as tmp:
         workdir = Path(tmp)
         calibrations = [Calibration(s, p, tag, kind, "prompt" if tag in PROMPT_SYNCHRONIZED else "pcl")
-                        for s, p, tag, kind in CALIBRATIONS]
+                        for s, p, tag, kind in PCL_TABLE]
         world = ReferenceWorld(workdir, calibrations, START)
         clock = ManualClock(START)
         url = f"sqlite:///{workdir / 'store.db'}"

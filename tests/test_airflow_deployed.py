@@ -45,6 +45,16 @@ def _connection(url: str) -> str:
     return json.dumps({"conn_type": "generic", "extra": {"url": url}})
 
 
+def _airflow_env(store_url: str, sim: Simulator, **extra: str) -> dict[str, str]:
+    """The connections of a deployment watching ``sim`` and steering its switch table, and ``extra`` settings."""
+    return {"AIRFLOW_CONN_SPYAGENCY_STORE": _connection(store_url),
+            "AIRFLOW_CONN_SPYAGENCY_TIER0": _connection(sim.tier0_url),
+            "AIRFLOW_CONN_SPYAGENCY_CONDDB": _connection(sim.conddb_url),
+            "AIRFLOW_CONN_SPYAGENCY_DQM": _connection(sim.dqm_url),
+            "AIRFLOW_CONN_SPYAGENCY_TIER0_CONTROL": _connection(sim.switch_url),
+            "SPYAGENCY_POLL_INTERVAL_S": str(POLL_S), "SPYAGENCY_HTTP_RETRIES": "1", **extra}
+
+
 def test_a_real_airflow_polls_decides_steers_and_takes_an_experts_signoff(airflow_installed, postgres, policy,
                                                                           tmp_path):
     now = utcnow()
@@ -57,12 +67,7 @@ def test_a_real_airflow_polls_decides_steers_and_takes_an_experts_signoff(airflo
     store = Store(store_url)
     with Simulator(policy, runs, tmp_path / "sim", now) as sim:
         sim.advance(now)
-        env = {"AIRFLOW_CONN_SPYAGENCY_STORE": _connection(store_url),
-               "AIRFLOW_CONN_SPYAGENCY_TIER0": _connection(sim.tier0_url),
-               "AIRFLOW_CONN_SPYAGENCY_CONDDB": _connection(sim.conddb_url),
-               "AIRFLOW_CONN_SPYAGENCY_DQM": _connection(sim.dqm_url),
-               "AIRFLOW_CONN_SPYAGENCY_TIER0_CONTROL": _connection(sim.switch_url),
-               "SPYAGENCY_POLL_INTERVAL_S": str(POLL_S), "SPYAGENCY_HTTP_RETRIES": "1"}
+        env = _airflow_env(store_url, sim)
         metadata = postgres.create_database("airflow_metadata")
         with AirflowStandalone(tmp_path / "airflow", metadata, env, EXPERT, "expert-password") as airflow:
             try:
@@ -183,13 +188,7 @@ def test_under_the_real_scheduler_a_decide_that_stops_near_a_lock_leads_to_a_pau
     store = Store(store_url)
     with Simulator(policy, runs, tmp_path / "sim", now) as sim:
         sim.advance(now)
-        env = {"AIRFLOW_CONN_SPYAGENCY_STORE": _connection(store_url),
-               "AIRFLOW_CONN_SPYAGENCY_TIER0": _connection(sim.tier0_url),
-               "AIRFLOW_CONN_SPYAGENCY_CONDDB": _connection(sim.conddb_url),
-               "AIRFLOW_CONN_SPYAGENCY_DQM": _connection(sim.dqm_url),
-               "AIRFLOW_CONN_SPYAGENCY_TIER0_CONTROL": _connection(sim.switch_url),
-               "SPYAGENCY_POLICY": str(policy_path), "SPYAGENCY_POLL_INTERVAL_S": str(POLL_S),
-               "SPYAGENCY_HTTP_RETRIES": "1"}
+        env = _airflow_env(store_url, sim, SPYAGENCY_POLICY=str(policy_path))
         metadata = postgres.create_database("airflow_clock_metadata")
         with AirflowStandalone(tmp_path / "airflow", metadata, env, EXPERT, "expert-password") as airflow:
             try:

@@ -8,6 +8,7 @@ cross every boundary (store, API, Airflow XCom) without surprises.
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -138,12 +139,12 @@ class Tier0Run:
 PCL_PREFIX = "PromptCalibProd"
 
 
-def streams_running(express_producers: dict[str, frozenset[str]], producer: str) -> tuple[str, ...]:
+def streams_running(express_producers: Mapping[str, Collection[str]], producer: str) -> tuple[str, ...]:
     """The express streams whose producers include ``producer``, sorted."""
     return tuple(sorted(stream for stream, producers in express_producers.items() if producer in producers))
 
 
-def pcl_producers(express_producers: dict[str, frozenset[str]]) -> dict[str, tuple[str, ...]]:
+def pcl_producers(express_producers: Mapping[str, Collection[str]]) -> dict[str, tuple[str, ...]]:
     """Every PCL producer of an express configuration → the streams carrying it (both sorted)."""
     found: dict[str, list[str]] = {}
     for stream in sorted(express_producers):

@@ -255,8 +255,7 @@ def _tier0_pending(row: obs.UnfinishedRun, policy: Policy) -> bool:
 
 def _harvest_stream(row: obs.UnfinishedRun, wf: Workflow) -> str | None:
     """The first express stream of the run that carries ``wf``'s producer and is done (its harvest may exist)."""
-    producers = {stream: frozenset(names) for stream, names in row.express_producers.items()}
-    return next((s for s in streams_running(producers, wf.producer) if row.streams_done.get(s)), None)
+    return next((s for s in streams_running(row.express_producers, wf.producer) if row.streams_done.get(s)), None)
 
 
 def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> PollResult:

@@ -192,7 +192,7 @@ def gui_links(gui_url: str, policy: Policy, run: int, era: str | None,
     links: dict[str, str] = {}
     gui = gui_url.rstrip("/")
     for wf in policy.workflows:
-        streams = streams_running(dict(express_producers), wf.producer)
+        streams = streams_running(express_producers, wf.producer)
         if wf.dqm and era and streams:
             version = express_versions.get(streams[0])
             dataset = wf.dqm.dataset_for(era, version, streams[0])

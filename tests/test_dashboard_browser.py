@@ -130,6 +130,10 @@ def test_the_banner_shows_a_pause_and_its_resume_as_they_happen(browser, served_
     assert chase.inner_text().startswith("SiPixelAli vetoed")  # the blocking workflow, named first
     page.locator("tr[data-run='386925'] td.cell[data-workflow='SiPixelAli']").focus()
     expect(page.locator("tr[data-run='386925'] td.cell[data-workflow='SiPixelAli'] .tip")).to_be_visible()
+    refreshed = page.locator("#runs").get_attribute("data-refreshed-at")
+    expect(page.locator("#runs")).not_to_have_attribute("data-refreshed-at", refreshed or "", timeout=5000)
+    # a keyboard user's focus survives the grid's refresh: the same cell, and its reason, stay shown
+    expect(page.locator("tr[data-run='386925'] td.cell[data-workflow='SiPixelAli'] .tip")).to_be_visible()
     DOCS.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS / "console-paused.png"), full_page=True)
 

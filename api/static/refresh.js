@@ -3,12 +3,18 @@
 document.querySelectorAll("[data-refresh]").forEach((element) => {
   const every = Number(element.dataset.every || 5000);
   const refresh = async () => {
-    // never replace a form someone is filling in; a focused grid cell may be refreshed
+    // never replace a form someone is filling in; a focused grid cell is refreshed and keeps the focus
     const active = document.activeElement;
     if (active && element.contains(active) && active.matches("input, select, textarea, button")) return;
+    const row = active && element.contains(active) ? active.closest("tr[data-run]") : null;
+    const focused = row && active.dataset.workflow
+      ? `tr[data-run="${row.dataset.run}"] td.cell[data-workflow="${active.dataset.workflow}"]` : null;
     try {
       const reply = await fetch(element.dataset.refresh, { credentials: "same-origin" });
-      if (reply.ok) element.innerHTML = await reply.text();
+      if (reply.ok) {
+        element.innerHTML = await reply.text();
+        if (focused) element.querySelector(focused)?.focus();
+      }
       element.dataset.refreshedAt = String(Date.now());
     } catch (error) {
       console.warn("refresh failed", error);

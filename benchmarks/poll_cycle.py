@@ -36,12 +36,12 @@ class CycleFigures:
         return statistics.median(self.incremental_s)
 
 
-def _read_quality_backlog(agency: Agency, most: int = 200) -> int:
+def read_quality_backlog(agency: Agency, most: int = 200) -> int:
     """Run cycles at the same instant until the quality watch has read every output it can (a poll reads
     a bounded number of monitor elements): the timed cycles then measure new data, not a backlog."""
     def read() -> int:
         with agency.store.session() as session:
-            return len(quality.read_pairs(session, observations.active_runs(session)))
+            return len(quality.read_pairs(session, observations.unfinished_run_numbers(session)))
 
     for cycles in range(most):
         before = read()
@@ -61,7 +61,7 @@ def measure(scale: int, cycles: int = 7) -> CycleFigures:
         t = time.perf_counter()
         agency.observe_and_decide()  # the first cycle reads the 96 h look-back: all 200 active runs
         first = time.perf_counter() - t
-        settle = _read_quality_backlog(agency)
+        settle = read_quality_backlog(agency)
         timings = []
         for _ in range(cycles):
             # one poll interval of new data: a run's uploads, a run stopping, express streams finishing

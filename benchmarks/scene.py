@@ -23,7 +23,8 @@ ACTIVE_RUNS = 200
 ACTIVE_SPACING = timedelta(minutes=12)
 
 
-def unfinished_run_numbers(policy: Policy, now: datetime, count: int = ACTIVE_RUNS) -> list[SimRun]:
+def active_runs(policy: Policy, now: datetime, count: int = ACTIVE_RUNS) -> list[SimRun]:
+    """The runs SpyAgency watches in the benchmark: recent, stopped or running, none locked yet."""
     streams = all_streams(policy)
     first_start = now - count * ACTIVE_SPACING
     return [SimRun(ACTIVE_FIRST_RUN + i, first_start + i * ACTIVE_SPACING,
@@ -53,7 +54,7 @@ def build(history_runs: int, now: datetime, policy: Policy | None = None, db_url
     policy = policy or load_policy()
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="spyagency-bench-"))
-    runs = unfinished_run_numbers(policy, now)
+    runs = active_runs(policy, now)
     sim = Simulator(policy, runs, workdir / "sim", now)
     store = Store(db_url or f"sqlite:///{workdir / 'store.db'}")
     store.migrate()

@@ -398,3 +398,52 @@ def test_a_backlog_of_quality_reads_is_spread_over_polls_oldest_run_first(tmp_pa
         world.agency.close()
         world.sim.stop()
         world.store.dispose()
+
+
+def test_a_score_is_computed_once_and_again_only_when_its_history_or_watch_changes(store_url, monkeypatch):
+    """Decide reads stored scores: a fresh process scores nothing already scored under the same key; a new
+    output is scored alone; a changed watch scores everything again."""
+    from datetime import UTC, datetime
+
+    from spyagency.passes import decide
+    from spyagency.store import Store
+
+    policy = load_policy()
+    season = QualitySeason(policy, seed=7)
+    store = Store(store_url)
+    store.migrate()
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    runs = list(range(2000, 2015))
+    with store.session() as session:
+        for run in runs:
+            quality_store.record_values(session, run, "SiPixelAli", season.values(run, "SiPixelAli"), now)
+    scored: list[int] = []
+    real_score = decide.score_run
+
+    def counting(workflow, watch, values, history):  # type: ignore[no-untyped-def]
+        scored.append(len(history))
+        return real_score(workflow, watch, values, history)
+
+    monkeypatch.setattr(decide, "score_run", counting)
+
+    def scores(active: list[int], used: Policy = policy) -> dict[tuple[int, str], object]:
+        monkeypatch.setattr(decide, "_decoded", decide._DecodedScores())  # as in a fresh process
+        with store.session() as session:
+            return dict(decide.quality_scores(session, used, active))
+
+    first = scores(runs)
+    assert len(scored) == len(runs)
+    assert first[(2014, "SiPixelAli")].status is QualityStatus.NORMAL  # type: ignore[attr-defined]
+    scored.clear()
+    assert scores(runs) == first and scored == []  # read back, bit for bit, not scored again
+    with store.session() as session:
+        quality_store.record_values(session, 2015, "SiPixelAli", season.values(2015, "SiPixelAli"), now)
+    scores([*runs, 2015])
+    assert scored == [15]  # only the new output, against the 15 runs before it
+    scored.clear()
+    stricter = policy.model_copy(update={"workflows": tuple(
+        wf.model_copy(update={"quality": _watch(policy).model_copy(update={"threshold_sigma": 3.5})})
+        if wf.name == "SiPixelAli" else wf for wf in policy.workflows)})
+    scores([*runs, 2015], stricter)
+    assert len(scored) == 16  # another watch: every output scored again
+    store.dispose()

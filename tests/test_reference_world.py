@@ -197,6 +197,25 @@ def test_a_late_upload_to_a_pcl_tag_is_refused_and_the_run_is_missing(harness_fa
     assert h.verdicts()[1002].release  # 1002's own payloads went in while 1001 was unlocked
 
 
+def test_tier0_is_asked_per_run_only_what_can_still_change(harness_factory):
+    """Once a run's configuration was read after it stopped, only its unfinished streams are asked again;
+    once they are done, nothing more is asked about the run (the release still follows its uploads)."""
+    h = harness_factory()
+    h.run_life(500001, T0, 1)
+    h.step_to(T0 + 2 * H)  # stopped at 1 h, configuration read after the stop
+    h.world.asked.clear()
+    h.step_to(T0 + 3 * H)  # express not done yet
+    per_run = sorted({call for call, query in h.world.asked if query.get("run") == "500001"})
+    assert per_run == ["run_stream_done"]
+    asked_streams = sorted(query["stream"] for call, query in h.world.asked if call == "run_stream_done")
+    assert asked_streams == sorted(stream for stream, skim in SKIMS.items() if "PromptCalibProd" in skim)
+    h.step_to(T0 + 5 * H)  # express done at 4 h, uploads at 5 h
+    h.world.asked.clear()
+    h.step_to(T0 + 6 * H)
+    assert [q for _call, q in h.world.asked if q.get("run") == "500001"] == []
+    assert h.verdicts()[500001].release
+
+
 def test_a_per_run_tier0_fault_stays_in_its_run_and_recovers(harness_factory):
     h = harness_factory()
     for i, number in enumerate((1001, 1002, 1003)):

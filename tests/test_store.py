@@ -15,6 +15,33 @@ def test_migrations_create_every_table_and_are_idempotent(store_url):
     store.dispose()
 
 
+def test_the_known_schema_head_is_the_newest_migration(store_url):
+    """A store at SCHEMA_HEAD is used as it is without loading Alembic: the constant must follow the migrations."""
+    from alembic.script import ScriptDirectory
+
+    from spyagency.store.database import SCHEMA_HEAD, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config(store_url)).get_current_head() == SCHEMA_HEAD
+    store = Store(store_url)
+    assert store.schema_revision() is None
+    store.migrate()
+    assert store.schema_revision() == SCHEMA_HEAD
+    store.dispose()
+
+
+def test_a_command_on_a_current_store_does_not_load_alembic(tmp_path):
+    """`spyagency status` (and every poll) on a migrated store checks one row instead of importing Alembic."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path}/store.sqlite"
+    Store(url).migrate()
+    probe = ("import sys\nfrom spyagency.store import Store\nStore(sys.argv[1]).migrate()\n"
+             "print('alembic' in sys.modules)")
+    loaded = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "False"
+
+
 def test_a_run_is_finalized_only_once_locked_and_settled(world_factory, policy):
     """Finalized runs are never decided again: released ones at once, overdue ones a day after the lock."""
     from datetime import timedelta

@@ -18,10 +18,24 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 T = TypeVar("T")
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # exact types: a str enum is not plain
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The fields of a dataclass type, None for any other type (asked once per type: a pass encodes thousands)."""
+    if dataclasses.is_dataclass(cls):
+        return tuple(f.name for f in dataclasses.fields(cls))
+    return None
+
+
 def encode(value: Any) -> Any:
     """A JSON value for ``value`` (dataclasses become objects of their fields)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if type(value) in _PLAIN:
+        return value
+    names = _field_names(type(value))  # type: ignore[arg-type]  # every type is hashable
+    if names is not None:
+        return {name: encode(getattr(value, name)) for name in names}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime):

@@ -15,11 +15,15 @@ converted as a Student t would be, so short histories do not cry wolf; a missing
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import hashlib
+import json
 import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from spyagency.policy import QualityWatch
 
@@ -69,6 +73,18 @@ class QualityScore:
     drivers: tuple[FeatureScore, ...]  # the worst group's numbers, largest |z| first
     history: int  # how many earlier runs it was compared with
     missing: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON, as ``spyagency.core.codec.encode`` writes it."""
+        return {"workflow": self.workflow, "status": self.status.value, "sigma": self.sigma, "group": self.group,
+                "drivers": [dataclasses.asdict(f) for f in self.drivers], "history": self.history,
+                "missing": list(self.missing)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> QualityScore:
+        """The score ``to_json`` (or the codec) wrote: by hand, since a pass reads thousands of them."""
+        return cls(data["workflow"], QualityStatus(data["status"]), data["sigma"], data["group"],
+                   tuple(FeatureScore(**f) for f in data["drivers"]), data["history"], tuple(data.get("missing", ())))
 
     @property
     def summary(self) -> str:
@@ -164,6 +180,17 @@ def _covariance_sigma(members: Sequence[FeatureScore], values: Mapping[str, floa
     if probability is None:  # fewer runs than numbers: fall back on the independent sum
         return equivalent_sigma(chi2_survival(sum(f.z * f.z for f in members), len(members)))
     return equivalent_sigma(probability)
+
+
+#: Raised whenever the scoring itself changes: every stored score is then computed again.
+SCORING_VERSION = 1
+
+
+def score_keys(workflow: str, watch: QualityWatch, windows: Mapping[int, Sequence[int]]) -> dict[int, str]:
+    """For each run, what its score depends on besides numbers that never change: the watch, the scoring,
+    and the runs of its history (``windows``: run -> earlier runs compared with)."""
+    said = json.dumps([SCORING_VERSION, workflow, watch.model_dump(mode="json")], sort_keys=True)
+    return {run: hashlib.sha256(f"{said}{list(history)}".encode()).hexdigest() for run, history in windows.items()}
 
 
 def score_run(workflow: str, watch: QualityWatch, values: Mapping[str, float] | None,

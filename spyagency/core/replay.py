@@ -37,7 +37,7 @@ class DecisionInputs:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DecisionInputs:
         observations: RunObservations = decode(RunObservations, data["observations"])
-        quality = decode(dict[str, QualityScore], data.get("quality") or {})
+        quality = {name: QualityScore.from_json(score) for name, score in (data.get("quality") or {}).items()}
         return cls(replace(observations, quality=quality), decode(Tier0Global, data["tier0"]),
                    decode(dict[Source, SourceHealth], data["health"]), datetime.fromisoformat(data["now"]))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +10,7 @@ from datetime import datetime
 from spyagency.core.attribution import Grouped, attribute_all, group_by_run
 from spyagency.core.finalize import is_final
 from spyagency.core.models import RunVerdict
-from spyagency.core.quality import QualityScore, score_run
+from spyagency.core.quality import QualityScore, score_keys, score_run
 from spyagency.core.readiness import decide_run
 from spyagency.core.replay import DecisionInputs
 from spyagency.policy import Policy, QualityWatch
@@ -44,7 +43,7 @@ def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] 
         versions = obs.facts_versions(session, runs)
         missing = obs.missing_tags(session)
         observations = obs.load_observations(session, runs, *attributed_uploads(session, policy, runs), missing)
-        scores = _quality(session, policy, runs)
+        scores = quality_scores(session, policy, runs)
         for (run, workflow), score in scores.items():
             observations[run].quality[workflow] = score
         tier0 = obs.tier0_global(session)
@@ -55,49 +54,76 @@ def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] 
         # the facts each decision was made from, kept where the decision says something new (spyagency explain)
         record_decisions(session, [(DecisionInputs(observations[v.run], tier0, health, now), v) for v in verdicts],
                          policy)
-        quality.record_status(session, {key: score.status.value for key, score in scores.items()})
     return DecideResult(verdicts, changed, time.perf_counter() - started)
 
 
-def _quality(session: Session, policy: Policy, runs: Sequence[int]) -> dict[tuple[int, str], QualityScore]:
-    """The quality watch's word on each run's output whose DQM numbers are stored."""
-    stored = quality.values_of(session, runs)
-    scores = {}
+def quality_scores(session: Session, policy: Policy, runs: Sequence[int]) -> dict[tuple[int, str], QualityScore]:
+    """The quality watch's word on each run's output whose DQM numbers are stored.
+
+    A score is computed once, when the numbers arrive, and stored with the key it was computed
+    under (the watch, the scoring, the runs of its history); it is computed again only when that key
+    changes, so a pass reads numbers only for new outputs and for outputs whose history moved.
+    """
+    keys_stored = quality.scored_with(session, runs)
+    scores: dict[tuple[int, str], QualityScore] = {}
+    current: dict[tuple[int, str], str] = {}
+    stale: dict[str, list[int]] = {}
     for wf in policy.workflows:
         watch = wf.quality
-        judged = sorted(run for run, workflow in stored if workflow == wf.name)
+        judged = sorted(run for run, workflow in keys_stored if workflow == wf.name)
         if watch is None or not judged:
             continue  # outputs of a workflow no longer in the policy or no longer watched are not judged
-        pasts = quality.histories(session, wf.name, judged, watch.history_runs)
-        for run in judged:
-            scores[(run, wf.name)] = _scores.get(wf.name, watch, run, stored[(run, wf.name)], pasts[run])
+        windows = quality.history_windows(session, wf.name, judged, watch.history_runs)
+        for run, key in score_keys(wf.name, watch, windows).items():
+            current[(run, wf.name)] = key
+            if keys_stored[(run, wf.name)] != key:
+                stale.setdefault(wf.name, []).append(run)
+        if wf.name in stale:
+            scores.update(_score(session, wf.name, watch, stale[wf.name], windows))
+    unchanged = [output for output in current if output not in scores]
+    scores.update(_decoded.get(session, unchanged, current))
+    quality.record_scores(session, {output: (current[output], scores[output])
+                                    for wf, stale_runs in stale.items() for output in ((r, wf) for r in stale_runs)})
     return scores
 
 
-class _ScoreCache:
-    """Scores already computed in this process. A score is a function of the run's numbers (read once,
-    never changed), the watch, and which earlier runs make its history (their numbers never change
-    either): so the history's run numbers and the watch's identity are enough of a key."""
+def _score(session: Session, workflow: str, watch: QualityWatch, runs: Sequence[int],
+           windows: Mapping[int, Sequence[int]]) -> dict[tuple[int, str], QualityScore]:
+    """Score ``runs``' outputs of ``workflow`` against their history windows, reading just those numbers."""
+    values = quality.values_by_run(session, workflow, set(runs).union(*(windows[run] for run in runs)))
+    return {(run, workflow): score_run(workflow, watch, values.get(run),
+                                       [values[r] for r in windows[run] if r in values]) for run in runs}
 
-    def __init__(self, size: int = 20_000) -> None:
+
+class _DecodedScores:
+    """Stored scores already read in this process, by output and the key they were computed under: an
+    unchanged key means an unchanged score, so a warm process reads and decodes only what is new."""
+
+    def __init__(self, size: int = 50_000) -> None:
         self.size = size
-        self._scores: OrderedDict[tuple[object, ...], tuple[QualityWatch, QualityScore]] = OrderedDict()
+        self._found: dict[tuple[int, str], tuple[str, QualityScore]] = {}
 
-    def get(self, workflow: str, watch: QualityWatch, run: int, values: Mapping[str, float],
-            past: Sequence[tuple[int, Mapping[str, float]]]) -> QualityScore:
-        key = (id(watch), workflow, run, tuple(r for r, _v in past))
-        hit = self._scores.get(key)
-        if hit is not None and hit[0] is watch:
-            self._scores.move_to_end(key)
-            return hit[1]
-        score = score_run(workflow, watch, values, [v for _r, v in past])
-        self._scores[key] = (watch, score)  # the watch is kept: its id cannot be reused while cached
-        if len(self._scores) > self.size:
-            self._scores.popitem(last=False)
-        return score
+    def get(self, session: Session, outputs: Sequence[tuple[int, str]],
+            keys: Mapping[tuple[int, str], str]) -> dict[tuple[int, str], QualityScore]:
+        found = {}
+        missing = []
+        for output in outputs:
+            hit = self._found.get(output)
+            if hit is not None and hit[0] == keys[output]:
+                found[output] = hit[1]
+            else:
+                missing.append(output)
+        if missing:
+            read = quality.stored_scores(session, missing)
+            if len(self._found) + len(read) > self.size:
+                self._found.clear()
+            for output, score in read.items():
+                self._found[output] = (keys[output], score)
+            found.update(read)
+        return found
 
 
-_scores = _ScoreCache()
+_decoded = _DecodedScores()
 
 
 def attributed_uploads(session: Session, policy: Policy, runs: Sequence[int]) -> tuple[Grouped, Grouped]:

@@ -157,6 +157,7 @@ def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime,
     with store.session() as session:
         pending = [r for r in obs.unfinished_runs(session) if _tier0_pending(r, policy)]
         wanted = [r.run for r in pending]
+        settled = {r.run: _as_observed(r) for r in pending if _configuration_final(r)}
     try:
         global_state = client.observe_global(now)
     except SourceError as exc:
@@ -166,7 +167,8 @@ def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime,
 
     def observe(run: int) -> Tier0Run | SourceError:
         try:
-            return client.observe_run(run, now)
+            known = settled.get(run)
+            return client.observe_run(run, now) if known is None else client.observe_streams(known, now)
         except SourceError as exc:
             return exc
 
@@ -251,6 +253,18 @@ def _tier0_pending(row: obs.UnfinishedRun, policy: Policy) -> bool:
         return True  # the express configuration is only final once the run stopped
     streams = {stream for stream, producers in row.express_producers.items() if any(map(is_pcl_producer, producers))}
     return not all(row.streams_done.get(s) for s in streams)
+
+
+def _configuration_final(row: obs.UnfinishedRun) -> bool:
+    """Whether Tier0's era and express configuration of this run were read after it stopped: they no
+    longer change, and only its streams' completion is worth asking again."""
+    return bool(row.tier0_known and row.era is not None and row.stop_time is not None
+                and row.tier0_observed_at is not None and row.tier0_observed_at >= row.stop_time)
+
+
+def _as_observed(row: obs.UnfinishedRun) -> Tier0Run:
+    return Tier0Run(row.run, True, row.era, {s: frozenset(p) for s, p in row.express_producers.items()},
+                    dict(row.streams_done), row.tier0_observed_at, dict(row.express_versions))
 
 
 def _harvest_stream(row: obs.UnfinishedRun, wf: Workflow) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -100,3 +101,14 @@ class Tier0Client:
         done = {stream: self.run_stream_done(run, stream) for stream in wanted}
         return Tier0Run(run=run, known=True, era=era, express_producers=producers,
                         streams_done=done, observed_at=now, express_versions=versions)
+
+    def observe_streams(self, known: Tier0Run, now: datetime) -> Tier0Run:
+        """``known`` again, asking only what can still change: ``run_stream_done`` of the streams carrying a
+        PCL producer that were not done yet. For a run whose configuration was read after it stopped (it
+        no longer changes), and whose era is known; a stream once done stays done."""
+        assert known.known and known.era is not None
+        done = dict(known.streams_done)
+        for stream in sorted(s for s, names in known.express_producers.items() if any(map(is_pcl_producer, names))):
+            if not done.get(stream):
+                done[stream] = self.run_stream_done(known.run, stream)
+        return replace(known, streams_done=done, observed_at=now, error=None)

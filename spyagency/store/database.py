@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, event, func, make_url
+from sqlalchemy import Engine, event, func, inspect, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,9 +50,15 @@ def make_store_engine(url: str, **options: Any) -> Engine:
     return create_database_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **options)
 
 
+#: The newest migration's revision: a store already there is used without loading Alembic
+#: (tests/test_store.py checks it against the migrations folder).
+SCHEMA_HEAD = "0009"
+
+
 def alembic_config(url: str) -> Config:
-    from alembic.config import Config  # only migrations need Alembic
     """An Alembic config pointing at the packaged migrations and ``url``."""
+    from alembic.config import Config  # only migrations need Alembic
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("spyagency").joinpath("migrations")))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -110,10 +116,13 @@ class Store:
 
         Raises ``StoreUnavailable`` when the database cannot be reached or written.
         """
-        from alembic import command
-
-        config = alembic_config(self.url)
         try:
+            if self.schema_revision() == SCHEMA_HEAD:
+                self.file.remember()
+                return
+            from alembic import command
+
+            config = alembic_config(self.url)
             with self.engine.begin() as connection:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
@@ -121,6 +130,13 @@ class Store:
         except OperationalError as exc:
             raise StoreUnavailable(f"cannot reach the store at {safe_url(self.url)}: "
                                    f"{str(exc.orig).strip().splitlines()[0]}") from exc
+
+    def schema_revision(self) -> str | None:
+        """The store's Alembic revision, None before the first migration (one cheap query, no Alembic)."""
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -176,6 +176,10 @@ class QualityValueRow(Base):
     observed_at: Mapped[datetime]
     #: the watch's latest word on it (normal, unusual, not_judged); unusual outputs stay out of later histories
     status: Mapped[str | None] = mapped_column(String(20))
+    #: the watch's score (encoded), computed once under ``scored_with``: the watch, the scoring and the
+    #: history runs; decide reads it and scores again only when that key changes
+    score: Mapped[dict[str, Any] | None]
+    scored_with: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (UniqueConstraint("run", "workflow", name="uq_quality_values_run_workflow"),
                       Index("ix_quality_values_workflow_run", "workflow", "run"))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from spyagency.core.models import RunVerdict, Source
@@ -15,11 +16,16 @@ from spyagency.store.tables import ReleaseDecision, StateChange, TrackedRun, Wor
 
 log = logging.getLogger(__name__)
 
-def _still_current(session: Session, run: int, version: int) -> bool:
-    """Whether ``run``'s facts are still at ``version``; if so, its row stays locked until commit."""
-    result = session.execute(update(TrackedRun).where(TrackedRun.run == run, TrackedRun.facts_version == version)
-                             .values(facts_version=version), execution_options={"synchronize_session": False})
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+def _still_current(session: Session, versions: Mapping[int, int]) -> set[int]:
+    """The runs whose facts are still at the version given; their rows stay locked until commit."""
+    if not versions:
+        return set()
+    pairs = list(versions.items())
+    return set(session.scalars(
+        update(TrackedRun).where(tuple_(TrackedRun.run, TrackedRun.facts_version).in_(pairs))
+        .values(facts_version=TrackedRun.facts_version).returning(TrackedRun.run),
+        execution_options={"synchronize_session": False}))
 
 
 def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], final: Collection[int],
@@ -31,7 +37,8 @@ def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], final: Colle
     ``final`` are finalized: never decided again (the rule is ``spyagency.core.finalize``).
     """
     if versions is not None:
-        kept = [v for v in verdicts if v.run in versions and _still_current(session, v.run, versions[v.run])]
+        unchanged = _still_current(session, {v.run: versions[v.run] for v in verdicts if v.run in versions})
+        kept = [v for v in verdicts if v.run in unchanged]
         for skipped in sorted({v.run for v in verdicts} - {v.run for v in kept}):
             log.info("run %s: facts changed while deciding; its newer verdict stays", skipped)
         verdicts = kept
@@ -40,13 +47,16 @@ def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], final: Colle
     runs = [v.run for v in verdicts]
     saved_at = database_now(session.get_bind().dialect.name)
     tracked = {r.run: r for r in session.scalars(select(TrackedRun).where(TrackedRun.run.in_(runs)))}
-    current = {(w.run, w.workflow): w for w in session.scalars(
-        select(WorkflowStateRow).where(WorkflowStateRow.run.in_(runs)))}
+    current = {(run, workflow): _Current(state, reason, source, done) for run, workflow, state, reason, source, done
+               in session.execute(select(WorkflowStateRow.run, WorkflowStateRow.workflow, WorkflowStateRow.state,
+                                         WorkflowStateRow.reason, WorkflowStateRow.source, WorkflowStateRow.done)
+                                  .where(WorkflowStateRow.run.in_(runs)))}
     changed: list[RunVerdict] = []
+    updates: list[dict[str, Any]] = []
     for verdict in verdicts:
         row = tracked[verdict.run]
         now = verdict.decided_at
-        _save_workflows(session, verdict, current, now)
+        updates += _save_workflows(session, verdict, current, now)
         reasons = list(verdict.reasons)
         if row.decided_at is None or row.state != verdict.state.value:
             session.add(StateChange(run=verdict.run, workflow=None, state=verdict.state.value,
@@ -67,23 +77,38 @@ def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], final: Colle
         row.saved_at = saved_at
         row.awaiting = [source.value for source in verdict.awaiting]
         row.finalized = verdict.run in final
+    if updates:  # by primary key, in one statement per batch: most cycles change a few of thousands of rows
+        session.execute(update(WorkflowStateRow), updates)
     return changed
 
 
-def _save_workflows(session: Session, verdict: RunVerdict,
-                    current: dict[tuple[int, str], WorkflowStateRow], now: datetime) -> None:
+class _Current(NamedTuple):
+    state: str
+    reason: str
+    source: str
+    done: bool
+
+
+def _save_workflows(session: Session, verdict: RunVerdict, current: Mapping[tuple[int, str], _Current],
+                    now: datetime) -> list[dict[str, Any]]:
+    """Add the new workflow rows and the history of changed states; return the updates of existing rows."""
+    updates: list[dict[str, Any]] = []
     for wf in verdict.workflows:
         row = current.get((verdict.run, wf.workflow))
         if row is None:
-            row = WorkflowStateRow(run=verdict.run, workflow=wf.workflow, since=now)
-            session.add(row)
+            session.add(WorkflowStateRow(run=verdict.run, workflow=wf.workflow, state=wf.state.value,
+                                         reason=wf.reason, source=wf.source.value, done=wf.done, since=now,
+                                         updated_at=now))
         elif row.state == wf.state.value and row.done == wf.done:
             # unchanged rows are left alone: a cycle writes only what changed
             if row.reason != wf.reason or row.source != wf.source.value:
-                row.reason, row.source, row.updated_at = wf.reason, wf.source.value, now
+                updates.append({"run": verdict.run, "workflow": wf.workflow, "reason": wf.reason,
+                                "source": wf.source.value, "updated_at": now})
             continue
+        else:
+            updates.append({"run": verdict.run, "workflow": wf.workflow, "state": wf.state.value,
+                            "reason": wf.reason, "source": wf.source.value, "done": wf.done, "since": now,
+                            "updated_at": now})
         session.add(StateChange(run=verdict.run, workflow=wf.workflow, state=wf.state.value,
                                 reason=wf.reason, source=wf.source.value, at=now))
-        row.state, row.reason, row.source, row.done = wf.state.value, wf.reason, wf.source.value, wf.done
-        row.since = now
-        row.updated_at = now
+    return updates

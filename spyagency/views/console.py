@@ -362,18 +362,23 @@ class QualityPanel:
 
 
 def quality_panels(session: Session, policy: Policy, run: int, trends: int = 3) -> list[QualityPanel]:
-    """For each watched workflow of ``run`` whose numbers are stored: the score and the trends of the
-    ``trends`` numbers that weigh most (those of the worst group)."""
-    stored = quality_store.values_of(session, [run])
+    """For each watched workflow of ``run`` whose numbers are stored: the score decide stored (computed
+    here only if no pass has scored it yet) and the trends of the ``trends`` numbers that weigh most."""
+    outputs = quality_store.scored_with(session, [run])
+    stored = quality_store.stored_scores(session, list(outputs))
     panels = []
     for wf in policy.workflows:
-        values = stored.get((run, wf.name))
-        if wf.quality is None or values is None:
+        if wf.quality is None or (run, wf.name) not in outputs:
             continue
-        past = quality_store.history(session, wf.name, run, wf.quality.history_runs)
-        score = score_run(wf.name, wf.quality, values, [v for _run, v in past])
+        window = quality_store.history_windows(session, wf.name, [run], wf.quality.history_runs)[run]
+        numbers = quality_store.values_by_run(session, wf.name, {run, *window})
+        past = [(r, numbers[r]) for r in window if r in numbers]
+        values = numbers.get(run, {})
+        score = stored.get((run, wf.name)) or score_run(wf.name, wf.quality, values, [v for _run, v in past])
         lines = []
         for feature in score.drivers[:trends]:
+            if feature.name not in values:
+                continue
             points = tuple((r, v[feature.name]) for r, v in past if feature.name in v) + ((run, values[feature.name]),)
             lines.append(Trend(feature.name, feature.unit, points, feature.median, feature.spread, feature.z))
         panels.append(QualityPanel(wf.name, wf.quality.mode, score, tuple(lines)))

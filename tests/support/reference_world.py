@@ -87,6 +87,7 @@ class ReferenceWorld:
         self.runs: dict[int, Run] = {}
         self.failing_runs: set[int] = set()  # per-run calls answer HTTP 500
         self.tier0_down = False  # every call of the data service answers HTTP 503 (an outage)
+        self.asked: list[tuple[str, dict[str, str]]] = []  # the data service's access log: (call, query)
         self.lock = threading.RLock()
         self.conddb_path = workdir / "reference-conddb.sqlite"
         self.tier0_path = workdir / "reference-tier0.sqlite"
@@ -205,6 +206,7 @@ class ReferenceWorld:
     # ---- the Tier0 Data Service --------------------------------------------------------
     def _answer(self, call: str, query: dict[str, str]) -> tuple[int, Any]:
         with self.lock:
+            self.asked.append((call, query))
             if self.tier0_down:
                 return 503, {"error": "service unavailable"}
             if call == "firstconditionsaferun":

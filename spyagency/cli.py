@@ -9,7 +9,6 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -183,31 +182,17 @@ def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
-    from spyagency.core.replay import difference, replay
     from spyagency.policy import load_policy
-    from spyagency.store.decision_records import decisions_between
     from spyagency.views.explain import parse_moment
+    from spyagency.views.what_if import what_if, what_if_lines
 
     policy = load_policy(args.policy)
     start, end = parse_moment(args.start), parse_moment(args.end)
     store = _store(settings)
     with store.session() as session:
-        records = decisions_between(session, start, end)
-    first: dict[int, tuple[datetime, str]] = {}
-    for record in records:
-        differs = difference(record.verdict, replay(record.inputs, policy))
-        if differs is not None and record.run not in first:
-            first[record.run] = (record.decided_at, differs)
-    less_safe = sorted(run for run, (_at, words) in first.items() if words.startswith("LESS SAFE"))
-    print(f"{len(records)} recorded decisions of {len({r.run for r in records})} runs between "
-          f"{start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC, replayed under {policy.name} v{policy.version}")
-    for run in less_safe + sorted(set(first) - set(less_safe)):
-        at, words = first[run]
-        print(f"  run {run}, first at {at:%Y-%m-%d %H:%M} UTC: {words}")
-    if not first:
-        print("  no decision differs")
-    print(f"{len(less_safe)} run(s) the new policy would release where the recorded one held them")
-    return 1 if less_safe else 0
+        found = what_if(session, policy, start, end)
+    print("\n".join(what_if_lines(found)))
+    return 1 if found.less_safe else 0
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:

@@ -84,6 +84,37 @@ def test_explain_and_a_what_if_that_would_release_earlier(world_factory, policy,
                  "--to", "2026-01-02"]) == 2  # a policy that cannot be read: one line, exit 2
 
 
+def test_a_what_if_shows_where_steering_would_have_left_tier0_releasing(world_factory, policy, tmp_path,
+                                                                          monkeypatch, capsys):
+    """SpyAgency paused for a vetoed alignment: a policy without that workflow would have resumed instead, from
+    the moment the pause began, and says so as less safe; the policy in force replays with no difference."""
+    from importlib.resources import files
+
+    runs = [SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED}),
+            SimRun(386926, START - 10 * H, START - 7 * H, all_streams(policy))]
+    world = world_factory(runs)
+    world.at(timedelta(0))
+    world.at(39 * H)  # half an hour before 386925's lock: SpyAgency pauses
+    assert world.agency.steer().delivered == 1
+    monkeypatch.setenv("SPYAGENCY_DB_URL", world.store.url)
+    period = ["--from", START.isoformat(), "--to", (START + 40 * H).isoformat()]
+    text = files("spyagency.policy").joinpath("default.toml").read_text()
+    same = tmp_path / "same.toml"
+    same.write_text(text)
+    assert main(["replay", "--policy", str(same), *period]) == 0
+    assert "steering: 0 stretch(es)" in capsys.readouterr().out
+    marker = 'name = "SiPixelAli"\nproducer = "PromptCalibProdSiPixelAli"'
+    optional = tmp_path / "optional.toml"
+    optional.write_text(text.replace(marker, marker + "\nrequired = false"))
+    assert main(["replay", "--policy", str(optional), *period]) == 1
+    out = capsys.readouterr().out
+    stretch = next(line for line in out.splitlines() if line.strip().startswith("LESS SAFE"))
+    assert "recorded pause (run 386925" in stretch and "would resume" in stretch, out
+    lock = next(v.lock_time for v in world.agency.decide().verdicts if v.run == 386925)
+    assert lock is not None
+    assert f"{lock - policy.deadlines.pause_before_lock:%Y-%m-%d %H:%M} UTC to" in stretch, out
+
+
 def test_the_explain_api_gives_the_decision_in_force_and_its_replay(world_factory, policy):
     from fastapi.testclient import TestClient
 
@@ -136,3 +167,40 @@ def test_the_console_shows_any_moment_of_a_run_as_it_was_decided(world_factory, 
         history = re.findall(r'href="(/runs/386925/as-decided\?at=[^"]+)"', page.split('class="history"')[1])
         moment = client.get(history[0].replace("&amp;", "&")).text
         assert "matches the decision stored then" in moment and "SiPixelAli: vetoed" in moment
+
+
+def test_the_banner_links_to_the_steering_decision_of_the_last_switch_change(world_factory, policy):
+    import re
+    from html import unescape
+
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    runs = [SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED})]
+    world = world_factory(runs)
+    world.at(timedelta(0))
+    world.at(39 * H)  # half an hour before the lock: SpyAgency pauses
+    assert world.agency.steer().delivered == 1
+    world.at(39 * H + timedelta(minutes=5))  # the pause is observed on the switch
+    app = create_app(world.agency.settings, clock=world.clock, policy=world.agency.policy, store=world.store)
+    with TestClient(app) as client:
+        page = client.get("/").text
+        link = re.search(r'id="switch-change" href="([^"]+)"', page)
+        assert link is not None, "the banner links to the moment the switch last changed"
+        moment = client.get(unescape(link.group(1)))
+        assert moment.status_code == 200
+        assert "SpyAgency wanted to pause (run 386925)" in moment.text and "by SpyAgency" in moment.text
+
+
+def test_explain_switch_takes_an_unchanged_decision_as_in_force_not_stale(world_factory, policy, monkeypatch,
+                                                                           capsys):
+    """Records keep changes only: a ready run decided hours before its lock was still ready at the lock."""
+    world = world_factory([SimRun(386926, START - 10 * H, START - 7 * H, all_streams(policy))])
+    world.at(timedelta(0))
+    lock = next(v.lock_time for v in world.agency.decide().verdicts if v.run == 386926)
+    assert lock is not None and lock - START > 30 * H
+    monkeypatch.setenv("SPYAGENCY_DB_URL", world.store.url)
+    assert main(["explain", "--switch", "--at", (lock - timedelta(minutes=20)).isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert "SpyAgency wanted to resume" in out and "run 386926 is ready" in out and "stale" not in out, out

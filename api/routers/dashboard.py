@@ -24,7 +24,7 @@ from spyagency.store.observations import tier0_global
 from spyagency.store.people import acknowledgements
 from spyagency.store.sessions import end_session, start_session
 from spyagency.views import console
-from spyagency.views.explain import explain, explanation_lines
+from spyagency.views.explain import explain, explanation_lines, switch_lines
 from spyagency.views.report import time_left, to_lock
 
 from ..auth import SESSION_COOKIE, Principal
@@ -197,6 +197,15 @@ def logout(request: Request, state: State) -> Response:
     response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+@router.get("/steering/as-decided", response_class=HTMLResponse)
+def steering_as_decided(request: Request, state: State, viewer: Viewer, session: DbSession,
+                        at: datetime | None = None) -> Response:
+    """The steering decision at any moment: Tier0's line, each run's decision in force, overrides, the switch."""
+    moment = (at if at is None or at.tzinfo else at.replace(tzinfo=UTC)) or state.clock.now()
+    return templates.TemplateResponse(request, "steering_as_decided.html", _context(
+        request, state, viewer, session, moment=moment, lines=switch_lines(session, state.policy, moment)))
 
 
 @router.get("/runs/{run}/as-decided", response_class=HTMLResponse)

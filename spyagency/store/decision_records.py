@@ -87,12 +87,28 @@ def prune(session: Session, before: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def decisions_in_force(session: Session, at: datetime, from_run: int | None) -> list[RecordedDecision]:
+    """The decision in force at ``at`` of every run from ``from_run`` on (all runs if None): each run's latest
+    record made then or before."""
+    newest = (select(func.max(DecisionRecord.id).label("id")).where(DecisionRecord.decided_at <= at)
+              .group_by(DecisionRecord.run).subquery())
+    query = select(DecisionRecord).join(newest, DecisionRecord.id == newest.c.id)
+    if from_run is not None:
+        query = query.where(DecisionRecord.run >= from_run)
+    return [_recorded(row) for row in session.scalars(query.order_by(DecisionRecord.run))]
+
+
+def fcsr_at(session: Session, at: datetime) -> int | None:
+    """The first conditions-safe run SpyAgency had seen by ``at``."""
+    span = session.scalars(select(FcsrSpanRow).where(FcsrSpanRow.first_seen <= at)
+                           .order_by(FcsrSpanRow.first_seen.desc(), FcsrSpanRow.id.desc()).limit(1)).first()
+    return span.value if span is not None else None
+
+
 def line_at(session: Session, at: datetime, length: int) -> tuple[int | None, list[LineRun]]:
     """Tier0's line as it stood at ``at``: the first conditions-safe run then, and the decisions in force then
     of the runs from it on (the first ``length``), as steering read them."""
-    span = session.scalars(select(FcsrSpanRow).where(FcsrSpanRow.first_seen <= at)
-                           .order_by(FcsrSpanRow.first_seen.desc(), FcsrSpanRow.id.desc()).limit(1)).first()
-    first_safe = span.value if span is not None else None
+    first_safe = fcsr_at(session, at)
     newest = (select(func.max(DecisionRecord.id).label("id")).where(DecisionRecord.decided_at <= at)
               .group_by(DecisionRecord.run).subquery())
     query = select(DecisionRecord).join(newest, DecisionRecord.id == newest.c.id)

@@ -98,3 +98,12 @@ def active_resumes(session: Session, runs: Sequence[int], at: datetime | None = 
         if latest is not None and latest.kind == RESUME_KIND:
             found[run] = ResumeOverride(latest.author, latest.comment, latest.created_at)
     return found
+
+
+def override_history(session: Session, until: datetime) -> list[tuple[datetime, int, ResumeOverride | None]]:
+    """Every steering override made by ``until``, oldest first: (made at, run, the resume it stands for, or
+    None for a withdrawal)."""
+    return [(row.created_at, row.run,
+             ResumeOverride(row.author, row.comment, row.created_at) if row.kind == RESUME_KIND else None)
+            for row in session.scalars(select(SteeringOverrideRow).where(SteeringOverrideRow.created_at <= until)
+                                       .order_by(SteeringOverrideRow.created_at, SteeringOverrideRow.id))]

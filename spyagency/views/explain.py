@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from spyagency.core.models import RunVerdict, Source
@@ -90,7 +90,8 @@ def switch_lines(session: Session, policy: Policy, at: datetime, length: int = 2
     operators' overrides, who held the switch, and what SpyAgency wanted."""
     first_safe, line = line_at(session, at, length)
     overrides = active_resumes(session, [entry.run for entry in line], at)
-    wanted = desired_switch(line, overrides, policy, at)
+    # a decision in force was re-made by every pass until the next record (records keep changes only)
+    wanted = desired_switch([replace(entry, decided_at=at) for entry in line], overrides, policy, at)
     change = switch_change_at(session, at)
     held = ("not observed yet" if change is None else
             f"{'releasing' if change.enabled else 'paused'} since {utc_minute(change.observed_at)}, by "

@@ -1,5 +1,7 @@
 """The store's schema comes from Alembic and re-running migrations changes nothing."""
 
+import json
+
 from sqlalchemy import inspect
 
 from spyagency.store import Store
@@ -71,3 +73,37 @@ def test_a_run_is_finalized_only_once_locked_and_settled(world_factory, policy):
     world.at(65 * hour)  # 24.5 h after its lock
     assert finalized() == {386925: True, 386926: True}
     assert world.at(66 * hour) == {}
+
+
+def test_decision_records_keep_their_facts_through_the_compressing_migration(store_url):
+    """Records written before 0010 (facts as JSON) read back the same after it (facts compressed)."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+    from alembic import command
+    from sqlalchemy import select
+
+    from spyagency.store.database import alembic_config
+    from spyagency.store.tables import DecisionRecord
+
+    facts = {"observations": {"run": 386925, "uploads": {"SiPixelAli_PCL_v0_prompt": []}}, "now": "2026-06-01"}
+    store = Store(store_url)
+    config = alembic_config(store_url)
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0009")
+        connection.execute(sa.text(
+            "INSERT INTO decision_records (run, decided_at, policy, digest, inputs, verdict) "
+            "VALUES (386925, :at, 'default v2', 'd1', :inputs, :verdict)"),
+            {"at": datetime(2026, 6, 1, tzinfo=UTC).replace(tzinfo=None), "inputs": json.dumps(facts),
+             "verdict": json.dumps({"run": 386925})})
+    store.migrate()
+    with store.session() as session:
+        record = session.scalars(select(DecisionRecord)).one()
+        assert record.inputs == facts and record.verdict == {"run": 386925}
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009")
+        kept = connection.execute(sa.text("SELECT inputs FROM decision_records")).scalar_one()
+    assert (json.loads(kept) if isinstance(kept, str) else kept) == facts
+    store.dispose()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -26,6 +28,24 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class CompressedJSON(TypeDecorator[dict[str, Any]]):
+    """A JSON object stored zlib-compressed in a binary column."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: dict[str, Any] | None, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        return zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 6)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        found: dict[str, Any] = json.loads(zlib.decompress(value))
+        return found
 
 
 class Base(DeclarativeBase):
@@ -316,7 +336,9 @@ class DecisionRecord(Base):
     decided_at: Mapped[datetime]
     policy: Mapped[str] = mapped_column(String(200))  # name and version of the policy it was decided under
     digest: Mapped[str] = mapped_column(String(64))  # of the verdict, without its time: what changed
-    inputs: Mapped[dict[str, Any]]  # observations, Tier0-wide facts, source health (spyagency.core.codec)
+    #: observations, Tier0-wide facts, source health (spyagency.core.codec), compressed: each record repeats
+    #: most of its run's previous one, so it shrinks about tenfold
+    inputs: Mapped[dict[str, Any]] = mapped_column("facts", CompressedJSON())
     verdict: Mapped[dict[str, Any]]
 
     __table_args__ = (Index("ix_decision_records_run_time", "run", "decided_at"),

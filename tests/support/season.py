@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -182,8 +183,8 @@ class SeasonReport:
 
 
 def play(plan: Plan, poll_every: timedelta = 10 * MIN, policy: Policy | None = None,
-         progress: Callable[[str], None] | None = None) -> SeasonReport:
-    """Play ``plan`` with SpyAgency steering; return the report."""
+         progress: Callable[[str], None] | None = None, keep_store: Path | None = None) -> SeasonReport:
+    """Play ``plan`` with SpyAgency steering; return the report (and copy the store to ``keep_store``)."""
     import time
 
     policy = policy or load_policy()
@@ -192,13 +193,13 @@ def play(plan: Plan, poll_every: timedelta = 10 * MIN, policy: Policy | None = N
     level = logger.level
     logger.setLevel(logging.CRITICAL)  # a season logs thousands of expected failures
     try:
-        return _play(plan, poll_every, policy, progress, started)
+        return _play(plan, poll_every, policy, progress, started, keep_store)
     finally:
         logger.setLevel(level)  # the tests after a season still hear SpyAgency's log
 
 
 def _play(plan: Plan, poll_every: timedelta, policy: Policy, progress: Callable[[str], None] | None,
-          started: float) -> SeasonReport:
+          started: float, keep_store: Path | None) -> SeasonReport:
     import time
 
     with tempfile.TemporaryDirectory(prefix="spyagency-season-") as tmp:
@@ -216,6 +217,9 @@ def _play(plan: Plan, poll_every: timedelta, policy: Policy, progress: Callable[
         try:
             cycles, own, acked, person_rows = _drive(plan, world, agency, clock, poll_every, progress)
             report = _judge(plan, world, agency, policy, own, acked, person_rows)
+            if keep_store is not None:
+                with sqlite3.connect(workdir / "store.db") as source, sqlite3.connect(keep_store) as copy:
+                    source.backup(copy)
         finally:
             agency.close()
             world.close()

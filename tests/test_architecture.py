@@ -10,8 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SQL_OUTSIDE_STORE = {"spyagency/database_urls.py", "spyagency/sources/conddb.py", "spyagency/sources/conddb_schema.py",
                      "spyagency/sources/tier0_switch.py", "simulator/world.py"}
 #: What the pure core may import: the standard library's computing parts, numbers, and itself (and the policy's types).
-CORE_MAY_IMPORT = {"__future__", "bisect", "collections", "dataclasses", "datetime", "enum", "functools", "hashlib", "json",
-                   "math", "statistics", "types", "typing", "unicodedata", "numpy", "scipy", "sklearn",
+CORE_MAY_IMPORT = {"__future__", "bisect", "collections", "dataclasses", "datetime", "enum", "functools", "hashlib",
+                   "json", "math", "statistics", "types", "typing", "unicodedata", "numpy", "scipy", "sklearn",
                    "spyagency.core", "spyagency.policy"}
 
 

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from spyagency.settings import Settings
-from spyagency.tokens import ROLES, parse_token_spec
+from spyagency.settings.tokens import ROLES, parse_token_spec
 
 SESSION_COOKIE = "spyagency_session"
 PROXY_SECRET_HEADER = "x-spyagency-proxy-secret"

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
 from spyagency.settings.base import CONFIG
-from spyagency.tokens import parse_token_spec
+from spyagency.settings.tokens import parse_token_spec
 
 
 class ServiceSettings(BaseSettings):

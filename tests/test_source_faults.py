@@ -162,8 +162,9 @@ def test_a_failing_per_run_tier0_call_affects_only_that_run_and_it_recovers(worl
     runs = [SimRun(386925 + i, START - (10 - 2 * i) * H, START - (9 - 2 * i) * H, all_streams(policy))
             for i in range(4)]  # express done 3 h after each stop: at START, 386928 is still pending
     world = world_factory(runs)
-    world.at(-2 * H)
+    # from the first poll: once a stopped run's configuration is read, only run_stream_done is asked again
     world.sim.world.tier0_run_faults.add((call, 386928))
+    world.at(-2 * H)
     cycle = world.cycle()
     tier0 = next(p for p in cycle.polls if p.source.value == "tier0")
     assert tier0.ok and tier0.run_faults == (386928,)

@@ -1,0 +1,1 @@
+"""Tests of Airflow, Compose and the shape of the code."""

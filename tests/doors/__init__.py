@@ -1,0 +1,1 @@
+"""Tests of the API, the console, the CLI."""

@@ -1,0 +1,1 @@
+"""Tests of observe, decide, steer and warn through the real store and sources."""

@@ -1,0 +1,1 @@
+"""Tests of whole timelines against worlds written from the reference facts."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from spyagency.agency import Agency
 from spyagency.clock import utcnow
@@ -30,6 +30,8 @@ class CycleFigures:
     first_cycle_s: float
     incremental_s: list[float]
     settle_cycles: int = 0  # cycles that read the quality watch's backlog before the timed ones
+    decide_s: list[float] = field(default_factory=list)  # the decide pass of each timed cycle
+    polls_s: dict[str, list[float]] = field(default_factory=dict)  # each source's poll, per timed cycle
 
     @property
     def median_s(self) -> float:
@@ -62,7 +64,9 @@ def measure(scale: int, cycles: int = 7) -> CycleFigures:
         agency.observe_and_decide()  # the first cycle reads the 96 h look-back: all 200 active runs
         first = time.perf_counter() - t
         settle = read_quality_backlog(agency)
-        timings = []
+        timings: list[float] = []
+        decides: list[float] = []
+        polls: dict[str, list[float]] = {}
         for _ in range(cycles):
             # one poll interval of new data: a run's uploads, a run stopping, express streams finishing
             scene.clock.advance(ACTIVE_SPACING)
@@ -70,10 +74,14 @@ def measure(scale: int, cycles: int = 7) -> CycleFigures:
             t = time.perf_counter()
             cycle = agency.observe_and_decide()
             timings.append(time.perf_counter() - t)
+            decides.append(cycle.decision.duration_s)
+            for poll in cycle.polls:
+                polls.setdefault(poll.source.value, []).append(poll.duration_s)
             failed = [p.source.value for p in cycle.polls if not p.ok]
             if failed:
                 raise RuntimeError(f"poll failed during the benchmark: {failed}")
-        return CycleFigures(scale, scene.counts.runs, scene.counts.iovs, scene.build_s, first, timings, settle)
+        return CycleFigures(scale, scene.counts.runs, scene.counts.iovs, scene.build_s, first, timings, settle,
+                            decides, polls)
     finally:
         agency.close()
         scene.close()
@@ -91,6 +99,10 @@ def run(scales: tuple[int, ...] = (1, 10, 100)) -> list[CycleFigures]:
               f"median {figures.median_s * 1000:6.1f} ms (min {min(figures.incremental_s) * 1000:.1f}, "
               f"max {max(figures.incremental_s) * 1000:.1f}; after {figures.settle_cycles} cycles that read "
               f"the quality backlog)")
+        parts = ", ".join(f"{source} {statistics.median(seconds) * 1000:.0f}"
+                          for source, seconds in figures.polls_s.items())
+        print(f"        of which decide {statistics.median(figures.decide_s) * 1000:.0f} ms; polls (ms, with the "
+              f"simulator serving them in this process): {parts}")
     base = results[0].median_s
     for figures in results[1:]:
         print(f"  ratio {figures.scale}x/{results[0].scale}x incremental cycle: {figures.median_s / base:.2f} "

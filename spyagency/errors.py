@@ -20,6 +20,11 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "BadDatabaseUrl", "ConfigurationError", "Conflict", "InputRefused", "LeaseHeld", "NotFound", "SpyAgencyError",
+    "SteeringRefused", "StoreUnavailable", "SwitchTakenOver", "UnknownRun", "UnknownWorkflow",
+]
+
 
 class SpyAgencyError(Exception):
     """Base of SpyAgency's errors; the message says what happened and what to do."""

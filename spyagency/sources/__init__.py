@@ -5,3 +5,5 @@
 ``dqm`` reads the DQM GUI (both JSON APIs, ``jsroot`` for the new one); ``http`` is their HTTP
 client and ``errors`` their error branch.
 """
+
+__all__ = ["conddb", "conddb_schema", "dqm", "errors", "http", "jsroot", "tier0", "tier0_switch"]

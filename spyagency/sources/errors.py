@@ -5,6 +5,11 @@ from __future__ import annotations
 from spyagency.errors import SpyAgencyError
 from spyagency.redact import mask_credentials
 
+__all__ = [
+    "CondDBProtocolError", "CondDBUnavailable", "DqmProtocolError", "DqmUnavailable", "SourceDown", "SourceError",
+    "SourceProtocolError", "SourceUnavailable", "Tier0ProtocolError", "Tier0Unavailable",
+]
+
 
 class SourceError(SpyAgencyError):
     """A source could not give a trustworthy answer."""

@@ -1,12 +1,16 @@
 """Run every benchmark and print its figures: `python -m benchmarks [--quick]` (or `bash benchmarks/run`).
 
-1. poll+decide cycle at 1x, 10x and 100x history (20,000 runs x 25 tags at 100x)
+1. poll+decide cycle at 1x, 10x and 100x history (20,000 runs x 25 tags at 100x); 1b. the cycle in fresh
+   processes, as Airflow runs it
 2. release API under wrk load, against a trivial endpoint of the same process
 3. freshness: CondDB payload to release flip, with the embedded loop
 4. peak RSS of the API process and of one poll cycle over the decade of history
 5. the release API while anonymous clients flood /metrics, the dashboard and half-open sockets
 6. the quality watch on a simulated season against a fixed-threshold baseline
 7. the landing forecast backtested on a season with backlogs, against the fixed "6 h before lock" rule
+
+The season (8, ``python -m benchmarks.season``) and replaying decisions (9, ``python -m
+benchmarks.replay_history``) run alone: each plays a season first.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import time
 from spyagency.clock import utcnow
 from spyagency.policy import load_policy
 
-from . import flood, forecast, freshness, memory, poll_cycle, quality_watch, release_load
+from . import cold_cycle, flood, forecast, freshness, memory, poll_cycle, quality_watch, release_load
 from .scene import ACTIVE_FIRST_RUN, ACTIVE_RUNS, build
 
 
@@ -52,6 +56,7 @@ def main() -> None:
     started = time.perf_counter()
     scales = (1, 10) if args.quick else (1, 10, 100)
     poll_cycle.run(scales)
+    cold_cycle.main()
 
     # benchmarks 2 and 4 on the largest history, freshly built and decided at the present moment
     policy = load_policy()

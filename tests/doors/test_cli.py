@@ -187,3 +187,14 @@ def test_the_demo_tells_the_whole_story_and_cleans_up(tmp_path):
     assert "sim] warning to AlCa experts: run 386926 locks at" in out  # on the simulated clock
     assert out.rstrip().splitlines()[-1].startswith("Tier0 prompt-reco releases at the end: ")
     assert not list(tmp_path.glob("spyagency-demo-*"))  # its temporary folder is gone
+
+
+def test_status_loads_neither_an_http_client_nor_alembic(tmp_path):
+    """What a person types to look is quick: on a migrated store, `status` reads it and nothing more."""
+    url = f"sqlite:///{tmp_path}/store.sqlite"
+    env = {**os.environ, "SPYAGENCY_DB_URL": url}
+    subprocess.run([sys.executable, "-m", "spyagency.cli", "migrate"], env=env, check=True, capture_output=True)
+    probe = ("import sys\nfrom spyagency.cli import main\nmain(['status'])\n"
+             "print(sorted(m for m in ('httpx', 'alembic', 'fastapi', 'airflow') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], env=env, check=True, capture_output=True, text=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

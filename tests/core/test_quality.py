@@ -14,22 +14,12 @@ from simulator.quality import Anomaly, QualitySeason
 from spyagency.core.models import AttributedUpload, Attribution, Upload, WorkflowState
 from spyagency.core.quality import QualityStatus, chi2_survival, normal_equivalent, score_run
 from spyagency.core.upload_quality import current_iovs, upload_values
-from spyagency.policy import Policy, PolicyError, QualityWatch, load_policy, parse_policy
+from spyagency.policy import PolicyError, QualityWatch, load_policy, parse_policy
 
 from ..conftest import START
+from ..support.watches import policy_in_mode, watch_of
 
 H = timedelta(hours=1)
-
-
-def _policy(mode: str = "advisory") -> Policy:
-    text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
-    return parse_policy(text.replace('mode = "advisory"', f'mode = "{mode}"'), f"default, {mode}")
-
-
-def _watch(policy: Policy, workflow: str = "SiPixelAli"):  # type: ignore[no-untyped-def]
-    watch = policy.workflow(workflow).quality
-    assert watch is not None
-    return watch
 
 
 def test_an_unusual_alignment_is_flagged_and_named_in_the_experts_words():
@@ -39,12 +29,12 @@ def test_an_unusual_alignment_is_flagged_and_named_in_the_experts_words():
     moved = season.values(1040, "SiPixelAli")
     moved["Δθx of BPIX(x+)"] += 8 * season.spread("SiPixelAli", "Δθx of BPIX(x+)")
     moved["ΔX of BPIX(x+)"] -= 6 * season.spread("SiPixelAli", "ΔX of BPIX(x+)")
-    score = score_run("SiPixelAli", _watch(policy), moved, history)
+    score = score_run("SiPixelAli", watch_of(policy), moved, history)
     assert score.status is QualityStatus.UNUSUAL and score.group == "BPIX(x+)"
     assert score.drivers[0].name == "Δθx of BPIX(x+)" and score.drivers[0].z > 5  # 8 σ, judged on 40 runs
     assert "Δθx of BPIX(x+) at" in score.summary and "µrad" in score.summary and "above the median" in score.summary
     assert "of the last 40 runs" in score.summary
-    normal = score_run("SiPixelAli", _watch(policy), season.values(1040, "SiPixelAli"), history)
+    normal = score_run("SiPixelAli", watch_of(policy), season.values(1040, "SiPixelAli"), history)
     assert normal.status is QualityStatus.NORMAL and normal.summary.startswith("quality normal")
 
 
@@ -55,7 +45,7 @@ def test_a_slow_drift_is_followed_not_flagged():
     flagged = 0
     for run in range(2000, 2300):
         values = season.values(run, "SiStripGains")
-        flagged += score_run("SiStripGains", _watch(policy, "SiStripGains"), values, history).status \
+        flagged += score_run("SiStripGains", watch_of(policy, "SiStripGains"), values, history).status \
             is QualityStatus.UNUSUAL
         history.append(values)
     assert flagged <= 3  # ±3 σ of drift over 300 runs, 300 clean runs: (nearly) no flag
@@ -67,10 +57,10 @@ def test_missing_numbers_are_unknown_and_too_little_history_is_not_judged():
     history = [season.values(run, "SiPixelAli") for run in range(1, 30)]
     partial = season.values(30, "SiPixelAli")
     del partial["ΔZ of FPIX(x-,z+)"]
-    unknown = score_run("SiPixelAli", _watch(policy), partial, history)
+    unknown = score_run("SiPixelAli", watch_of(policy), partial, history)
     assert unknown.status is QualityStatus.UNKNOWN and "ΔZ of FPIX(x-,z+)" in unknown.summary
-    assert score_run("SiPixelAli", _watch(policy), None, history).status is QualityStatus.UNKNOWN
-    few = score_run("SiPixelAli", _watch(policy), season.values(30, "SiPixelAli"), history[:4])
+    assert score_run("SiPixelAli", watch_of(policy), None, history).status is QualityStatus.UNKNOWN
+    few = score_run("SiPixelAli", watch_of(policy), season.values(30, "SiPixelAli"), history[:4])
     assert few.status is QualityStatus.NOT_JUDGED and "only 4 earlier run(s)" in few.summary
 
 
@@ -88,7 +78,7 @@ def test_a_gated_output_is_done_only_when_read_judged_and_normal(missing, histor
     from spyagency.core.models import RunInfo, RunObservations, Source
     from spyagency.core.readiness import _judged
 
-    policy = _policy("gate")
+    policy = policy_in_mode("gate")
     wf = policy.workflow("SiPixelAli")
     season = QualitySeason(policy, seed=11)
     past = [season.values(run, "SiPixelAli") for run in range(history)]
@@ -96,7 +86,7 @@ def test_a_gated_output_is_done_only_when_read_judged_and_normal(missing, histor
     values["Δθz of BPIX(x-)"] += shift * season.spread("SiPixelAli", "Δθz of BPIX(x-)")
     for name in list(values)[:missing]:
         del values[name]
-    score = score_run("SiPixelAli", _watch(policy), values, past)
+    score = score_run("SiPixelAli", watch_of(policy), values, past)
     observations = RunObservations(RunInfo(99, START, START), None, {}, {}, {}, quality={"SiPixelAli": score})
     state, reason, _source = _judged(wf, observations, WorkflowState.UPLOADED, "payload in", Source.CONDDB)
     event(f"quality {score.status.value}")
@@ -134,7 +124,7 @@ def test_numbers_that_share_their_noise_cry_wolf_less_with_the_covariance_model(
     policy = load_policy()
     anomaly = Anomaly(1500, "SiStripHitEff", "TOB efficiency", 8.0, 4)
     season = QualitySeason(policy, seed=5, anomalies={1500: anomaly}, correlation=0.6)
-    independent = _watch(policy, "SiStripHitEff")
+    independent = watch_of(policy, "SiStripHitEff")
     covariance = independent.model_copy(update={"model": "covariance"})
     alarms, caught = _false_and_true_flags(independent, season, "SiStripHitEff", 1500)
     fewer, caught_too = _false_and_true_flags(covariance, season, "SiStripHitEff", 1500)
@@ -162,7 +152,7 @@ def test_only_the_runs_own_newest_iovs_are_measured():
 
     own = [iov(387000, "old", 0), iov(387000, "new", 30), iov(387001, "late", 5, Attribution.LANDED)]
     assert [u.payload_hash for u in current_iovs(own)] == ["new"]
-    watch = _watch(load_policy(), "SiStripBadChannel")
+    watch = watch_of(load_policy(), "SiStripBadChannel")
     assert upload_values(watch, current_iovs(own), {"new": 4096, "old": 10}) == {"size of the bad-strip list": 4096}
     assert upload_values(watch, current_iovs(own), {"old": 10}) is None  # a size not read is unknown
     assert upload_values(watch, [], {}) is None
@@ -174,7 +164,7 @@ def test_only_the_runs_own_newest_iovs_are_measured():
     ({"dataset": None}, "give dataset"),
 ])
 def test_a_quality_watch_reads_one_source_and_says_so(change, error):
-    watch = _watch(load_policy(), "SiStripGains").model_dump()
+    watch = watch_of(load_policy(), "SiStripGains").model_dump()
     watch.update(change)
     with pytest.raises(ValueError, match=error):
         QualityWatch.model_validate({k: v for k, v in watch.items() if v is not None})

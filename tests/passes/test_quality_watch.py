@@ -4,7 +4,6 @@ CondDB and flagged; a gate holds the run for an expert; scores stored once and r
 from __future__ import annotations
 
 from datetime import timedelta
-from importlib import resources
 
 import pytest
 
@@ -14,24 +13,14 @@ from spyagency.core.models import AckKind, RunState, WorkflowState
 from spyagency.core.quality import QualityStatus
 from spyagency.passes import observe as polling
 from spyagency.people.acknowledge import acknowledge
-from spyagency.policy import Policy, load_policy, parse_policy
+from spyagency.policy import Policy, load_policy
 from spyagency.sources.dqm import read_quality
 from spyagency.store import quality as quality_store
 
 from ..conftest import START, make_world
+from ..support.watches import policy_in_mode, watch_of
 
 H = timedelta(hours=1)
-
-
-def _policy(mode: str = "advisory") -> Policy:
-    text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
-    return parse_policy(text.replace('mode = "advisory"', f'mode = "{mode}"'), f"default, {mode}")
-
-
-def _watch(policy: Policy, workflow: str = "SiPixelAli"):  # type: ignore[no-untyped-def]
-    watch = policy.workflow(workflow).quality
-    assert watch is not None
-    return watch
 
 
 def _season_runs(policy: Policy, count: int, anomaly_at: int | None) -> list[SimRun]:
@@ -46,7 +35,7 @@ def _season_runs(policy: Policy, count: int, anomaly_at: int | None) -> list[Sim
 @pytest.mark.usefixtures("quality_reads_unbounded")
 @pytest.mark.parametrize("mode", ["advisory", "gate"])
 def test_a_bad_alignment_output_from_the_dqm_gui_is_flagged_and_a_gate_waits_for_an_expert(tmp_path, mode):
-    policy = _policy(mode)
+    policy = policy_in_mode(mode)
     runs = _season_runs(policy, 14, anomaly_at=13)
     world = make_world(tmp_path, policy, runs)
     try:
@@ -73,7 +62,7 @@ def test_a_bad_alignment_output_from_the_dqm_gui_is_flagged_and_a_gate_waits_for
 
 @pytest.mark.usefixtures("quality_reads_unbounded")
 def test_an_unreadable_monitor_element_keeps_a_gated_run_back(tmp_path):
-    policy = _policy("gate")
+    policy = policy_in_mode("gate")
     runs = _season_runs(policy, 12, anomaly_at=None)
     world = make_world(tmp_path, policy, runs)
     try:
@@ -92,7 +81,7 @@ def test_an_unreadable_monitor_element_keeps_a_gated_run_back(tmp_path):
 @pytest.mark.usefixtures("quality_reads_unbounded")
 def test_the_new_dqm_gui_api_gives_the_same_numbers_and_verdicts(tmp_path):
     """A DQM GUI of the new generation (/api/v1/json, TBufferJSON objects) is read like the legacy one."""
-    policy = _policy("advisory")
+    policy = policy_in_mode("advisory")
     runs = _season_runs(policy, 14, anomaly_at=13)
     runs[5] = SimRun(runs[5].run, runs[5].start, runs[5].stop, all_streams(policy), {"SiPixelAli": Outcome.VETOED})
     runs[12] = SimRun(runs[12].run, runs[12].start, runs[12].stop, all_streams(policy),
@@ -124,7 +113,7 @@ def test_the_new_dqm_gui_api_gives_the_same_numbers_and_verdicts(tmp_path):
 @pytest.mark.parametrize("mode", ["advisory", "gate"])
 def test_a_bad_strip_list_far_longer_than_usual_is_flagged_from_the_upload_itself(tmp_path, mode):
     """Where no DQM summary describes an output, the size of the run's own payload in the CondDB does."""
-    policy = _policy(mode)
+    policy = policy_in_mode(mode)
     runs = _season_runs(policy, 14, anomaly_at=None)
     runs[13].quality_anomaly = ("SiStripBadChannel", "bad strips", 20.0)  # half again as many bad-strip ranges
     world = make_world(tmp_path, policy, runs)
@@ -155,19 +144,19 @@ def test_a_monitor_element_with_several_watched_numbers_is_asked_for_once():
             return {"type": "TH1F", "stats": {"mean": {"X": {"value": 0.4}}, "rms": {"X": {"value": 2.5}}},
                     "bins": {"content": [1.0, 3.0]}}
 
-    watch = _watch(load_policy(), "SiPixelLorentzAngle")  # mean and RMS of h_diffLA
+    watch = watch_of(load_policy(), "SiPixelLorentzAngle")  # mean and RMS of h_diffLA
     values = read_quality(Gui(), 387000, "Run2026D", watch)  # type: ignore[arg-type]
     assert values == {"mean relative change of μH": 0.4, "spread of the relative change of μH": 2.5}
     assert asked == ["AlCaReco/SiPixelLorentzAngleHarvesting/h_diffLA"]
     asked.clear()
-    assert read_quality(Gui(), 387000, "Run2026D", _watch(load_policy(), "SiPixelAliHGComb"))  # type: ignore[arg-type]
+    assert read_quality(Gui(), 387000, "Run2026D", watch_of(load_policy(), "SiPixelAliHGComb"))  # type: ignore[arg-type]
     assert len(asked) == len(set(asked)) == 60  # six movements of ten structures; mean and spread share each
 
 
 def test_a_backlog_of_quality_reads_is_spread_over_polls_oldest_run_first(tmp_path, monkeypatch):
     """One poll reads a bounded number of monitor elements, so it stays short; the rest follow."""
     monkeypatch.setattr(polling, "QUALITY_ELEMENTS_PER_POLL", 40)
-    policy = _policy("advisory")
+    policy = policy_in_mode("advisory")
     world = make_world(tmp_path, policy, _season_runs(policy, 6, anomaly_at=None))
     try:
         world.at(timedelta(0))
@@ -230,7 +219,7 @@ def test_a_score_is_computed_once_and_again_only_when_its_history_or_watch_chang
     assert scored == [15]  # only the new output, against the 15 runs before it
     scored.clear()
     stricter = policy.model_copy(update={"workflows": tuple(
-        wf.model_copy(update={"quality": _watch(policy).model_copy(update={"threshold_sigma": 3.5})})
+        wf.model_copy(update={"quality": watch_of(policy).model_copy(update={"threshold_sigma": 3.5})})
         if wf.name == "SiPixelAli" else wf for wf in policy.workflows)})
     scores([*runs, 2015], stricter)
     assert len(scored) == 16  # another watch: every output scored again

@@ -57,11 +57,27 @@ def test_the_property_replayed_decisions():
     assert REPLAYED["decisions"] >= 3 * REPLAYED["examples"]
 
 
-def test_explain_and_a_what_if_that_would_release_earlier(world_factory, policy, tmp_path, monkeypatch, capsys):
-    runs = [SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED}),
-            SimRun(386926, START - 10 * H, START - 7 * H, all_streams(policy))]
+def _vetoed_alignment(world_factory, policy, *, with_a_ready_run: bool = False):  # type: ignore[no-untyped-def]
+    """Run 386925 with its alignment vetoed (and 386926, all in), decided at START."""
+    runs = [SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED})]
+    if with_a_ready_run:
+        runs.append(SimRun(386926, START - 10 * H, START - 7 * H, all_streams(policy)))
     world = world_factory(runs)
     world.at(timedelta(0))
+    return world
+
+
+def _console(world):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    return TestClient(create_app(world.agency.settings, clock=world.clock, policy=world.agency.policy,
+                                 store=world.store))
+
+
+def test_explain_and_a_what_if_that_would_release_earlier(world_factory, policy, tmp_path, monkeypatch, capsys):
+    world = _vetoed_alignment(world_factory, policy, with_a_ready_run=True)
     world.at(2 * H)
     monkeypatch.setenv("SPYAGENCY_DB_URL", world.store.url)
     at = (START + 2 * H + timedelta(minutes=1)).isoformat()
@@ -90,10 +106,7 @@ def test_a_what_if_shows_where_steering_would_have_left_tier0_releasing(world_fa
     the moment the pause began, and says so as less safe; the policy in force replays with no difference."""
     from importlib.resources import files
 
-    runs = [SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED}),
-            SimRun(386926, START - 10 * H, START - 7 * H, all_streams(policy))]
-    world = world_factory(runs)
-    world.at(timedelta(0))
+    world = _vetoed_alignment(world_factory, policy, with_a_ready_run=True)
     world.at(39 * H)  # half an hour before 386925's lock: SpyAgency pauses
     assert world.agency.steer().delivered == 1
     monkeypatch.setenv("SPYAGENCY_DB_URL", world.store.url)
@@ -116,15 +129,10 @@ def test_a_what_if_shows_where_steering_would_have_left_tier0_releasing(world_fa
 
 
 def test_the_explain_api_gives_the_decision_in_force_and_its_replay(world_factory, policy):
-    from fastapi.testclient import TestClient
 
-    from api.main import create_app
 
-    world = world_factory([SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy),
-                                  {"SiPixelAli": Outcome.VETOED})])
-    world.at(timedelta(0))
-    app = create_app(world.agency.settings, clock=world.clock, policy=world.agency.policy, store=world.store)
-    with TestClient(app) as client:
+    world = _vetoed_alignment(world_factory, policy)
+    with _console(world) as client:
         body = client.get("/api/v1/runs/386925/explain").json()
         assert body["matches"] is True and body["release"] is False and body["state"] == "not_ready"
         assert any(w["workflow"] == "SiPixelAli" and w["state"] == "vetoed" for w in body["workflows"])
@@ -133,10 +141,7 @@ def test_the_explain_api_gives_the_decision_in_force_and_its_replay(world_factor
 
 
 def test_explain_switch_gives_the_steering_decision_of_a_moment(world_factory, policy, monkeypatch, capsys):
-    runs = [SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED}),
-            SimRun(386926, START - 10 * H, START - 7 * H, all_streams(policy))]
-    world = world_factory(runs)
-    world.at(timedelta(0))
+    world = _vetoed_alignment(world_factory, policy, with_a_ready_run=True)
     world.at(39 * H)  # half an hour before 386925's lock: SpyAgency pauses
     assert world.agency.steer().delivered == 1
     world.at(39 * H + timedelta(minutes=5))
@@ -152,15 +157,9 @@ def test_explain_switch_gives_the_steering_decision_of_a_moment(world_factory, p
 def test_the_console_shows_any_moment_of_a_run_as_it_was_decided(world_factory, policy):
     import re
 
-    from fastapi.testclient import TestClient
 
-    from api.main import create_app
-
-    world = world_factory([SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy),
-                                  {"SiPixelAli": Outcome.VETOED})])
-    world.at(timedelta(0))
-    app = create_app(world.agency.settings, clock=world.clock, policy=world.agency.policy, store=world.store)
-    with TestClient(app) as client:
+    world = _vetoed_alignment(world_factory, policy)
+    with _console(world) as client:
         page = client.get("/runs/386925").text
         links = re.findall(r'href="(/runs/386925/as-decided\?at=[^"]+)"', page)
         assert len(links) >= 2, "the timeline and the history link to the run as decided at each moment"
@@ -173,18 +172,12 @@ def test_the_banner_links_to_the_steering_decision_of_the_last_switch_change(wor
     import re
     from html import unescape
 
-    from fastapi.testclient import TestClient
 
-    from api.main import create_app
-
-    runs = [SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED})]
-    world = world_factory(runs)
-    world.at(timedelta(0))
+    world = _vetoed_alignment(world_factory, policy)
     world.at(39 * H)  # half an hour before the lock: SpyAgency pauses
     assert world.agency.steer().delivered == 1
     world.at(39 * H + timedelta(minutes=5))  # the pause is observed on the switch
-    app = create_app(world.agency.settings, clock=world.clock, policy=world.agency.policy, store=world.store)
-    with TestClient(app) as client:
+    with _console(world) as client:
         page = client.get("/").text
         link = re.search(r'id="switch-change" href="([^"]+)"', page)
         assert link is not None, "the banner links to the moment the switch last changed"

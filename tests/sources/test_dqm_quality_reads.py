@@ -4,34 +4,24 @@ spreads, and JSROOT objects computed as ROOT computes them."""
 from __future__ import annotations
 
 from datetime import timedelta
-from importlib import resources
 
 import pytest
 
-from spyagency.policy import Policy, load_policy, parse_policy
+from spyagency.policy import load_policy
 from spyagency.sources.dqm import feature_values
 from spyagency.sources.errors import DqmProtocolError
 from spyagency.sources.jsroot import hist_from_jsroot
 
+from ..support.watches import watch_of
+
 H = timedelta(hours=1)
 
 
-def _policy(mode: str = "advisory") -> Policy:
-    text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
-    return parse_policy(text.replace('mode = "advisory"', f'mode = "{mode}"'), f"default, {mode}")
-
-
-def _watch(policy: Policy, workflow: str = "SiPixelAli"):  # type: ignore[no-untyped-def]
-    watch = policy.workflow(workflow).quality
-    assert watch is not None
-    return watch
-
-
 def test_the_client_reads_millepede_bins_and_histogram_means():
-    watch = _watch(load_policy())
+    watch = watch_of(load_policy())
     xpos = {"type": "TH1F", "bins": {"content": [1.5, -2.0, 0.25, 4.0, -1.0, 0.5] + [0.0] * 30}}
     assert feature_values(xpos, watch.features[0]) == [1.5, -2.0, 0.25, 4.0, -1.0, 0.5]
-    gains = _watch(load_policy(), "SiStripGains")
+    gains = watch_of(load_policy(), "SiStripGains")
     mpv = {"type": "TH1D", "stats": {"mean": {"X": {"value": 301.2, "error": 0.1}}}, "bins": {"content": []}}
     assert feature_values(mpv, gains.features[0]) == [301.2]
     for junk in ({"bins": {"content": [1.0]}}, {"bins": {"content": ["x"] * 36}}, {"stats": {}}):
@@ -42,7 +32,7 @@ def test_the_client_reads_millepede_bins_and_histogram_means():
 def test_the_client_reads_a_structures_mean_movement_and_its_spread_over_ladders():
     """MillePede's high-granularity histograms hold one movement per ladder (or panel): their mean and
     spread are the watched numbers."""
-    watch = _watch(load_policy(), "SiPixelAliHGComb")
+    watch = watch_of(load_policy(), "SiPixelAliHGComb")
     mean_x, spread_x = watch.features[0], watch.features[1]
     assert mean_x.histogram == spread_x.histogram == "AlCaReco/SiPixelAliHGCombined/Xpos_HG_Layer1"
     ladders = {"type": "TH1F", "bins": {"content": [2.0, 4.0, 0.0, 6.0]}}
@@ -65,7 +55,7 @@ def test_a_jsroot_histogram_reads_as_root_computes_it():
     hist = hist_from_jsroot(_jsroot_th1(), "h_diffLA")
     assert hist["bins"]["content"] == [1.0, 2.0, 1.0]
     assert hist["stats"]["mean"]["X"]["value"] == 1.0 and hist["stats"]["rms"]["X"]["value"] == 1.0
-    la = _watch(load_policy(), "SiPixelLorentzAngle")
+    la = watch_of(load_policy(), "SiPixelLorentzAngle")
     assert [feature_values(hist, feature) for feature in la.features] == [[1.0], [1.0]]
     labelled = hist_from_jsroot(_jsroot_th1(fXaxis={"fNbins": 3, "fLabels": {"_typename": "THashList", "arr": [
         {"_typename": "TObjString", "fUniqueID": 2, "fString": "DB update vetoed"}]}}), "statusResults")

@@ -1,0 +1,20 @@
+"""The built-in policy in another quality-watch mode, and one workflow's watch: shared by the quality tests."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from spyagency.policy import Policy, QualityWatch, parse_policy
+
+
+def policy_in_mode(mode: str = "advisory") -> Policy:
+    """The built-in policy with every quality watch in ``mode`` (advisory or gate)."""
+    text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
+    return parse_policy(text.replace('mode = "advisory"', f'mode = "{mode}"'), f"default, {mode}")
+
+
+def watch_of(policy: Policy, workflow: str = "SiPixelAli") -> QualityWatch:
+    """The quality watch of ``workflow`` (it must have one)."""
+    watch = policy.workflow(workflow).quality
+    assert watch is not None
+    return watch

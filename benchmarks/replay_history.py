@@ -61,7 +61,7 @@ def time_explain(store: Store, moments: list[tuple[int, datetime]]) -> float:
 def grow(path: Path, factor: int) -> int:
     """Copy the decision records ``factor - 1`` times under other run numbers; return the rows then."""
     with sqlite3.connect(path) as db:
-        columns = "decided_at, policy, digest, inputs, verdict"
+        columns = "decided_at, policy, digest, facts, decision"
         for copy in range(1, factor):
             db.execute(f"INSERT INTO decision_records (run, {columns}) SELECT run + ?, {columns} "
                        f"FROM decision_records WHERE run < ?", (COPY_OFFSET + copy * 1_000_000, COPY_OFFSET))
@@ -73,12 +73,13 @@ def growth(path: Path, days: float) -> tuple[int, int, int, int]:
     """(runs, records, bytes of records, bytes of the store file)."""
     with sqlite3.connect(path) as db:
         runs = db.execute("SELECT count(*) FROM runs").fetchone()[0]
-        records, size = db.execute("SELECT count(*), coalesce(sum(length(inputs) + length(verdict) + 120), 0) "
+        records, size = db.execute("SELECT count(*), coalesce(sum(length(facts) + length(decision) + 120), 0) "
                                    "FROM decision_records").fetchone()
     return int(runs), int(records), int(size), path.stat().st_size
 
 
 def run(path: Path, days: float) -> None:
+    Store(f"sqlite:///{path}").migrate()  # a store kept by an older version is brought to the newest schema
     runs, records, record_bytes, store_bytes = growth(path, days)
     print(f"== 9. replaying decisions: a {days:g}-day season's store ({runs} runs, {records} decision records)")
     print(f"  store growth: decision records {record_bytes / runs * 1000 / 2**20:.1f} MiB per 1,000 runs "
@@ -122,6 +123,7 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=14.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--store", type=Path, help="a season's store kept earlier (it is copied, not changed)")
+    parser.add_argument("--keep", type=Path, help="where to keep the season's store, for another --store run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="spyagency-replay-bench-") as tmp:
         path = Path(tmp) / "store.db"
@@ -134,6 +136,9 @@ def main() -> None:
             season = play(plan_season(args.days, args.seed), keep_store=path,
                           progress=(lambda line: print(f"   … {line}", flush=True)) if args.days > 7 else None)
             print(f"   season played: {season.runs} runs, {season.cycles} cycles in {season.wall_s:.0f} s")
+            if args.keep:
+                with sqlite3.connect(path) as source, sqlite3.connect(args.keep) as copy:
+                    source.backup(copy)
         run(path, args.days)
 
 

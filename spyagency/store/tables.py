@@ -336,10 +336,10 @@ class DecisionRecord(Base):
     decided_at: Mapped[datetime]
     policy: Mapped[str] = mapped_column(String(200))  # name and version of the policy it was decided under
     digest: Mapped[str] = mapped_column(String(64))  # of the verdict, without its time: what changed
-    #: observations, Tier0-wide facts, source health (spyagency.core.codec), compressed: each record repeats
-    #: most of its run's previous one, so it shrinks about tenfold
+    #: observations, Tier0-wide facts, source health (spyagency.core.codec); it and the verdict are kept
+    #: compressed (their words and names repeat: a record shrinks about fourfold)
     inputs: Mapped[dict[str, Any]] = mapped_column("facts", CompressedJSON())
-    verdict: Mapped[dict[str, Any]]
+    verdict: Mapped[dict[str, Any]] = mapped_column("decision", CompressedJSON())
 
     __table_args__ = (Index("ix_decision_records_run_time", "run", "decided_at"),
                       Index("ix_decision_records_time", "decided_at"))

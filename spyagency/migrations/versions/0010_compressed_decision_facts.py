@@ -1,4 +1,4 @@
-"""decision records keep their facts compressed (each repeats most of its run's previous record)
+"""decision records keep their facts and verdict compressed (their words and names repeat)
 
 Revision ID: 0010
 Revises: 0009
@@ -15,34 +15,38 @@ down_revision = '0009'
 branch_labels = None
 depends_on = None
 
+#: JSON column -> its compressed successor
+COLUMNS = {'inputs': 'facts', 'verdict': 'decision'}
+
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
-def upgrade() -> None:
+def _convert(old: dict[str, sa.types.TypeEngine], new: dict[str, sa.types.TypeEngine],
+             change: object) -> None:
+    """Add the ``new`` columns, fill them from the ``old`` ones row by row, drop the old ones."""
     with op.batch_alter_table('decision_records') as batch:
-        batch.add_column(sa.Column('facts', sa.LargeBinary(), nullable=True))
+        for name, kind in new.items():
+            batch.add_column(sa.Column(name, kind, nullable=True))
     bind = op.get_bind()
-    records = sa.table('decision_records', sa.column('id', sa.Integer()), sa.column('inputs', sa.Text()),
-                       sa.column('facts', sa.LargeBinary()))
-    for row_id, inputs in bind.execute(sa.select(records.c.id, records.c.inputs)).all():
-        bind.execute(records.update().where(records.c.id == row_id)
-                     .values(facts=zlib.compress(_text(inputs).encode(), 6)))
+    table = sa.table('decision_records', sa.column('id', sa.Integer()),
+                     *(sa.column(name, kind) for name, kind in {**old, **new}.items()))
+    for row in bind.execute(sa.select(table.c.id, *(table.c[name] for name in old))).all():
+        values = {target: change(value) for target, value in zip(new, row[1:], strict=True)}
+        bind.execute(table.update().where(table.c.id == row[0]).values(**values))
     with op.batch_alter_table('decision_records') as batch:
-        batch.alter_column('facts', existing_type=sa.LargeBinary(), nullable=False)
-        batch.drop_column('inputs')
+        for name, kind in new.items():
+            batch.alter_column(name, existing_type=kind, nullable=False)
+        for name in old:
+            batch.drop_column(name)
+
+
+def upgrade() -> None:
+    _convert({name: sa.Text() for name in COLUMNS}, {name: sa.LargeBinary() for name in COLUMNS.values()},
+             lambda value: zlib.compress(_text(value).encode(), 6))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('decision_records') as batch:
-        batch.add_column(sa.Column('inputs', sa.JSON(), nullable=True))
-    bind = op.get_bind()
-    records = sa.table('decision_records', sa.column('id', sa.Integer()), sa.column('inputs', sa.JSON()),
-                       sa.column('facts', sa.LargeBinary()))
-    for row_id, facts in bind.execute(sa.select(records.c.id, records.c.facts)).all():
-        bind.execute(records.update().where(records.c.id == row_id)
-                     .values(inputs=json.loads(zlib.decompress(facts))))
-    with op.batch_alter_table('decision_records') as batch:
-        batch.alter_column('inputs', existing_type=sa.JSON(), nullable=False)
-        batch.drop_column('facts')
+    _convert({name: sa.LargeBinary() for name in COLUMNS.values()}, {name: sa.JSON() for name in COLUMNS},
+             lambda value: json.loads(zlib.decompress(value)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from simulator.scenario import Outcome, SimRun, all_streams
 from spyagency.core.models import OutboxAction
@@ -10,11 +10,6 @@ from spyagency.core.models import OutboxAction
 from ..conftest import START
 
 H = timedelta(hours=1)
-GIVE_UP, LOCK = 18 * H, 47.5 * H
-STOP = datetime(2026, 6, 1, 12, 0)
-EXPRESS = [(timedelta(hours=h), True) for h in (2.8, 3.0, 3.1, 2.9, 3.2, 3.0, 2.7, 3.3, 3.0, 3.1)]
-HARVEST = [(timedelta(hours=h), True) for h in (0.8, 1.0, 1.1, 0.9, 1.2, 1.0, 0.9, 1.1, 1.0, 1.0)]
-LANDING = [(e + h, True) for (e, _x), (h, _y) in zip(EXPRESS, HARVEST, strict=True)]
 
 
 def test_a_run_whose_calibration_is_overdue_against_history_is_warned_once_and_shown(world_factory, policy):

@@ -105,7 +105,8 @@ class Tier0Client:
     def observe_streams(self, known: Tier0Run, now: datetime) -> Tier0Run:
         """``known`` again, asking only what can still change: ``run_stream_done`` of the streams carrying a
         PCL producer that were not done yet. For a run whose configuration was read after it stopped (it
-        no longer changes), and whose era is known; a stream once done stays done."""
+        no longer changes), and whose era is known. A stream once done stays done: the data service's
+        ``run_stream_done`` table is only ever inserted into (dmwm/T0, Tier0FeederPoller)."""
         assert known.known and known.era is not None
         done = dict(known.streams_done)
         for stream in sorted(s for s, names in known.express_producers.items() if any(map(is_pcl_producer, names))):

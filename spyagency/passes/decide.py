@@ -65,26 +65,22 @@ def quality_scores(session: Session, policy: Policy, runs: Sequence[int]) -> dic
     changes, so a pass reads numbers only for new outputs and for outputs whose history moved.
     """
     keys_stored = quality.scored_with(session, runs)
-    scores: dict[tuple[int, str], QualityScore] = {}
+    fresh: dict[tuple[int, str], QualityScore] = {}
     current: dict[tuple[int, str], str] = {}
-    stale: dict[str, list[int]] = {}
     for wf in policy.workflows:
         watch = wf.quality
         judged = sorted(run for run, workflow in keys_stored if workflow == wf.name)
         if watch is None or not judged:
             continue  # outputs of a workflow no longer in the policy or no longer watched are not judged
         windows = quality.history_windows(session, wf.name, judged, watch.history_runs)
-        for run, key in score_keys(wf.name, watch, windows).items():
-            current[(run, wf.name)] = key
-            if keys_stored[(run, wf.name)] != key:
-                stale.setdefault(wf.name, []).append(run)
-        if wf.name in stale:
-            scores.update(_score(session, wf.name, watch, stale[wf.name], windows))
-    unchanged = [output for output in current if output not in scores]
-    scores.update(_decoded.get(session, unchanged, current))
-    quality.record_scores(session, {output: (current[output], scores[output])
-                                    for wf, stale_runs in stale.items() for output in ((r, wf) for r in stale_runs)})
-    return scores
+        keys = score_keys(wf.name, watch, windows)
+        current.update({(run, wf.name): key for run, key in keys.items()})
+        stale = [run for run, key in keys.items() if keys_stored[(run, wf.name)] != key]
+        if stale:
+            fresh.update(_score(session, wf.name, watch, stale, windows))
+    quality.record_scores(session, {output: (current[output], score) for output, score in fresh.items()})
+    unchanged = [output for output in current if output not in fresh]
+    return {**_decoded.get(session, unchanged, current), **fresh}
 
 
 def _score(session: Session, workflow: str, watch: QualityWatch, runs: Sequence[int],

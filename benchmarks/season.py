@@ -45,6 +45,10 @@ def report(seed: int, days: float, season: SeasonReport) -> None:
     print(f"   prompt-reco delay added per locked run: SpyAgency {_spread(season.delays_h)}; "
           f"oracle {_spread(season.oracle_delays_h)}")
     print(f"   unnecessary pauses: {season.unnecessary_pauses} of {season.pauses}")
+    print(f"   pauses right after a person resumed their own pause (SpyAgency stood by under it): "
+          f"{len(season.pauses_after_a_persons_resume)}")
+    for line in season.pauses_after_a_persons_resume:
+        print(f"     {line}")
     for note in season.notes:
         print(f"     {note}")
 

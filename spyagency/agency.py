@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -177,6 +178,30 @@ class Agency:
 
         return self._leased("steer", now, steer) or SteerResult(0, ())
 
+    def watch_for_release(self, seconds: float, stop: threading.Event | None = None) -> SteerResult | None:
+        """While someone else's pause holds back a run SpyAgency would pause for, read the switch every
+        ``switch_watch_s`` for up to ``seconds`` and steer the moment it changes: their resume lets Tier0's
+        feeder, which polls every 30 s, lock the run at once. Returns that steer pass's result; None at once
+        when there is nothing to watch for, and None when the switch did not change or ``stop`` was set."""
+        if self.settings.steering != "sql" or steering.standing_by(self.store, self.policy, self.clock.now()) is None:
+            return None
+        control = self.control()
+        before = control.newest()
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if stop is not None and stop.wait(min(self.settings.switch_watch_s, left)):
+                return None
+            if stop is None:
+                time.sleep(min(self.settings.switch_watch_s, left))
+            try:
+                changed = control.newest() != before
+            except Exception as exc:  # a failed read is retried at the next look; steering reports its own
+                log.warning("reading Tier0's promptreco_status failed: %s", _first_line(exc))  # pragma: no mutate
+                continue
+            if changed:
+                return self.steer()
+        return None
+
     def close_control(self) -> None:
         """Forget the switch writer (its database URL changed); the next steer pass makes a new one."""
         if self._control is not None:
@@ -209,9 +234,10 @@ class Agency:
         return self._leased("warn", now, warn) or 0
 
     def run_forever(self, stop: threading.Event, interval_s: float | None = None) -> None:
-        """Observe and decide every ``interval_s`` seconds, steer and warn every ``steer_interval_s``, until
-        ``stop`` is set (wall clock). Each pass is isolated: a failing poll or decide never keeps steering
-        and warnings from acting on what the store holds (a stale verdict near a lock then means a pause)."""
+        """Observe and decide every ``interval_s`` seconds, steer and warn every ``steer_interval_s`` (and the
+        moment someone's pause ends while SpyAgency stands by), until ``stop`` is set (wall clock). Each pass is
+        isolated: a failing poll or decide never keeps steering and warnings from acting on what the store
+        holds (a stale verdict near a lock then means a pause)."""
         interval = interval_s if interval_s is not None else self.settings.poll_interval_s
         steer_every = min(interval, self.settings.steer_interval_s)
         next_cycle = 0.0
@@ -221,7 +247,10 @@ class Agency:
                 self.isolated("observe and decide", self.observe_and_decide)
             self.isolated("steer", self.steer)
             self.isolated("warn", self.warn)
-            stop.wait(max(0.0, min(steer_every, next_cycle - time.monotonic())))
+            rest = max(0.0, min(steer_every, next_cycle - time.monotonic()))
+            until = time.monotonic() + rest
+            self.isolated("watch the switch", functools.partial(self.watch_for_release, rest, stop))
+            stop.wait(max(0.0, until - time.monotonic()))
 
     @staticmethod
     def isolated(what: str, step: Callable[[], object]) -> bool:

@@ -53,14 +53,22 @@ def notify() -> dict[str, Any]:
     return {"sent": sent}
 
 
+#: How long a steer task watches the switch while someone else's pause holds back a run SpyAgency would pause
+#: for: most of the minute until the next steer run (the DAG runs one at a time).
+WATCH_FOR_RELEASE_S = 50.0
+
+
 def steer() -> dict[str, Any]:
-    """Plan the promptreco_status switch and deliver pending actions to Tier0."""
+    """Plan the promptreco_status switch and deliver pending actions to Tier0; while someone else's pause holds
+    back a run SpyAgency would pause for, watch for its end and pause at once."""
     with SpyAgencyHook().agency() as agency:
         result = agency.steer()
         mode = agency.settings.steering
-    if result.failed:  # a failure to act is a failed task, never a green one
-        raise SteeringFailed("; ".join(result.failures))
-    return {"sent": result.delivered, "mode": mode}
+        watched = None if result.failed else agency.watch_for_release(WATCH_FOR_RELEASE_S)
+    failures = result.failures + (watched.failures if watched else ())
+    if failures:  # a failure to act is a failed task, never a green one
+        raise SteeringFailed("; ".join(failures))
+    return {"sent": result.delivered + (watched.delivered if watched else 0), "mode": mode}
 
 
 class SteeringFailed(Exception):

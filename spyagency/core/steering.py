@@ -99,6 +99,8 @@ class SharedSwitchStep:
     note: str
     stand_down: bool = False
     taken_over_at: datetime | None = None  # when someone else took the switch over SpyAgency's steering
+    #: someone else's pause holds back a run SpyAgency would pause for: it watches for that pause's end
+    stand_by: bool = False
 
 
 def _resumed_by_others(picture: SwitchPicture, margin: timedelta) -> datetime | None:
@@ -127,9 +129,12 @@ def shared_switch_step(desired: SteeringDecision, picture: SwitchPicture, margin
     """
     change, last = picture.latest_change, picture.last_action
     if change is not None and not change.enabled and not change.by_spyagency:
-        return SharedSwitchStep(None, f"someone else paused Tier0 at {utc_minute(change.observed_at)}: SpyAgency "
-                                      f"leaves the switch alone until it is released again", stand_down=True,
-                                taken_over_at=change.observed_at)
+        note = (f"someone else paused Tier0 at {utc_minute(change.observed_at)}: SpyAgency leaves the switch "
+                f"alone until it is released again")
+        stand_by = desired.action == PAUSE
+        if stand_by:  # their resume would let Tier0 lock the run at once: SpyAgency takes its turn right after
+            note += f"; {desired.reason}: SpyAgency pauses for it the moment the switch is released"
+        return SharedSwitchStep(None, note, stand_down=True, taken_over_at=change.observed_at, stand_by=stand_by)
     if desired.action == WAIT:
         return SharedSwitchStep(None, desired.reason)
     previous = last.action if last else None

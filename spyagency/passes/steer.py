@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["PAUSE", "RESUME", "WAIT", "SteerResult", "SteeringDecision", "SteeringStatus", "decide_steering",
            "deliver", "observe_switch", "own_switch_writes", "pending_actions", "plan", "remember_change_time",
-           "steering_status"]
+           "standing_by", "steering_status"]
 
 #: How many runs of Tier0's line steering looks at (Tier0 may lock several in one go).
 LINE_LENGTH = 20
@@ -72,6 +72,18 @@ def plan(store: Store, policy: Policy, now: datetime, dry_run: bool = False,
         entry = add_entry(session, key=key, action=step.action, run=decision.run, reason=step.note, now=now)
     log.info("enqueued %s (%s): %s", entry.action, entry.idempotency_key, entry.reason)  # pragma: no mutate
     return entry
+
+
+def standing_by(store: Store, policy: Policy, now: datetime) -> SteeringDecision | None:
+    """The pause SpyAgency holds back because someone else's pause is in force, if there is one.
+
+    Tier0's feeder locks every run past its lock within one poll (30 s) of that pause's end, so
+    whoever runs steering watches the switch closely meanwhile (``Agency.watch_for_release``).
+    """
+    with store.session() as session:
+        decision = decide_steering(session, policy, now)
+        step = shared_switch_step(decision, switch_picture(session), policy.sources.clock_tolerance)
+    return decision if step.stand_by else None
 
 
 @dataclass(frozen=True)

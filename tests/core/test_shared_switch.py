@@ -28,6 +28,17 @@ def test_someone_elses_pause_makes_spyagency_stand_down():
     assert own.action == RESUME and not own.stand_down  # its own pause: SpyAgency may lift it
 
 
+def test_under_someone_elses_pause_spyagency_stands_by_for_the_run_it_would_pause_for():
+    foreign_pause = SwitchChange(False, T + 10 * MARGIN, by_spyagency=False)
+    waiting = shared_switch_step(PAUSE_386925, picture(foreign_pause, last=None), MARGIN)
+    assert waiting.action is None and waiting.stand_down and waiting.stand_by
+    assert "run 386925 is not ready" in waiting.note and "the moment the switch is released" in waiting.note
+    assert not shared_switch_step(RESUME_ALL, picture(foreign_pause, last=None), MARGIN).stand_by
+    # their resume of their own pause: SpyAgency, which never paused for the run, now may
+    released = SwitchChange(True, T + 12 * MARGIN, by_spyagency=False)
+    assert shared_switch_step(PAUSE_386925, picture(released, last=None), MARGIN).action == PAUSE
+
+
 def test_a_resume_over_spyagencys_pause_is_never_paused_again_for_that_run():
     resumed = SwitchChange(True, T + 2 * MARGIN, by_spyagency=False)  # seen clearly after the pause went out
     step = shared_switch_step(PAUSE_386925, picture(resumed), MARGIN)

@@ -258,3 +258,28 @@ def test_each_attempt_is_counted(world):
         assert deliver_pending(world.store, steering.pending_actions(world.store), down, world.clock.now()) == 0
     [row] = steering.pending_actions(world.store)
     assert row.attempts == 3 and row.last_error == "ConnectionRefusedError: Tier0 down"
+
+
+def test_under_a_persons_pause_spyagency_stands_by_and_pauses_the_moment_they_resume(world_factory, policy):
+    import threading
+    import time
+
+    runs = [SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED})]
+    world = world_factory(runs, switch_watch_s=0.05)
+    world.at(38 * H)  # 386925 is vetoed; its lock (39.5 h) is not near yet
+    world.sim.world.operator_switch(False, "orm-shifter")  # the Offline Run Manager pauses for a reason of theirs
+    world.at(39 * H)  # now SpyAgency would pause: their pause holds the run back for it
+    assert world.agency.steer().delivered == 0
+    assert [(a.enabled, a.by_hand) for a in real_actions(world)] == [(False, True)]
+    assert steering.standing_by(world.store, world.agency.policy, world.clock.now()).run == 386925
+    # Tier0's feeder would lock 386925 within 30 s of their resume: SpyAgency reads the switch meanwhile
+    resume = threading.Timer(0.3, lambda: world.sim.world.operator_switch(True, "orm-shifter"))
+    resume.start()
+    watched = world.agency.watch_for_release(20.0)
+    resume.join()
+    assert watched is not None and watched.delivered == 1 and not watched.failed
+    assert [row.status for row in world.agency.control().newest()] == [0]  # SpyAgency's pause is on top
+    # ready (or not standing by): the watch returns at once instead of holding the steer pass for its window
+    started = time.monotonic()
+    assert world.agency.watch_for_release(60.0) is None
+    assert time.monotonic() - started < 30

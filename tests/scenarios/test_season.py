@@ -4,8 +4,13 @@ what an oracle's would (``python -m benchmarks.season`` plays long seasons)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from benchmarks.season import report
-from tests.support.season import plan_season, play
+from tests.support.reference_world import LOCK_AFTER
+from tests.support.season import MIN, H, Plan, plan_season, play
+
+SECOND = timedelta(seconds=1)
 
 
 def test_a_two_day_season_has_no_premature_lock_no_write_over_a_person_and_no_duplicate():
@@ -20,3 +25,21 @@ def test_a_two_day_season_has_no_premature_lock_no_write_over_a_person_and_no_du
     # the figure to drive down is printed; a pause that never ends would blow it up (last run: 3.3 h against
     # the oracle's 1.3 h: an outage the oracle does not pause for, and the hour before each lock it pauses from)
     assert season.ratio < 4
+
+
+def test_a_persons_resume_does_not_let_tier0_lock_a_run_spyagency_stood_by_for():
+    """The Offline Run Manager pauses for reasons of their own just before SpyAgency would pause for a run
+    whose calibration is stuck, and resumes after that run's lock: Tier0's feeder would lock it at its next
+    30-s poll. SpyAgency, standing by under their pause, pauses within its switch watch instead."""
+    base = plan_season(1, seed=3)
+    runs = base.runs[:3]
+    stuck = runs[1]
+    tag = sorted(stuck.uploads)[0]
+    stuck.uploads[tag] = stuck.nominal_lock + 3 * H  # in a backlog: lands three hours after its lock
+    held = (stuck.nominal_lock - 90 * MIN, stuck.nominal_lock + 40 * MIN + 13 * SECOND)
+    plan = Plan(3, runs, [], [held], runs[-1].stop + LOCK_AFTER + 6 * H)
+    season = play(plan)
+    report(3, 1, season)
+    assert season.premature_locks == []
+    assert [line for line in season.pauses_after_a_persons_resume if f"run {stuck.number}:" in line]
+    assert season.writes_over_a_person == [] and season.duplicate_writes == []

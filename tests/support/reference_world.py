@@ -4,8 +4,8 @@ Not a test module. It shares no code with ``spyagency``: its CondDB tables are c
 raw DDL, its Tier0 Data Service is a few lines of ``http.server``, and its rules are written
 again from the reference facts:
 
-- Tier0 locks a stopped run at ``stop + 48 h - 30 min`` in run order, only while the latest
-  ``promptreco_status`` row is 1, and releases it 30 min later;
+- Tier0 locks a stopped run at ``stop + 48 h - 30 min`` in run order, at its feeder's polls (every
+  30 s) while the latest ``promptreco_status`` row is 1, and releases it 30 min later;
 - ``firstconditionsaferun`` is the lowest unlocked run Tier0 knows, else max(run) + 1;
 - the upload service takes the since from the file (the run, or run << 32 | lumi); below fcsr
   it moves the since up to fcsr for tags synchronized prompt/express/hlt and refuses the upload
@@ -29,6 +29,8 @@ from urllib.parse import parse_qs, urlsplit
 
 LOCK_AFTER = timedelta(hours=48) - timedelta(minutes=30)
 RELEASE_AFTER = timedelta(hours=48)
+#: Tier0Feeder's pollInterval in seconds (dmwm/T0 ``etc/Tier0Config.py``: ``config.Tier0Feeder.pollInterval = 30``)
+FEEDER_POLL = timedelta(seconds=30)
 
 CONDDB_DDL = """
 CREATE TABLE TAG (NAME VARCHAR(100) PRIMARY KEY, TIME_TYPE VARCHAR(4) NOT NULL, OBJECT_TYPE VARCHAR(100) NOT NULL,
@@ -47,6 +49,13 @@ CREATE TABLE RUN_INFO (RUN_NUMBER INTEGER PRIMARY KEY, START_TIME TIMESTAMP NOT 
 """
 SWITCH_DDL = "CREATE TABLE promptreco_status (status INTEGER NOT NULL, change_time TIMESTAMP NOT NULL)"
 NEWEST = "SELECT status FROM promptreco_status WHERE change_time = (SELECT MAX(change_time) FROM promptreco_status)"
+
+
+def _feeder_poll_at_or_after(moment: datetime) -> datetime:
+    """The first poll of Tier0's feeder at or after ``moment`` (it polls every ``FEEDER_POLL``)."""
+    epoch = datetime(2000, 1, 1, tzinfo=moment.tzinfo)
+    polls = -((epoch - moment) // FEEDER_POLL)  # ceiling division of timedeltas
+    return epoch + polls * FEEDER_POLL
 
 
 def _sql_time(moment: datetime) -> str:
@@ -186,22 +195,29 @@ class ReferenceWorld:
             return True
 
     def advance(self, to: datetime) -> None:
-        """Move time on; Tier0 locks and releases in run order while the switch is on."""
+        """Move time on; at each feeder poll while the switch is on, Tier0 locks and releases in run order."""
         with self.lock:
-            self.now = to
-            if not self.switch_enabled():
+            since, self.now = self.now, to
+            if not self.switch_enabled():  # the switch as it stood since the last event
+                return
+            first = _feeder_poll_at_or_after(since + timedelta(microseconds=1))
+            if first > to:
                 return
             for run in sorted(self.runs.values(), key=lambda r: r.number):
                 if not run.tier0_knows:
                     continue
                 if run.locked_at is None:
-                    if run.stop is None or to < run.stop + LOCK_AFTER:
+                    if run.stop is None:
                         return
-                    run.locked_at = to
+                    at = max(first, _feeder_poll_at_or_after(run.stop + LOCK_AFTER))
+                    if at > to:
+                        return
+                    run.locked_at = at
                 if run.released_at is None:
-                    if to < run.stop + RELEASE_AFTER:
+                    at = max(first, _feeder_poll_at_or_after(run.stop + RELEASE_AFTER))
+                    if at > to:
                         return
-                    run.released_at = to
+                    run.released_at = at
 
     # ---- the Tier0 Data Service --------------------------------------------------------
     def _answer(self, call: str, query: dict[str, str]) -> tuple[int, Any]:

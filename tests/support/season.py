@@ -6,15 +6,18 @@ cosmics and heavy-ion runs with the production express lists, run-number gaps, e
 harvest latencies with Tier0 backlogs, late, missing and vetoed calibrations (a vetoed harvest
 uploads nothing), the data service down for minutes to hours, the Offline Run Manager pausing and
 resuming by hand, AlCa experts accepting a calibration that will not come after a delay, and Tier0
-locking in run order only while the switch is on.
+locking in run order, at its feeder's 30-s polls, only while the switch is on.
 
 SpyAgency runs its embedded loop (observe and decide every poll, steer and warn every pass) on a
-simulated clock with SQL steering on the two-column switch table. The report compares it with an
+simulated clock with SQL steering on the two-column switch table. While a person's pause holds back
+a run SpyAgency would pause for, its switch watch reads the switch every ``switch_watch_s``: the
+driver steers that long after the person's resume (the watch's worst case). The report compares it with an
 oracle that knows when every calibration lands and pauses only from a run's lock until it is ready.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
 import random
 import sqlite3
@@ -28,6 +31,7 @@ from spyagency.agency import Agency
 from spyagency.clock import ManualClock
 from spyagency.core.models import AckKind
 from spyagency.errors import InputRefused
+from spyagency.passes.steer import standing_by
 from spyagency.people.acknowledge import acknowledge
 from spyagency.policy import Policy, load_policy
 from spyagency.settings import Settings
@@ -176,6 +180,8 @@ class SeasonReport:
     cycles: int
     wall_s: float
     notes: list[str] = field(default_factory=list)
+    #: SpyAgency's pauses within a minute of a person's resume of their own pause (it stood by under it)
+    pauses_after_a_persons_resume: list[str] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -260,11 +266,16 @@ def _drive(plan: Plan, world: ReferenceWorld, agency: Agency, clock: ManualClock
             return
         if not enabled and not world.switch_enabled():
             return  # already paused (by SpyAgency): the shifter leaves it
+        watching = enabled and standing_by(agency.store, agency.policy, clock.now()) is not None
         world.person_sets_switch(enabled, "orm-shifter")
         if not enabled:
             person_rows.append(world.now)
         else:
             person_rows.clear()
+        if watching:  # SpyAgency's switch watch (Agency.watch_for_release) sees the resume at its next read
+            seen = world.now + timedelta(seconds=agency.settings.switch_watch_s)
+            bisect.insort(events, (seen, 0, "watch", lambda: agency.isolated("steer", agency.steer)),
+                          key=lambda e: (e[0], e[1]))
 
     experts = Experts(agency, acked, plan)
     for run in plan.runs:
@@ -345,6 +356,7 @@ def _judge(plan: Plan, world: ReferenceWorld, agency: Agency, policy: Policy, ow
     pause_hours = 0.0
     pauses = 0
     unnecessary = 0
+    taken_back: list[str] = []
     for index, (status, at) in enumerate(rows):
         mine = ours.get(at)
         if mine is not None and previous is not None:
@@ -357,6 +369,10 @@ def _judge(plan: Plan, world: ReferenceWorld, agency: Agency, policy: Policy, ow
                 duplicates.append(f"two SpyAgency rows in a row with status {status} at {previous[1]} and {at}")
         if mine is None and status == 1 and previous is not None and ours.get(previous[1], ("", None))[0] == "pause":
             resumed_over.add(ours[previous[1]][1] or 0)
+        if mine is not None and status == 0 and previous is not None and previous[0] == 1 and \
+                ours.get(previous[1]) is None and at - previous[1] < MIN:
+            taken_back.append(f"run {mine[1]}: a person resumed at {previous[1]:%m-%d %H:%M:%S}, SpyAgency paused "
+                              f"at {at:%H:%M:%S}")
         if mine is not None and status == 0:
             pauses += 1
             reasons.append(f"pause {at:%m-%d %H:%M} for run {mine[1]}: {why.get(at, '')[:160]}")
@@ -377,7 +393,7 @@ def _judge(plan: Plan, world: ReferenceWorld, agency: Agency, policy: Policy, ow
         delays.append(max(0.0, (locked_at - baseline[run.number]).total_seconds() / 3600))
         oracle_delays.append(max(0.0, (oracle_locks[run.number] - baseline[run.number]).total_seconds() / 3600))
     return SeasonReport(len(plan.runs), locked, premature, over_person, duplicates, pause_hours, oracle_hours,
-                        delays, oracle_delays, unnecessary, pauses, 0, 0.0, reasons)
+                        delays, oracle_delays, unnecessary, pauses, 0, 0.0, reasons, taken_back)
 
 
 def _ready_at(run: PlannedRun, waited: dict[str, object], producer_of: dict[str, str]) -> datetime:

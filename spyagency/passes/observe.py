@@ -299,12 +299,14 @@ def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> 
     if _source_down(Source.DQM, [error for _item, error in faults], len(items)):
         return _fail(store, Source.DQM, now, SourceDown(
             f"DQM GUI: {len(faults)} of {len(items)} histogram reads failed, e.g. {faults[0][1]}"), started)
+    checks: list[DqmCheck] = []
+    for (run, _era, wf), result in zip(items, results, strict=True):
+        if isinstance(result, SourceError):
+            log.warning("DQM read failed for run %s %s: %s", run, wf.name, result)
+            result = DqmCheck(run, wf.name, DqmOutcome.UNREADABLE, str(result), now)
+        checks.append(result)
     with store.session() as session:
-        for (run, _era, wf), result in zip(items, results, strict=True):
-            if isinstance(result, SourceError):
-                log.warning("DQM read failed for run %s %s: %s", run, wf.name, result)
-                result = DqmCheck(run, wf.name, DqmOutcome.UNREADABLE, str(result), now)
-            obs.record_dqm(session, result)
+        obs.record_dqm(session, checks)
         obs.record_dqm_looked(session, [r.run for r in rows], now)
     _read_quality(store, client, policy, rows, now)
     with store.session() as session:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from spyagency.core.models import (
@@ -282,11 +282,26 @@ def add_uploads(session: Session, uploads: Sequence[Upload], now: datetime) -> i
     return added
 
 
-def record_dqm(session: Session, check: DqmCheck) -> None:
-    """Store the latest DQM reading of one workflow of one run."""
-    bump_facts(session, [check.run])
-    session.merge(DqmRow(run=check.run, workflow=check.workflow, outcome=check.outcome.value,
-                         detail=check.detail, observed_at=check.observed_at))
+def record_dqm(session: Session, checks: Sequence[DqmCheck]) -> None:
+    """Store the latest DQM reading of each workflow of each run. A reading that says what the stored one
+    says only moves its ``observed_at``: the run's facts did not change, and its verdict stands."""
+    if not checks:
+        return
+    stored = {(run, workflow): (outcome, detail) for run, workflow, outcome, detail in session.execute(
+        select(DqmRow.run, DqmRow.workflow, DqmRow.outcome, DqmRow.detail)
+        .where(DqmRow.run.in_(sorted({c.run for c in checks}))))}
+    changed = [c for c in checks if stored.get((c.run, c.workflow)) != (c.outcome.value, c.detail)]
+    bump_facts(session, [c.run for c in changed])
+    for check in changed:
+        session.merge(DqmRow(run=check.run, workflow=check.workflow, outcome=check.outcome.value,
+                             detail=check.detail, observed_at=check.observed_at))
+    seen_again: dict[datetime, list[tuple[int, str]]] = defaultdict(list)
+    for check in checks:
+        if stored.get((check.run, check.workflow)) == (check.outcome.value, check.detail):
+            seen_again[check.observed_at].append((check.run, check.workflow))
+    for moment, pairs in seen_again.items():
+        session.execute(update(DqmRow).where(tuple_(DqmRow.run, DqmRow.workflow).in_(pairs))
+                        .values(observed_at=moment), execution_options={"synchronize_session": False})
 
 
 def conclusive_dqm(session: Session, runs: Iterable[int]) -> set[tuple[int, str]]:

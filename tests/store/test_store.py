@@ -107,3 +107,34 @@ def test_decision_records_keep_their_facts_through_the_compressing_migration(sto
         kept = connection.execute(sa.text("SELECT inputs FROM decision_records")).scalar_one()
     assert (json.loads(kept) if isinstance(kept, str) else kept) == facts
     store.dispose()
+
+
+def test_a_dqm_reading_that_says_nothing_new_moves_its_time_and_leaves_the_verdict_standing(store_url):
+    """Each poll re-reads DQM outputs that are not conclusive yet: the same answer is no new fact (a verdict
+    made meanwhile is still saved), a different one is, and both keep the newest reading time."""
+    from datetime import UTC, datetime, timedelta
+
+    from spyagency.core.models import DqmCheck, DqmOutcome
+    from spyagency.store.observations import facts_versions, record_dqm
+    from spyagency.store.tables import DqmRow, TrackedRun
+
+    t = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    store = Store(store_url)
+    store.migrate()
+    with store.session() as session:
+        session.add_all([TrackedRun(run=run, start_time=t, first_seen=t) for run in (386925, 386926)])
+    not_yet = [DqmCheck(run, "SiStripGains", DqmOutcome.NOT_AVAILABLE, "no harvest yet", t) for run in (386925, 386926)]
+    with store.session() as session:
+        record_dqm(session, not_yet)
+        before = facts_versions(session, [386925, 386926])
+    later = t + timedelta(minutes=10)
+    with store.session() as session:
+        record_dqm(session, [DqmCheck(386925, "SiStripGains", DqmOutcome.NOT_AVAILABLE, "no harvest yet", later),
+                             DqmCheck(386926, "SiStripGains", DqmOutcome.FAILED, "harvest failed", later)])
+    with store.session() as session:
+        after = facts_versions(session, [386925, 386926])
+        rows = {row.run: row for row in session.query(DqmRow)}
+        assert after[386925] == before[386925] and after[386926] == before[386926] + 1
+        assert rows[386925].outcome == "not_available" and rows[386926].outcome == "failed"
+        assert {row.observed_at.replace(tzinfo=UTC) for row in rows.values()} == {later}
+    store.dispose()

@@ -8,6 +8,8 @@ observations already stored are never lost.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -45,12 +47,31 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+class _Fetchers:
+    """One pool of request threads for the process, made on first use (and again in a forked child, which
+    inherits the pool but not its threads): starting threads every pass cost more than the requests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pid = 0
+
+    def get(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None or self._pid != os.getpid():
+                self._pool = ThreadPoolExecutor(max_workers=CONCURRENT_REQUESTS, thread_name_prefix="spyagency-fetch")
+                self._pid = os.getpid()
+            return self._pool
+
+
+_fetchers = _Fetchers()
+
+
 def _fetch_all(fetch: Callable[[T], R], items: Sequence[T]) -> list[R]:
     """``fetch`` every item, a few at a time, results in order; the first error is raised."""
     if len(items) <= 1:
         return [fetch(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(CONCURRENT_REQUESTS, len(items))) as pool:
-        return list(pool.map(fetch, items))
+    return list(_fetchers.get().map(fetch, items))
 
 
 @dataclass(frozen=True)

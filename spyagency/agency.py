@@ -187,12 +187,11 @@ class Agency:
             return None
         control = self.control()
         before = control.newest()
+        stop = stop or threading.Event()  # nobody sets it: the watch ends with its time
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
-            if stop is not None and stop.wait(min(self.settings.switch_watch_s, left)):
+            if stop.wait(min(self.settings.switch_watch_s, left)):
                 return None
-            if stop is None:
-                time.sleep(min(self.settings.switch_watch_s, left))
             try:
                 changed = control.newest() != before
             except Exception as exc:  # a failed read is retried at the next look; steering reports its own

@@ -290,15 +290,17 @@ def record_dqm(session: Session, checks: Sequence[DqmCheck]) -> None:
     stored = {(run, workflow): (outcome, detail) for run, workflow, outcome, detail in session.execute(
         select(DqmRow.run, DqmRow.workflow, DqmRow.outcome, DqmRow.detail)
         .where(DqmRow.run.in_(sorted({c.run for c in checks}))))}
-    changed = [c for c in checks if stored.get((c.run, c.workflow)) != (c.outcome.value, c.detail)]
-    bump_facts(session, [c.run for c in changed])
-    for check in changed:
-        session.merge(DqmRow(run=check.run, workflow=check.workflow, outcome=check.outcome.value,
-                             detail=check.detail, observed_at=check.observed_at))
+    changed: list[DqmCheck] = []
     seen_again: dict[datetime, list[tuple[int, str]]] = defaultdict(list)
     for check in checks:
         if stored.get((check.run, check.workflow)) == (check.outcome.value, check.detail):
             seen_again[check.observed_at].append((check.run, check.workflow))
+        else:
+            changed.append(check)
+    bump_facts(session, [c.run for c in changed])
+    for check in changed:
+        session.merge(DqmRow(run=check.run, workflow=check.workflow, outcome=check.outcome.value,
+                             detail=check.detail, observed_at=check.observed_at))
     for moment, pairs in seen_again.items():
         session.execute(update(DqmRow).where(tuple_(DqmRow.run, DqmRow.workflow).in_(pairs))
                         .values(observed_at=moment), execution_options={"synchronize_session": False})

@@ -189,8 +189,14 @@ SCORING_VERSION = 1
 def score_keys(workflow: str, watch: QualityWatch, windows: Mapping[int, Sequence[int]]) -> dict[int, str]:
     """For each run, what its score depends on besides numbers that never change: the watch, the scoring,
     and the runs of its history (``windows``: run -> earlier runs compared with)."""
-    said = json.dumps([SCORING_VERSION, workflow, watch.model_dump(mode="json")], sort_keys=True)
-    return {run: hashlib.sha256(f"{said}{list(history)}".encode()).hexdigest() for run, history in windows.items()}
+    said = hashlib.sha256(json.dumps([SCORING_VERSION, workflow, watch.model_dump(mode="json")],
+                                     sort_keys=True).encode())
+    keys = {}
+    for run, history in windows.items():
+        key = said.copy()  # the digest of said + history, without hashing said again for every run
+        key.update(str(list(history)).encode())
+        keys[run] = key.hexdigest()
+    return keys
 
 
 def score_run(workflow: str, watch: QualityWatch, values: Mapping[str, float] | None,

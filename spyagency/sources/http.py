@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -12,6 +14,13 @@ import httpx
 from spyagency.sources.errors import SourceProtocolError, SourceUnavailable
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's verifying context (certifi, or SSL_CERT_FILE/SSL_CERT_DIR), loaded once per process:
+    loading the CA bundle costs tens of milliseconds, and a cold process builds a client per source."""
+    return httpx.create_ssl_context()
 
 
 class JsonHttp:
@@ -38,7 +47,7 @@ class JsonHttp:
         self._sleep = sleep
         self._client = httpx.Client(
             base_url=self.base_url, timeout=timeout, headers=dict(headers or {}),
-            transport=transport, follow_redirects=False,
+            transport=transport, follow_redirects=False, verify=_tls_context() if transport is None else True,
         )
 
     def close(self) -> None:

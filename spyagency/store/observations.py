@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import Row, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from spyagency.core.models import (
@@ -86,11 +87,13 @@ class UnfinishedRun:
 
 def unfinished_runs(session: Session) -> list[UnfinishedRun]:
     """Runs not yet finalized, in run order."""
-    return [UnfinishedRun(r.run, r.era, r.stop_time, r.tier0_known, r.tier0_observed_at,
-                          dict(r.express_producers or {}), dict(r.streams_done or {}),
-                          dict(r.express_versions or {}))
-            for r in session.scalars(select(TrackedRun).where(TrackedRun.finalized.is_(False))
-                                     .order_by(TrackedRun.run))]
+    columns = (TrackedRun.run, TrackedRun.era, TrackedRun.stop_time, TrackedRun.tier0_known,
+               TrackedRun.tier0_observed_at, TrackedRun.express_producers, TrackedRun.streams_done,
+               TrackedRun.express_versions)
+    return [UnfinishedRun(run, era, stop, known, observed_at, dict(producers or {}), dict(done or {}),
+                          dict(versions or {}))
+            for run, era, stop, known, observed_at, producers, done, versions in session.execute(
+                select(*columns).where(TrackedRun.finalized.is_(False)).order_by(TrackedRun.run))]
 
 
 def missing_tags(session: Session) -> frozenset[str]:
@@ -332,6 +335,12 @@ def run_line(session: Session, from_run: int) -> list[RunLine]:
     return [RunLine(run, stop, bool(known)) for run, stop, known in [*reversed(below), *above]]
 
 
+#: The columns of a run's row that a decision reads (not its verdict, which the decision rewrites).
+_OBSERVED = (TrackedRun.run, TrackedRun.start_time, TrackedRun.stop_time, TrackedRun.tier0_known, TrackedRun.era,
+             TrackedRun.express_producers, TrackedRun.streams_done, TrackedRun.tier0_observed_at,
+             TrackedRun.tier0_error, TrackedRun.dqm_observed_at)
+
+
 def load_observations(session: Session, runs: Sequence[int],
                       attributed: dict[int, dict[str, tuple[AttributedUpload, ...]]],
                       landed_later: dict[int, dict[str, tuple[AttributedUpload, ...]]],
@@ -339,7 +348,7 @@ def load_observations(session: Session, runs: Sequence[int],
     """Rebuild the decision input for ``runs`` from what the store holds and the attributed uploads."""
     if not runs:
         return {}
-    tracked = session.scalars(select(TrackedRun).where(TrackedRun.run.in_(runs))).all()
+    tracked = session.execute(select(*_OBSERVED).where(TrackedRun.run.in_(runs))).all()
     dqm: dict[int, dict[str, DqmCheck]] = defaultdict(dict)
     for check in session.scalars(select(DqmRow).where(DqmRow.run.in_(runs))):
         dqm[check.run][check.workflow] = DqmCheck(check.run, check.workflow, DqmOutcome(check.outcome),
@@ -370,7 +379,7 @@ def load_observations(session: Session, runs: Sequence[int],
     return result
 
 
-def _unobserved_by(row: TrackedRun, tier0: Tier0Run | None) -> tuple[Source, ...]:
+def _unobserved_by(row: Row[Any], tier0: Tier0Run | None) -> tuple[Source, ...]:
     """The sources that have not looked at ``row``'s run since it appeared in the store."""
     missing = []
     if tier0 is None:

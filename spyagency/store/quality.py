@@ -86,13 +86,15 @@ def history_windows(session: Session, workflow: str, runs: Sequence[int], limit:
                 AckRow.workflow == workflow, AckRow.run.in_(flagged)).order_by(AckRow.id)):
             latest[run] = kind
     newest_first = [run for run, _status in rows]
-    keep = [status != UNUSUAL or latest.get(run, AckKind.HOLD.value) != AckKind.HOLD.value for run, status in rows]
+    kept = [i for i, (run, status) in enumerate(rows)
+            if status != UNUSUAL or latest.get(run, AckKind.HOLD.value) != AckKind.HOLD.value]
     found: dict[int, tuple[int, ...]] = {}
     for before_run in runs:
-        # rows are newest first: the earlier runs start where the run numbers fall below before_run
+        # rows are newest first: the earlier runs start where the run numbers fall below before_run;
+        # the window is the first ``limit`` kept rows among the next ``2 * limit`` rows
         start = bisect.bisect_left(newest_first, -before_run + 1, key=lambda run: -run)
-        earlier = range(start, min(start + limit * 2, len(rows)))
-        found[before_run] = tuple(newest_first[i] for i in earlier if keep[i])[:limit][::-1]
+        first, end = bisect.bisect_left(kept, start), bisect.bisect_left(kept, start + limit * 2)
+        found[before_run] = tuple(newest_first[i] for i in kept[first:min(end, first + limit)])[::-1]
     return found
 
 

@@ -46,37 +46,40 @@ def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], final: Colle
         return []
     runs = [v.run for v in verdicts]
     saved_at = database_now(session.get_bind().dialect.name)
-    tracked = {r.run: r for r in session.scalars(select(TrackedRun).where(TrackedRun.run.in_(runs)))}
+    # only what the comparison needs: the run rows are rewritten below, by primary key, in one statement
+    stored = {run: (state, release, decided_at) for run, state, release, decided_at in session.execute(
+        select(TrackedRun.run, TrackedRun.state, TrackedRun.release, TrackedRun.decided_at)
+        .where(TrackedRun.run.in_(runs)))}
     current = {(run, workflow): _Current(state, reason, source, done) for run, workflow, state, reason, source, done
                in session.execute(select(WorkflowStateRow.run, WorkflowStateRow.workflow, WorkflowStateRow.state,
                                          WorkflowStateRow.reason, WorkflowStateRow.source, WorkflowStateRow.done)
                                   .where(WorkflowStateRow.run.in_(runs)))}
     changed: list[RunVerdict] = []
     updates: list[dict[str, Any]] = []
+    run_rows: list[dict[str, Any]] = []
     for verdict in verdicts:
-        row = tracked[verdict.run]
+        state, release, decided_at = stored[verdict.run]
         now = verdict.decided_at
         updates += _save_workflows(session, verdict, current, now)
         reasons = list(verdict.reasons)
-        if row.decided_at is None or row.state != verdict.state.value:
+        if decided_at is None or state != verdict.state.value:
             session.add(StateChange(run=verdict.run, workflow=None, state=verdict.state.value,
                                     reason="; ".join(reasons), source=Source.POLICY.value, at=now))
             changed.append(verdict)
-        if row.decided_at is None or row.release != verdict.release:
+        if decided_at is None or release != verdict.release:
             session.add(ReleaseDecision(run=verdict.run, release=verdict.release,
                                         state=verdict.state.value, decided_at=now))
             if verdict not in changed:
                 changed.append(verdict)
-        # the ORM writes only columns whose value changed; decided_at changes every cycle on purpose
-        row.state = verdict.state.value
-        row.release = verdict.release
-        row.reasons = reasons
-        row.lock_time = verdict.lock_time
-        row.release_time = verdict.release_time
-        row.decided_at = now
-        row.saved_at = saved_at
-        row.awaiting = [source.value for source in verdict.awaiting]
-        row.finalized = verdict.run in final
+        # decided_at changes every cycle on purpose: every run row is written, so it is written whole
+        run_rows.append({"run": verdict.run, "state": verdict.state.value, "release": verdict.release,
+                         "reasons": reasons, "lock_time": verdict.lock_time, "release_time": verdict.release_time,
+                         "decided_at": now,
+                         "awaiting": [source.value for source in verdict.awaiting],
+                         "finalized": verdict.run in final})
+    session.execute(update(TrackedRun), run_rows)
+    session.execute(update(TrackedRun).where(TrackedRun.run.in_(runs)).values(saved_at=saved_at),
+                    execution_options={"synchronize_session": False})
     if updates:  # by primary key, in one statement per batch: most cycles change a few of thousands of rows
         session.execute(update(WorkflowStateRow), updates)
     return changed

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
+from spyagency.policy import load_policy
 from tests.support.season import SeasonReport, plan_season, play
 
 
@@ -57,10 +58,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.season", description=__doc__)
     parser.add_argument("--days", type=float, default=90.0)
     parser.add_argument("--seed", type=int, action="append", help="repeat for several seeds (default: 1)")
+    parser.add_argument("--policy", metavar="FILE",
+                        help="the policy SpyAgency runs (default: the shipped one); a premature lock is still "
+                             "judged by the shipped policy's calibrations")
     args = parser.parse_args()
+    policy = load_policy(args.policy)
+    if args.policy:
+        print(f"== SpyAgency runs {args.policy}: pauses {policy.deadlines.pause_before_lock_minutes:g} min "
+              f"before a lock")
     for seed in args.seed or [1]:
         plan = plan_season(args.days, seed)
-        season = play(plan, progress=(lambda line: print(f"   … {line}", flush=True)) if args.days > 7 else None)
+        season = play(plan, policy=policy,
+                      progress=(lambda line: print(f"   … {line}", flush=True)) if args.days > 7 else None)
         report(seed, args.days, season)
 
 

@@ -222,7 +222,8 @@ def _play(plan: Plan, poll_every: timedelta, policy: Policy, progress: Callable[
                                  switch_rest_lag_minutes=0, lookback_hours=24 * 4), clock=clock, policy=policy)
         try:
             cycles, own, acked, person_rows = _drive(plan, world, agency, clock, poll_every, progress)
-            report = _judge(plan, world, agency, policy, own, acked, person_rows)
+            # judged by what the world requires (the shipped policy's calibrations), whatever policy SpyAgency runs
+            report = _judge(plan, world, agency, load_policy(), own, acked, person_rows)
             if keep_store is not None:
                 with sqlite3.connect(workdir / "store.db") as source, sqlite3.connect(keep_store) as copy:
                     source.backup(copy)

@@ -43,6 +43,11 @@ def report(seed: int, days: float, season: SeasonReport) -> None:
         print(f"     {line}")
     print(f"   paused by SpyAgency {season.spyagency_pause_hours:.1f} h in {season.pauses} pause(s); oracle "
           f"{season.oracle_pause_hours:.1f} h; ratio SpyAgency / oracle {season.ratio:.2f} (goal <= 1.3)")
+    excess = season.excess
+    print(f"   where the hours differ: SpyAgency paused {excess.before_h:.1f} h before the oracle's pauses began, "
+          f"{excess.after_h:.1f} h after they ended, {excess.between_h:.1f} h between two of them, and "
+          f"{excess.unmatched_h:.1f} h in pauses the oracle never made; the oracle paused {excess.oracle_only_h:.1f} h "
+          f"that SpyAgency did not")
     print(f"   prompt-reco delay added per locked run: SpyAgency {_spread(season.delays_h)}; "
           f"oracle {_spread(season.oracle_delays_h)}")
     print(f"   unnecessary pauses: {season.unnecessary_pauses} of {season.pauses}")

@@ -43,3 +43,24 @@ def test_a_persons_resume_does_not_let_tier0_lock_a_run_spyagency_stood_by_for()
     assert season.premature_locks == []
     assert [line for line in season.pauses_after_a_persons_resume if f"run {stuck.number}:" in line]
     assert season.writes_over_a_person == [] and season.duplicate_writes == []
+
+
+def test_the_pause_cost_is_split_where_spyagency_and_the_oracle_differ():
+    """The excess a season prints says why the ratio is what it is: the margin before a lock, the time
+    to resume after the run is ready, pauses the oracle never needed, and the oracle's own pauses missed."""
+    from datetime import datetime
+
+    from tests.support.season import _excess
+
+    t = datetime(2026, 6, 1)
+    ours = [(t, t + 3 * H),  # an hour ahead of the oracle's pause, ten minutes after it ended
+            (t + 10 * H, t + 11 * H),  # no oracle pause in it: a source down, say
+            (t + 20 * H, t + 25 * H)]  # over two of the oracle's pauses, bridging the hour between them
+    oracle = [(t + H, t + 2 * H + 50 * MIN), (t + 20 * H, t + 22 * H), (t + 23 * H, t + 25 * H),
+              (t + 30 * H, t + 31 * H)]  # the last one SpyAgency never paused for
+    excess = _excess(ours, oracle)
+    assert round(excess.before_h, 3) == 1.0
+    assert round(excess.after_h, 3) == round(10 / 60, 3)
+    assert round(excess.unmatched_h, 3) == 1.0
+    assert round(excess.between_h, 3) == 1.0
+    assert round(excess.oracle_only_h, 3) == 1.0

@@ -18,6 +18,7 @@ oracle that knows when every calibration lands and pauses only from a run's lock
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import random
 import sqlite3
@@ -163,6 +164,17 @@ class Experts:
 
 
 @dataclass
+class PauseExcess:
+    """SpyAgency's paused hours that the oracle's pauses do not match, by where they fall."""
+
+    before_h: float = 0.0  # a pause of SpyAgency's that began before the oracle's (the margin before a lock)
+    after_h: float = 0.0  # ... that ended after the oracle's (seeing the run ready, deciding, resuming)
+    between_h: float = 0.0  # ... that bridged a gap between two of the oracle's pauses
+    unmatched_h: float = 0.0  # pauses of SpyAgency's with no oracle pause in them at all
+    oracle_only_h: float = 0.0  # the oracle's paused hours that SpyAgency was not paused for
+
+
+@dataclass
 class SeasonReport:
     """What the season shows, per promise."""
 
@@ -182,6 +194,7 @@ class SeasonReport:
     notes: list[str] = field(default_factory=list)
     #: SpyAgency's pauses within a minute of a person's resume of their own pause (it stood by under it)
     pauses_after_a_persons_resume: list[str] = field(default_factory=list)
+    excess: PauseExcess = field(default_factory=PauseExcess)
 
     @property
     def ratio(self) -> float:
@@ -358,6 +371,7 @@ def _judge(plan: Plan, world: ReferenceWorld, agency: Agency, policy: Policy, ow
     pauses = 0
     unnecessary = 0
     taken_back: list[str] = []
+    our_pauses: list[tuple[datetime, datetime]] = []
     for index, (status, at) in enumerate(rows):
         mine = ours.get(at)
         if mine is not None and previous is not None:
@@ -379,11 +393,12 @@ def _judge(plan: Plan, world: ReferenceWorld, agency: Agency, policy: Policy, ow
             reasons.append(f"pause {at:%m-%d %H:%M} for run {mine[1]}: {why.get(at, '')[:160]}")
             until = rows[index + 1][1] if index + 1 < len(rows) else plan.end.replace(tzinfo=None)
             pause_hours += (until - at).total_seconds() / 3600
+            our_pauses.append((at, until))
             run = next((r for r in plan.runs if r.number == mine[1]), None)
             if run is not None and _ready_at(run, waited, producer_of) <= run.nominal_lock.replace(tzinfo=None):
                 unnecessary += 1
         previous = (status, at)
-    oracle_hours, oracle_locks = _oracle(plan, waited, producer_of)
+    oracle_hours, oracle_locks, oracle_pauses = _oracle(plan, waited, producer_of)
     baseline = _locks(plan, [])
     delays, oracle_delays = [], []
     for run in plan.runs:
@@ -394,7 +409,8 @@ def _judge(plan: Plan, world: ReferenceWorld, agency: Agency, policy: Policy, ow
         delays.append(max(0.0, (locked_at - baseline[run.number]).total_seconds() / 3600))
         oracle_delays.append(max(0.0, (oracle_locks[run.number] - baseline[run.number]).total_seconds() / 3600))
     return SeasonReport(len(plan.runs), locked, premature, over_person, duplicates, pause_hours, oracle_hours,
-                        delays, oracle_delays, unnecessary, pauses, 0, 0.0, reasons, taken_back)
+                        delays, oracle_delays, unnecessary, pauses, 0, 0.0, reasons, taken_back,
+                        _excess(our_pauses, oracle_pauses))
 
 
 def _ready_at(run: PlannedRun, waited: dict[str, object], producer_of: dict[str, str]) -> datetime:
@@ -416,8 +432,9 @@ def _ready_at(run: PlannedRun, waited: dict[str, object], producer_of: dict[str,
 
 
 def _oracle(plan: Plan, waited: dict[str, object],
-            producer_of: dict[str, str]) -> tuple[float, dict[int, datetime]]:
-    """The oracle pauses from a run's nominal lock until it is ready: its paused hours and its lock times."""
+            producer_of: dict[str, str]) -> tuple[float, dict[int, datetime], list[tuple[datetime, datetime]]]:
+    """The oracle pauses from a run's nominal lock until it is ready: its paused hours, its lock times and
+    its pauses."""
     intervals = sorted((r.nominal_lock.replace(tzinfo=None), _ready_at(r, waited, producer_of))
                        for r in plan.runs if r.tier0_knows
                        and _ready_at(r, waited, producer_of) > r.nominal_lock.replace(tzinfo=None))
@@ -428,7 +445,27 @@ def _oracle(plan: Plan, waited: dict[str, object],
         else:
             merged.append((begin, end))
     hours = sum((end - begin).total_seconds() for begin, end in merged) / 3600
-    return hours, _locks(plan, merged)
+    return hours, _locks(plan, merged), merged
+
+
+def _excess(ours: list[tuple[datetime, datetime]], oracle: list[tuple[datetime, datetime]]) -> PauseExcess:
+    """Where SpyAgency's paused hours differ from the oracle's, pause by pause."""
+    def hours(delta: timedelta) -> float:
+        return max(0.0, delta.total_seconds() / 3600)
+
+    excess = PauseExcess()
+    for begin, end in ours:
+        met = [(b, e) for b, e in oracle if b < end and e > begin]
+        if not met:
+            excess.unmatched_h += hours(end - begin)
+            continue
+        excess.before_h += hours(met[0][0] - begin)
+        excess.after_h += hours(end - met[-1][1])
+        excess.between_h += sum(hours(b - e) for (_b, e), (b, _e) in itertools.pairwise(met))
+    for begin, end in oracle:
+        covered = sum(hours(min(end, e) - max(begin, b)) for b, e in ours if b < end and e > begin)
+        excess.oracle_only_h += hours(end - begin) - covered
+    return excess
 
 
 def _locks(plan: Plan, paused: list[tuple[datetime, datetime]]) -> dict[int, datetime]:

@@ -367,8 +367,6 @@ def _judge(plan: Plan, world: ReferenceWorld, agency: Agency, policy: Policy, ow
     duplicates: list[str] = []
     previous: tuple[int, datetime] | None = None
     resumed_over: set[int] = set()
-    pause_hours = 0.0
-    pauses = 0
     unnecessary = 0
     taken_back: list[str] = []
     our_pauses: list[tuple[datetime, datetime]] = []
@@ -389,10 +387,8 @@ def _judge(plan: Plan, world: ReferenceWorld, agency: Agency, policy: Policy, ow
             taken_back.append(f"run {mine[1]}: a person resumed at {previous[1]:%m-%d %H:%M:%S}, SpyAgency paused "
                               f"at {at:%H:%M:%S}")
         if mine is not None and status == 0:
-            pauses += 1
             reasons.append(f"pause {at:%m-%d %H:%M} for run {mine[1]}: {why.get(at, '')[:160]}")
             until = rows[index + 1][1] if index + 1 < len(rows) else plan.end.replace(tzinfo=None)
-            pause_hours += (until - at).total_seconds() / 3600
             our_pauses.append((at, until))
             run = next((r for r in plan.runs if r.number == mine[1]), None)
             if run is not None and _ready_at(run, waited, producer_of) <= run.nominal_lock.replace(tzinfo=None):
@@ -408,8 +404,9 @@ def _judge(plan: Plan, world: ReferenceWorld, agency: Agency, policy: Policy, ow
         locked_at = state.locked_at.replace(tzinfo=None)
         delays.append(max(0.0, (locked_at - baseline[run.number]).total_seconds() / 3600))
         oracle_delays.append(max(0.0, (oracle_locks[run.number] - baseline[run.number]).total_seconds() / 3600))
+    pause_hours = sum((until - at).total_seconds() for at, until in our_pauses) / 3600
     return SeasonReport(len(plan.runs), locked, premature, over_person, duplicates, pause_hours, oracle_hours,
-                        delays, oracle_delays, unnecessary, pauses, 0, 0.0, reasons, taken_back,
+                        delays, oracle_delays, unnecessary, len(our_pauses), 0, 0.0, reasons, taken_back,
                         _excess(our_pauses, oracle_pauses))
 
 

@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from simulator.httpserver import Door
+from simulator.pki import make_grid_pki
 from simulator.scenario import demo_runs
 from simulator.simulator import Simulator
 from spyagency.agency import Agency
@@ -52,13 +54,19 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     start = utcnow()
     clock = ScaledClock(start, args.speed)
     workdir = Path(args.workdir)
+    door = _grid_door(Path(args.tls)) if args.tls else None
     with Simulator(policy, demo_runs(policy, start, extra_runs=args.runs), workdir, start,
-                   tier0_port=args.tier0_port, dqm_port=args.dqm_port, dqm_api=args.dqm_api) as sim:
+                   tier0_port=args.tier0_port, dqm_port=args.dqm_port, dqm_api=args.dqm_api, door=door) as sim:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         _start_ticker(sim, clock, stop)
         print(f"Tier0 Data Service  {sim.tier0_url}\nDQM GUI             {sim.dqm_url} ({args.dqm_api} API)\n"
               f"CondDB              {sim.conddb_url}\nclock speed         {args.speed}x (Ctrl-C stops)")
+        if args.tls:
+            tls = Path(args.tls).resolve()
+            print(f"grid doors          a client certificate is required (members: {tls / 'members.txt'});\n"
+                  f"                    poll with SPYAGENCY_TIER0_URL={sim.tier0_url} SPYAGENCY_DQM_URL={sim.dqm_url}\n"
+                  f"                    X509_CERT_DIR={tls / 'certificates'} X509_USER_PROXY={tls / 'x509up'}")
         try:
             while not stop.wait(1.0):
                 pass
@@ -66,6 +74,14 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
             pass
         stop.set()
     return 0
+
+
+def _grid_door(directory: Path) -> Door:
+    """The front end's door over the grid PKI in ``directory``, made there first if it is not there yet."""
+    if not (directory / "hostcert.pem").is_file():
+        make_grid_pki(directory)
+    return Door.from_files(directory / "hostcert.pem", directory / "hostkey.pem", directory / "certificates",
+                           directory / "members.txt")
 
 
 #: Tokens of the demo when none are configured (never use these outside a demo).

@@ -30,6 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     simulate.add_argument("--dqm-api", choices=["jsonfairy", "v1"], default="jsonfairy",
                           help="the DQM GUI generation to play: legacy jsonfairy or the new /api/v1/json "
                                "(poll it with SPYAGENCY_DQM_API=v1)")
+    simulate.add_argument("--tls", metavar="DIR", default=None,
+                          help="serve HTTPS behind a grid door as cmsweb does: a test CA, host and member "
+                               "certificates and a proxy are made in DIR (kept if there), client certificates are "
+                               "required, and DNs not in DIR/members.txt get HTTP 401")
     simulate.set_defaults(func=_simulate)
 
     demo = sub.add_parser("demo", help="simulator + reconcile loop on a fast clock")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from simulator.httpserver import Request, SimService
+from simulator.httpserver import Door, Request, SimService
 from simulator.quality import SimElement
 from simulator.world import STATUS_BINS, World
 from spyagency.core.models import DqmOutcome
@@ -148,7 +148,7 @@ def dqm_route(world: World, api: str = "jsonfairy"):  # type: ignore[no-untyped-
     return route
 
 
-def start_dqm(world: World, port: int = 0, api: str = "jsonfairy") -> SimService:
-    """Start the simulated DQM GUI on 127.0.0.1, speaking ``api`` (jsonfairy or v1)."""
+def start_dqm(world: World, port: int = 0, api: str = "jsonfairy", door: Door | None = None) -> SimService:
+    """Start the simulated DQM GUI on 127.0.0.1 (HTTPS behind ``door``), speaking ``api`` (jsonfairy or v1)."""
     wrong = {"hist": {"xaxis": 3, "bins": "none"}} if api == "jsonfairy" else {"fXaxis": 3, "fArray": "none"}
-    return SimService(dqm_route(world, api), wrong_types=wrong, port=port).start()
+    return SimService(dqm_route(world, api), wrong_types=wrong, port=port, door=door).start()

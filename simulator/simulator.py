@@ -6,25 +6,26 @@ from datetime import datetime
 from pathlib import Path
 
 from simulator import dqm_service, tier0_service
-from simulator.httpserver import SimService
+from simulator.httpserver import Door, SimService
 from simulator.scenario import SimRun
 from simulator.world import World
 from spyagency.policy import Policy
 
 
 class Simulator:
-    """Serves a timeline of runs as Tier0 Data Service, DQM GUI (HTTP) and CondDB (SQLite)."""
+    """Serves a timeline of runs as Tier0 Data Service, DQM GUI (HTTP, or HTTPS behind a grid ``door``) and
+    CondDB (SQLite)."""
 
     def __init__(self, policy: Policy, runs: list[SimRun], workdir: Path, start: datetime,
-                 tier0_port: int = 0, dqm_port: int = 0, dqm_api: str = "jsonfairy") -> None:
+                 tier0_port: int = 0, dqm_port: int = 0, dqm_api: str = "jsonfairy", door: Door | None = None) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.conddb_path = workdir / "conddb.sqlite"
         self.conddb_path.unlink(missing_ok=True)
         self.switch_path = workdir / "t0datasvc.sqlite"  # the data service's database: promptreco_status
         self.switch_path.unlink(missing_ok=True)
         self.world = World(policy, runs, f"sqlite:///{self.conddb_path}", start, f"sqlite:///{self.switch_path}")
-        self.tier0: SimService = tier0_service.start_tier0(self.world, tier0_port)
-        self.dqm: SimService = dqm_service.start_dqm(self.world, dqm_port, dqm_api)
+        self.tier0: SimService = tier0_service.start_tier0(self.world, tier0_port, door)
+        self.dqm: SimService = dqm_service.start_dqm(self.world, dqm_port, dqm_api, door)
 
     @property
     def tier0_url(self) -> str:

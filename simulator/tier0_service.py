@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from simulator.httpserver import Request, SimService
+from simulator.httpserver import Door, Request, SimService
 from simulator.world import World
 
 PREFIX = "/t0wmadatasvc/prod/"
@@ -56,6 +56,7 @@ def tier0_route(world: World):  # type: ignore[no-untyped-def]
     return route
 
 
-def start_tier0(world: World, port: int = 0) -> SimService:
-    """Start the simulated Tier0 Data Service on 127.0.0.1; its base URL is ``url + PREFIX``."""
-    return SimService(tier0_route(world), port=port).start()
+def start_tier0(world: World, port: int = 0, door: Door | None = None) -> SimService:
+    """Start the simulated Tier0 Data Service on 127.0.0.1 (HTTPS behind ``door``); its base URL is
+    ``url + PREFIX``. It answers as WMCore REST does (406 without Accept, text/plain to */*)."""
+    return SimService(tier0_route(world), port=port, door=door, wmcore=True).start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from spyagency.policy import Policy
 from spyagency.settings import Settings
 from spyagency.sources.conddb import CondDBClient
 from spyagency.sources.dqm import DqmClient
+from spyagency.sources.grid import tls_setup
 from spyagency.sources.tier0 import Tier0Client
 from spyagency.sources.tier0_switch import SqlControl
 from spyagency.store import Store
@@ -63,7 +65,9 @@ class Agency:
         self.clock = clock or SystemClock()
         self.policy = policy or instance_policy(settings)
         self.store = Store(settings.db_url)
-        http = {"timeout": settings.http_timeout_s, "retries": settings.http_retries}
+        tls = tls_setup(os.environ, settings.grid_cert, settings.grid_key, settings.grid_ca_dir,
+                        settings.grid_ca_file)
+        http = {"timeout": settings.http_timeout_s, "retries": settings.http_retries, "tls": tls}
         self.tier0 = Tier0Client(settings.tier0_url, **http)
         self.dqm = DqmClient(settings.dqm_url, settings.dqm_api, **http)
         self.conddb = CondDBClient(settings.conddb_url, settings.conddb_schema)

@@ -95,6 +95,8 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from spyagency.store.observations import tier0_global
     from spyagency.store.queries import get_run, list_runs
+    from spyagency.tier0_instance import instance_policy
+    from spyagency.views.console import source_lights, sources_block
     from spyagency.views.report import run_detail, runs_table
 
     store = _store(settings)
@@ -109,7 +111,29 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             print(run_detail(summary, now, paused))
         else:
             print(runs_table(list_runs(session, limit=args.limit, with_workflows=False), now, paused))
+            print(sources_block(source_lights(session, instance_policy(settings), now, settings.expiry_warning())))
     return 0
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from spyagency.doors import check_doors
+    from spyagency.tier0_instance import instance_policy
+
+    note = simulator_note(settings)
+    if note:
+        print(note)
+    reports = check_doors(settings, instance_policy(settings))
+    for report in reports:
+        mark = "open" if report.open else "SHUT"
+        print(_printable(f"{mark:<5} {report.door:<19} {report.where}\n      {report.line}"))
+    shut = [r.door for r in reports if not r.open]
+    print(f"{len(reports) - len(shut)} of {len(reports)} doors open" + (f"; shut: {', '.join(shut)}" if shut else ""))
+    return 1 if shut else 0
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters from upstream shown as ``?``, never sent to the terminal."""
+    return "".join(ch if ch.isprintable() or ch == "\n" else "?" for ch in text)
 
 
 def cmd_steering(args: argparse.Namespace, settings: Settings) -> int:
@@ -250,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="create or upgrade the store schema")
     migrate.set_defaults(func=cmd_migrate)
+    check = sub.add_parser("check", help="first hour: knock once on every door (Tier0, DQM, CondDB, switch, "
+                                         "store) and say who we are there or what is wrong; exit 1 if one is shut")
+    check.set_defaults(func=cmd_check)
     for entry in entry_points(group="spyagency.commands"):
         entry.load()(sub)
     return parser

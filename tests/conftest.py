@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator.httpserver import Door
 from simulator.scenario import SimRun, demo_runs
 from simulator.simulator import Simulator
 from spyagency.agency import Agency, CycleResult
@@ -71,13 +72,14 @@ class World:
 
 
 def make_world(tmp_path: Path, policy: Policy, runs: list[SimRun], store_url: str | None = None,
-               **settings: object) -> World:
+               door: Door | None = None, **settings: object) -> World:
     clock = ManualClock(START)
-    sim = Simulator(policy, runs, tmp_path / "sim", START, dqm_api=str(settings.get("dqm_api", "jsonfairy")))
+    sim = Simulator(policy, runs, tmp_path / "sim", START, dqm_api=str(settings.get("dqm_api", "jsonfairy")),
+                    door=door)
     steering: dict[str, object] = {"steer_mode": "sql", "tier0_control_db_url": sim.switch_url}
+    defaults: dict[str, object] = {"http_retries": 0, "http_timeout_s": 1.0}
     config = Settings(db_url=store_url or f"sqlite:///{tmp_path / 'store.db'}", tier0_url=sim.tier0_url,
-                      dqm_url=sim.dqm_url, conddb_url=sim.conddb_url, http_retries=0,
-                      http_timeout_s=1.0, **{**steering, **settings})
+                      dqm_url=sim.dqm_url, conddb_url=sim.conddb_url, **{**defaults, **steering, **settings})
     store = Store(config.db_url)
     store.migrate()
     return World(sim, clock, Agency(config, clock=clock, policy=policy), store)
@@ -96,9 +98,12 @@ def quality_reads_unbounded(monkeypatch: pytest.MonkeyPatch) -> None:
 def world_factory(tmp_path: Path, policy: Policy) -> Iterator:
     made: list[World] = []
 
-    def factory(runs: list[SimRun] | None = None, store_url: str | None = None, **settings: object) -> World:
-        world = make_world(tmp_path, policy, runs if runs is not None else demo_runs(policy, START),
-                           store_url, **settings)
+    def factory(runs: list[SimRun] | None = None, store_url: str | None = None, door: Door | None = None,
+                **settings: object) -> World:
+        where = tmp_path if not made else tmp_path / f"world{len(made)}"  # a second world of one test beside it
+        where.mkdir(exist_ok=True)
+        world = make_world(where, policy,
+                           runs if runs is not None else demo_runs(policy, START), store_url, door, **settings)
         made.append(world)
         return world
 

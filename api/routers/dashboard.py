@@ -59,7 +59,7 @@ def _context(request: Request, state: State, viewer: Principal | None, banner_fr
     shared: dict[str, object] = {}
     if banner_from is not None:
         shared = {"banner": console.banner(banner_from, state.policy, now),
-                  "lights": console.source_lights(banner_from, state.policy, now),
+                  "lights": console.source_lights(banner_from, state.policy, now, state.settings.expiry_warning()),
                   "unusual": console.unusual_outputs(banner_from)}
     return {"request": request, "viewer": viewer, "csrf": csrf, "now": now, "simulated": state.clock.simulated,
             "time_left": time_left, "proxy_mode": state.auth.mode == "proxy",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from spyagency.core.certificate import certificate_note
 from spyagency.core.models import RunState, Source
 from spyagency.core.readiness import source_problem
 from spyagency.store import queries
@@ -36,15 +38,20 @@ def readyz(state: State) -> JSONResponse:
     except Exception as exc:  # any store failure means not ready
         return JSONResponse({"ready": False, "problems": {"store": f"unreachable: {type(exc).__name__}"}}, 503)
     now = state.clock.now()
+    warnings: dict[str, str] = {}
     for source in (Source.TIER0, Source.CONDDB, Source.DQM):
         row = statuses.get(source.value)
         health = row.health() if row else None
         problem = source_problem(health, now, state.policy.sources.stale_after)
         if problem:
             problems[source.value] = problem
+        if row is not None and row.certificate is not None:
+            note, attention = certificate_note(row.certificate, datetime.now(UTC), state.settings.expiry_warning())
+            if attention:
+                warnings[source.value] = note
     steering = ("sql: inserts rows into Tier0's promptreco_status" if state.settings.steering == "sql" else
                 "dry run: SpyAgency is not steering Tier0 (no SPYAGENCY_TIER0_CONTROL_DB_URL)")
-    return JSONResponse({"ready": not problems, "problems": problems, "steering": steering},
+    return JSONResponse({"ready": not problems, "problems": problems, "warnings": warnings, "steering": steering},
                         200 if not problems else 503)
 
 

@@ -34,10 +34,10 @@ from spyagency.policy import Policy, Workflow
 
 def source_problem(health: SourceHealth | None, now: datetime, stale_after: timedelta) -> str | None:
     """Return why a source's data cannot be trusted at ``now``, or None if it can."""
+    if health is not None and health.failing:
+        return f"failed at {utc_minute(health.last_error_at)}: {health.last_error}"
     if health is None or health.last_success is None:
         return "has not answered yet"
-    if health.failing:
-        return f"failed at {utc_minute(health.last_error_at)}: {health.last_error}"
     age = now - health.last_success
     if age > stale_after:
         return f"is stale: last answer {utc_minute(health.last_success)} ({_age(age)} ago)"

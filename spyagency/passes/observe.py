@@ -23,7 +23,8 @@ from spyagency.passes.decide import attributed_uploads
 from spyagency.policy import Policy, Workflow, is_pcl_producer
 from spyagency.sources.conddb import CondDBClient
 from spyagency.sources.dqm import DqmClient, read_quality
-from spyagency.sources.errors import SourceDown, SourceError, SourceUnavailable
+from spyagency.sources.errors import SourceAccessDenied, SourceDown, SourceError, SourceUnavailable
+from spyagency.sources.http import JsonHttp
 from spyagency.sources.tier0 import Tier0Client
 from spyagency.store import Store
 from spyagency.store import observations as obs
@@ -92,6 +93,15 @@ def _fail(store: Store, source: Source, now: datetime, error: Exception, started
     with store.session() as session:
         obs.record_failure(session, source, now, message)
     return PollResult(source, False, 0, time.perf_counter() - started, message)
+
+
+def _check_door(store: Store, source: Source, http: JsonHttp) -> None:
+    """Record the grid certificate ``source`` is shown; raise its SourceAccessDenied, before any connection,
+    when that certificate is missing, unreadable or expired."""
+    credential = http.credential(usable=False)
+    with store.session() as session:
+        obs.record_identity(session, source, credential.as_record() if credential is not None else None)
+    http.credential()
 
 
 def poll_conddb(store: Store, client: CondDBClient, policy: Policy, now: datetime,
@@ -180,6 +190,7 @@ def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime,
         wanted = [r.run for r in pending]
         settled = {r.run: _as_observed(r) for r in pending if _configuration_final(r)}
     try:
+        _check_door(store, Source.TIER0, client.http)
         global_state = client.observe_global(now)
     except SourceError as exc:
         return _fail(store, Source.TIER0, now, exc, started)
@@ -196,9 +207,8 @@ def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime,
     observed = _fetch_all(observe, wanted)
     faults = {run: item for run, item in zip(wanted, observed, strict=True) if isinstance(item, SourceError)}
     if _source_down(Source.TIER0, list(faults.values()), len(wanted)):
-        first = next(iter(faults.values()))
-        return _fail(store, Source.TIER0, now, SourceDown(
-            f"Tier0 Data Service: {len(faults)} of {len(wanted)} per-run calls failed, e.g. {first}"), started)
+        return _fail(store, Source.TIER0, now, _why_down("Tier0 Data Service", list(faults.values()), len(wanted),
+                                                         "per-run calls"), started)
     with store.session() as session:
         obs.record_tier0_global(session, global_state)
         record_switch(session, global_state)
@@ -215,8 +225,9 @@ def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime,
 
 
 def _read_quality(store: Store, client: DqmClient, policy: Policy, rows: Sequence[obs.UnfinishedRun],
-                  now: datetime) -> None:
-    """Read the quality watch's DQM numbers of outputs not read yet; a failed read stays unread (unknown)."""
+                  now: datetime) -> SourceAccessDenied | None:
+    """Read the quality watch's DQM numbers of outputs not read yet; a failed read stays unread (unknown).
+    Returns the door's refusal, if the GUI refused us: that is the source's failure, not a read's."""
     watched = [wf for wf in policy.workflows if wf.quality and not wf.quality.reads_uploads]
     with store.session() as session:
         done = quality_store.read_pairs(session, [r.run for r in rows])
@@ -241,6 +252,20 @@ def _read_quality(store: Store, client: DqmClient, policy: Policy, rows: Sequenc
                 log.warning("quality numbers of run %s %s unreadable: %s", row.run, wf.name, result)
             elif result is not None:
                 quality_store.record_values(session, row.run, wf.name, result, now)
+    return next((r for r in results if isinstance(r, SourceAccessDenied)), None)
+
+
+def _knock(client: DqmClient) -> SourceAccessDenied | None:
+    """The DQM GUI's refusal, if its door is shut to us (HTTPS only); any other failure is not a door's."""
+    if client.http.tls is None:
+        return None
+    try:
+        client.knock()
+    except SourceAccessDenied as exc:
+        return exc
+    except SourceError:
+        pass
+    return None
 
 
 def _within_budget(ready: Sequence[tuple[obs.UnfinishedRun, Workflow]],
@@ -260,10 +285,20 @@ def _within_budget(ready: Sequence[tuple[obs.UnfinishedRun, Workflow]],
 
 
 def _source_down(source: Source, failures: Sequence[SourceError], asked: int) -> bool:
-    """Whether per-run failures say the service is down rather than some runs' data bad."""
+    """Whether per-run failures say the service is down rather than some runs' data bad (a source asking us
+    to slow down, HTTP 429, is busy, not down: those runs stay unread)."""
     if any(isinstance(f, SourceUnavailable) and f.connection_failed for f in failures):
         return True
-    return len(failures) >= DOWN_AFTER[source] and len(failures) * 2 > asked
+    counted = [f for f in failures if not (isinstance(f, SourceUnavailable) and f.busy)]
+    return len(counted) >= DOWN_AFTER[source] and len(counted) * 2 > asked
+
+
+def _why_down(label: str, failures: Sequence[SourceError], asked: int, what: str) -> SourceError:
+    """The failure recorded for a source that is down: a shut door in its own words, else a count."""
+    shut = next((f for f in failures if isinstance(f, SourceAccessDenied)), None)
+    if shut is not None:
+        return shut
+    return SourceDown(f"{label}: {len(failures)} of {asked} {what} failed, e.g. {failures[0]}")
 
 
 def _tier0_pending(row: obs.UnfinishedRun, policy: Policy) -> bool:
@@ -297,6 +332,10 @@ def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> 
     """Read the DQM status histograms of workflows whose harvest may have finished."""
     started = time.perf_counter()
     checked = [wf for wf in policy.workflows if wf.dqm]
+    try:
+        _check_door(store, Source.DQM, client.http)
+    except SourceError as exc:
+        return _fail(store, Source.DQM, now, exc, started)
     with store.session() as session:
         rows = [r for r in obs.unfinished_runs(session) if r.era is not None]
         final = obs.conclusive_dqm(session, [r.run for r in rows])
@@ -318,8 +357,8 @@ def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> 
     results = _fetch_all(check, items)
     faults = [(item, r) for item, r in zip(items, results, strict=True) if isinstance(r, SourceError)]
     if _source_down(Source.DQM, [error for _item, error in faults], len(items)):
-        return _fail(store, Source.DQM, now, SourceDown(
-            f"DQM GUI: {len(faults)} of {len(items)} histogram reads failed, e.g. {faults[0][1]}"), started)
+        return _fail(store, Source.DQM, now, _why_down("DQM GUI", [error for _item, error in faults], len(items),
+                                                       "histogram reads"), started)
     checks: list[DqmCheck] = []
     for (run, _era, wf), result in zip(items, results, strict=True):
         if isinstance(result, SourceError):
@@ -329,7 +368,11 @@ def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> 
     with store.session() as session:
         obs.record_dqm(session, checks)
         obs.record_dqm_looked(session, [r.run for r in rows], now)
-    _read_quality(store, client, policy, rows, now)
+    shut = _read_quality(store, client, policy, rows, now)
+    if shut is None and not items:
+        shut = _knock(client)  # nothing was asked: knock, so that a shut door shows while the GUI is idle
+    if shut is not None:
+        return _fail(store, Source.DQM, now, shut, started)
     with store.session() as session:
         duration = time.perf_counter() - started
         obs.record_success(session, Source.DQM, now, duration)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from spyagency.core.certificate import ExpiryWarning
 from spyagency.settings.base import CONFIG
 
 #: Ports of `spyagency simulate`, so that the defaults below reach it.
@@ -33,6 +35,20 @@ class SourceSettings(BaseSettings):
     lookback_hours: float = Field(96.0, gt=0)
     http_timeout_s: float = Field(10.0, gt=0)
     http_retries: int = Field(3, ge=0)
+    # the grid identity and trust of the HTTPS sources; unset, the grid's own variables are used
+    # (X509_HOST_CERT/KEY, X509_USER_PROXY, X509_USER_CERT/KEY, /tmp/x509up_u<uid>, ~/.globus; X509_CERT_DIR)
+    grid_cert: str | None = Field(None, description="certificate or proxy file shown to Tier0 and DQM")
+    grid_key: str | None = Field(None, description="its key (omit for a proxy, which holds its key)")
+    grid_ca_dir: str | None = Field(None, description="hashed CA directory (default X509_CERT_DIR)")
+    grid_ca_file: str | None = Field(None, description="CA bundle file, instead of a directory")
+    grid_cert_warn_hours: float = Field(
+        168.0, gt=0, description="warn the operators this long before the grid certificate expires")
+    grid_proxy_warn_hours: float = Field(
+        3.0, gt=0, description="warn the operators when a proxy has this little left (its renewal is late)")
+
+    def expiry_warning(self) -> ExpiryWarning:
+        """When the operators are told of a certificate or proxy about to expire."""
+        return ExpiryWarning(timedelta(hours=self.grid_cert_warn_hours), timedelta(hours=self.grid_proxy_warn_hours))
     # the Tier0 instance watched: its lock timing (default: the policy's, production 48 h and 30 min)
     tier0_reco_delay_minutes: float | None = Field(None, gt=0, description="Tier0's RecoDelay (replays: 10)")
     tier0_lock_offset_minutes: float | None = Field(None, ge=0, description="Tier0's RecoDelayOffset (replays: 5)")

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from spyagency.core.models import DqmCheck, DqmOutcome, streams_running
 from spyagency.policy import DqmRule, Policy, QualityFeature, QualityWatch
-from spyagency.sources.errors import DqmProtocolError, DqmUnavailable
+from spyagency.sources.errors import DqmAccessDenied, DqmProtocolError, DqmUnavailable
 from spyagency.sources.http import JsonHttp
 from spyagency.sources.jsroot import hist_from_jsroot
 from spyagency.sources.tier0 import check_run_number
@@ -78,6 +78,11 @@ DqmApi = Literal["jsonfairy", "v1"]
 API_PREFIX: dict[str, str] = {"jsonfairy": "dqm/offline/jsonfairy/archive", "v1": "api/v1/json"}
 
 
+#: What ``knock`` asks for: a run number Tier0 would accept but no collision run has.
+KNOCK_RUN, KNOCK_DATASET, KNOCK_ELEMENT = 10, "StreamExpress/Run2026A-PromptCalibProd-Express-v1/ALCAPROMPT", \
+    "AlCaReco/SiPixelAli/statusResults"
+
+
 def element_path(api: str, run: int, dataset: str, histogram: str) -> str:
     """Path of one monitor element of ``run`` in ``dataset`` under the GUI root."""
     return f"{API_PREFIX[api]}/{int(run)}/{quote(dataset.strip('/'))}/{quote(histogram)}"
@@ -91,10 +96,16 @@ class DqmClient:
             raise ValueError(f"unknown DQM GUI API {api!r}: jsonfairy (legacy GUI) or v1 (new GUI)")
         self.api = api
         self.http = JsonHttp(base_url, unavailable=DqmUnavailable,
-                             protocol_error=DqmProtocolError, **http_options)
+                             protocol_error=DqmProtocolError, denied=DqmAccessDenied,
+                             **http_options)
 
     def close(self) -> None:
         self.http.close()
+
+    def knock(self) -> int:
+        """One request for a monitor element that cannot exist; the HTTP status once past the door (a 404, or
+        the new GUI's 500 "ME not found"). Raises DqmAccessDenied when the door is shut to us."""
+        return self.http.knock(element_path(self.api, KNOCK_RUN, KNOCK_DATASET, KNOCK_ELEMENT))
 
     @staticmethod
     def plot_path(run: int, era: str, rule: DqmRule, version: int | None = None) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from spyagency.core.models import Tier0Global, Tier0Run
 from spyagency.policy import is_pcl_producer
-from spyagency.sources.errors import Tier0ProtocolError, Tier0Unavailable
+from spyagency.sources.errors import Tier0AccessDenied, Tier0ProtocolError, Tier0Unavailable
 from spyagency.sources.http import JsonHttp
 
 #: Tier0's run numbers (^[1-9][0-9]{1,6}$), matched whole: ``$`` alone would accept a trailing newline
@@ -28,7 +28,8 @@ class Tier0Client:
 
     def __init__(self, base_url: str, **http_options: Any) -> None:
         self.http = JsonHttp(base_url, unavailable=Tier0Unavailable,
-                             protocol_error=Tier0ProtocolError, **http_options)
+                             protocol_error=Tier0ProtocolError, denied=Tier0AccessDenied,
+                             **http_options)
 
     def close(self) -> None:
         self.http.close()

@@ -14,12 +14,13 @@ when no one else has paused: the check and the insert share one transaction, mad
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, Connection, DateTime, Integer, MetaData, Table, func, insert, select
+from sqlalchemy import Column, Connection, DateTime, Integer, MetaData, Table, func, insert, select, text
 
 from spyagency.clock import utcnow
 from spyagency.core.models import OutboxAction, OutboxEntry
@@ -27,6 +28,17 @@ from spyagency.database_urls import create_database_engine
 from spyagency.errors import SwitchTakenOver
 
 PAUSE = OutboxAction.PAUSE.value
+#: Whether the session's user owns promptreco_status or was granted INSERT on it (directly, through a role
+#: enabled in the session, or PUBLIC): Oracle's catalog views ALL_TABLES, ALL_TAB_PRIVS and SESSION_ROLES.
+ORACLE_INSERT_GRANT = """
+SELECT COUNT(*) FROM (
+  SELECT 1 FROM all_tables
+   WHERE table_name = 'PROMPTRECO_STATUS' AND owner = USER AND owner = NVL(UPPER(:owner), USER)
+  UNION ALL
+  SELECT 1 FROM all_tab_privs
+   WHERE table_name = 'PROMPTRECO_STATUS' AND privilege = 'INSERT' AND table_schema = NVL(UPPER(:owner), USER)
+     AND (grantee = USER OR grantee = 'PUBLIC' OR grantee IN (SELECT role FROM session_roles)))
+"""
 
 
 def switch_table(schema: str | None = None) -> Table:
@@ -140,6 +152,24 @@ class SqlControl:
         """The switch as Tier0 reads it; None when the table is empty or the newest rows disagree."""
         statuses = {row.status for row in self.newest()}
         return bool(statuses.pop()) if len(statuses) == 1 else None
+
+    def insert_granted(self) -> bool:
+        """Whether this account may INSERT into promptreco_status, asked of the database's catalog: nothing is
+        inserted. Raises when the table cannot be read."""
+        with self.engine.connect() as conn:
+            conn.execute(select(func.count()).select_from(self.table)).scalar()  # readable, and there
+            dialect = conn.dialect.name
+            if dialect == "postgresql":
+                name = f"{self.table.schema}.{self.table.name}" if self.table.schema else self.table.name
+                return bool(conn.execute(text("SELECT has_table_privilege(current_user, :name, 'INSERT')"),
+                                         {"name": name}).scalar())
+            if dialect == "oracle":
+                return bool(conn.execute(text(ORACLE_INSERT_GRANT), {"owner": self.table.schema}).scalar())
+            if dialect == "sqlite":
+                path = conn.engine.url.database
+                return bool(path) and os.access(str(path), os.W_OK) \
+                    and os.access(os.path.dirname(os.path.abspath(str(path))), os.W_OK)
+            return False  # a database we cannot ask: not proven
 
     def rows(self) -> list[SwitchRow]:
         """Every row, oldest first."""

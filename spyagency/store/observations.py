@@ -64,6 +64,13 @@ def record_success(session: Session, source: Source, now: datetime, duration_s: 
         row.cursor_run = cursor_run
 
 
+def record_identity(session: Session, source: Source, identity: dict[str, Any] | None) -> None:
+    """The grid certificate ``source`` is shown (what ``Credential.as_record`` says), or None when none is."""
+    row = _source_row(session, source)
+    if row.identity != identity:
+        row.identity = identity
+
+
 def record_conddb_catalog(session: Session, missing_tags: list[str], first_run: int | None) -> None:
     """What the CondDB said about itself: destination tags it lacks, and its lowest run."""
     row = _source_row(session, Source.CONDDB)

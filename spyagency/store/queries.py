@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from spyagency.core.certificate import ShownCertificate
 from spyagency.core.models import (
     LineRun,
     RunState,
@@ -124,6 +125,7 @@ class SourceStatus:
     last_error_at: datetime | None
     failing: bool
     last_duration_s: float | None
+    certificate: ShownCertificate | None = None  # the grid certificate it is shown (HTTPS sources)
 
     def health(self) -> SourceHealth:
         """The part the readiness decision reads."""
@@ -134,7 +136,7 @@ class SourceStatus:
 def source_statuses(session: Session) -> list[SourceStatus]:
     """Every polled source's status, by name."""
     return [SourceStatus(r.source, r.last_success, r.last_error, r.last_error_at, bool(r.failing),
-                         r.last_duration_s)
+                         r.last_duration_s, ShownCertificate.from_record(r.identity))
             for r in session.scalars(select(SourceStatusRow).order_by(SourceStatusRow.source))]
 
 

@@ -221,6 +221,8 @@ class SourceStatusRow(Base):
     missing_tags: Mapped[list[Any] | None]  # destination tags the CondDB lacks (conddb only)
     tags: Mapped[dict[str, Any] | None]  # tag → [time type, synchronization] (conddb only)
     first_run: Mapped[int | None] = mapped_column(Integer)  # lowest run in RUN_INFO (conddb only)
+    #: the grid certificate this source was shown: DN, expiry, file (never key material); None: none sent
+    identity: Mapped[dict[str, Any] | None]
 
 
 class Tier0GlobalRow(Base):

@@ -11,8 +11,9 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from spyagency.core.certificate import ExpiryWarning, certificate_note
 from spyagency.core.models import (
     OutboxEntry,
     ResumeOverride,
@@ -105,14 +106,20 @@ class SourceLight:
     last_answer: datetime | None
     age: str  # since the last answer, in words
     problem: str | None  # None: its data counts
+    certificate: str | None = None  # the grid certificate it is shown, in a line
+    certificate_attention: bool = False  # expired or expiring soon
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
 
-def source_lights(session: Session, policy: Policy, now: datetime) -> list[SourceLight]:
-    """Tier0, CondDB and DQM: last answer, its age, and why their data does not count, if it does not."""
+def source_lights(session: Session, policy: Policy, now: datetime, warn: ExpiryWarning = ExpiryWarning(),
+                  wall_now: datetime | None = None) -> list[SourceLight]:
+    """Tier0, CondDB and DQM: last answer, its age, why their data does not count if it does not, and the
+    grid certificate they are shown, judged at ``wall_now`` (default: the real time, whatever clock the
+    service runs on: the doors check certificates in real time)."""
+    wall = wall_now or datetime.now(UTC)
     statuses = {s.source: s for s in source_statuses(session)}
     lights = []
     for source, label in SOURCE_LABELS.items():
@@ -120,9 +127,30 @@ def source_lights(session: Session, policy: Policy, now: datetime) -> list[Sourc
         health = status.health() if status else None
         last = status.last_success if status else None
         age = duration((now - last).total_seconds()) + " ago" if last else "never"
+        note = (certificate_note(status.certificate, wall, warn)
+                if status is not None and status.certificate is not None else None)
         lights.append(SourceLight(source.value, label, last, age,
-                                  source_problem(health, now, policy.sources.stale_after)))
+                                  source_problem(health, now, policy.sources.stale_after),
+                                  note[0] if note else None, note[1] if note else False))
     return lights
+
+
+def sources_block(lights: Sequence[SourceLight]) -> str:
+    """The health strip as text, a line per source (``spyagency status``); control characters from upstream
+    are shown as ``?``, never sent to the terminal."""
+    lines = []
+    for light in lights:
+        parts = [f"{light.label:<19} {'ok    ' if light.ok else 'NOT OK'} last answer {light.age}"]
+        if light.problem:
+            parts.append(light.problem)
+        if light.certificate:
+            parts.append(("!! " if light.certificate_attention else "") + light.certificate)
+        lines.append(_printable(" · ".join(parts)))
+    return "\n".join(lines)
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 # --- the grid ------------------------------------------------------------------------------------------

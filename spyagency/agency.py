@@ -70,7 +70,9 @@ class Agency:
         http = {"timeout": settings.http_timeout_s, "retries": settings.http_retries, "tls": tls}
         self.tier0 = Tier0Client(settings.tier0_url, **http)
         self.dqm = DqmClient(settings.dqm_url, settings.dqm_api, **http)
-        self.conddb = CondDBClient(settings.conddb_url, settings.conddb_schema)
+        conddb_url = settings.conddb_database_url()
+        self.conddb = CondDBClient(conddb_url, settings.conddb_schema,
+                                   **settings.oracle_client().engine_options(conddb_url))
         self.holder = new_holder_id()
         self._control: SqlControl | None = None
         self._pruned_at: datetime | None = None
@@ -152,12 +154,14 @@ class Agency:
     def control(self) -> SqlControl:
         """The writer of Tier0's promptreco_status rows; made once, closed by ``close``."""
         if self._control is None:
-            if not self.settings.tier0_control_db_url:
+            url = self.settings.tier0_control_database_url()
+            if not url:
                 raise ConfigurationError("SPYAGENCY_STEER_MODE=sql needs SPYAGENCY_TIER0_CONTROL_DB_URL, the Tier0 "
                                          "Data Service database holding promptreco_status")
-            self._control = SqlControl(self.settings.tier0_control_db_url, schema=self.settings.tier0_control_schema,
+            self._control = SqlControl(url, schema=self.settings.tier0_control_schema,
                                        remember=lambda entry, at: steering.remember_change_time(self.store, entry, at),
-                                       own_writes=lambda: steering.own_switch_writes(self.store), now=self.clock.now)
+                                       own_writes=lambda: steering.own_switch_writes(self.store), now=self.clock.now,
+                                       engine_options=self.settings.oracle_client().engine_options(url))
         return self._control
 
     def steer(self) -> SteerResult:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from spyagency.core.certificate import ShownCertificate, certificate_note
 from spyagency.database_urls import safe_url
+from spyagency.errors import SpyAgencyError
 from spyagency.policy import Policy
 from spyagency.settings import Settings
 from spyagency.sources.conddb import CondDBClient
@@ -104,11 +105,15 @@ def check_conddb(client: CondDBClient, policy: Policy, url: str) -> DoorReport:
 
 
 def check_switch(settings: Settings) -> DoorReport:
-    url = settings.tier0_control_db_url
-    if settings.steering != "sql" or not url:
+    if settings.steering != "sql" or not settings.tier0_control_db_url:
         return DoorReport("Tier0 switch", "-", True, "not configured: dry run, SpyAgency does not steer Tier0 "
                                                      "(set SPYAGENCY_TIER0_CONTROL_DB_URL to steer)")
-    control = SqlControl(url, schema=settings.tier0_control_schema, remember=lambda *_: None, own_writes=set)
+    try:
+        url = settings.tier0_control_database_url() or ""
+        control = SqlControl(url, schema=settings.tier0_control_schema, remember=lambda *_: None, own_writes=set,
+                             engine_options=settings.oracle_client().engine_options(url))
+    except SpyAgencyError as exc:
+        return DoorReport("Tier0 switch", safe_url(settings.tier0_control_db_url), False, str(exc))
     try:
         current = control.current()
         granted = control.insert_granted()
@@ -149,11 +154,18 @@ def check_doors(settings: Settings, policy: Policy) -> list[DoorReport]:
     http = {"timeout": settings.http_timeout_s, "retries": 0, "tls": tls}
     tier0 = Tier0Client(settings.tier0_url, **http)
     dqm = DqmClient(settings.dqm_url, settings.dqm_api, **http)
-    conddb = CondDBClient(settings.conddb_url, settings.conddb_schema)
+    try:
+        conddb_url = settings.conddb_database_url()
+        conddb: CondDBClient | DoorReport = CondDBClient(conddb_url, settings.conddb_schema,
+                                                         **settings.oracle_client().engine_options(conddb_url))
+    except SpyAgencyError as exc:
+        conddb = DoorReport("CondDB", safe_url(settings.conddb_url), False, str(exc))
     try:
         return [check_tier0(settings, tier0), check_dqm(dqm),
-                check_conddb(conddb, policy, settings.conddb_url), check_switch(settings), check_store(settings)]
+                conddb if isinstance(conddb, DoorReport) else check_conddb(conddb, policy, settings.conddb_url),
+                check_switch(settings), check_store(settings)]
     finally:
         tier0.close()
         dqm.close()
-        conddb.close()
+        if isinstance(conddb, CondDBClient):
+            conddb.close()

@@ -24,6 +24,14 @@ class SourceSettings(BaseSettings):
     tier0_url: str = f"http://127.0.0.1:{SIM_TIER0_PORT}/t0wmadatasvc/prod/"
     conddb_url: str = "sqlite:///var/sim/conddb.sqlite"
     conddb_schema: str | None = Field(None, description="e.g. CMS_CONDITIONS on Oracle")
+    conddb_password_file: str | None = Field(
+        None, description="file whose first line is the CondDB password (else a .netrc entry <service>/<user>)")
+    # Oracle as CERN runs it: native network encryption needs thick mode (Oracle Instant Client)
+    oracle_thick: bool = Field(False, description="python-oracledb thick mode (CERN's Oracle needs it)")
+    oracle_client_lib_dir: str | None = Field(None, description="Oracle Instant Client directory (thick mode)")
+    oracle_config_dir: str | None = Field(None, description="directory of tnsnames.ora (default TNS_ADMIN)")
+    netrc_file: str | None = Field(
+        None, description=".netrc with database passwords (default $COND_AUTH_PATH/.netrc, then ~/.netrc)")
     dqm_url: str = f"http://127.0.0.1:{SIM_DQM_PORT}/"
     dqm_api: Literal["jsonfairy", "v1"] = Field(
         "jsonfairy", description="the DQM GUI's JSON API: jsonfairy (legacy GUI) or v1 (new GUI, /api/v1/json)")

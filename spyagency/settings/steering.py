@@ -22,6 +22,8 @@ class SteeringSettings(BaseSettings):
         None, description="the Tier0 Data Service database holding promptreco_status, under an account granted "
                           "SELECT and INSERT on it (oracle+oracledb://..., postgresql://..., sqlite:///...)")
     tier0_control_schema: str | None = Field(None, description="schema of promptreco_status, e.g. on Oracle")
+    tier0_control_password_file: str | None = Field(
+        None, description="file whose first line is the switch account's password (else a .netrc entry)")
     switch_rest_lag_minutes: float = Field(
         5.0, ge=0, description="how old a promptreco_status reply of the data service may be (it caches 5 min): "
                                "no reading is taken for a person's change until SpyAgency's own write is older")

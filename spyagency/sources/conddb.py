@@ -46,9 +46,10 @@ class UploadBatch:
     cursor: datetime | None
 
 
-def make_engine(url: str, schema: str | None = None) -> Engine:
-    """An engine for ``url``; ``schema`` (e.g. CMS_CONDITIONS) qualifies every table."""
-    engine = create_database_engine(url, pool_pre_ping=True)
+def make_engine(url: str, schema: str | None = None, **options: Any) -> Engine:
+    """An engine for ``url``; ``schema`` (e.g. CMS_CONDITIONS) qualifies every table; ``options`` go to
+    ``create_engine`` (Oracle's thick mode)."""
+    engine = create_database_engine(url, pool_pre_ping=True, **options)
     if schema:
         engine = engine.execution_options(schema_translate_map={None: schema})
     return engine
@@ -64,8 +65,9 @@ def payload_size_query(dialect: str, hashes: Sequence[str]) -> Select[tuple[str,
 class CondDBClient:
     """Reads runs, tags and PCL uploads from a CondDB."""
 
-    def __init__(self, url_or_engine: str | Engine, schema: str | None = None) -> None:
-        self.engine = make_engine(url_or_engine, schema) if isinstance(url_or_engine, str) else url_or_engine
+    def __init__(self, url_or_engine: str | Engine, schema: str | None = None, **engine_options: Any) -> None:
+        self.engine = (make_engine(url_or_engine, schema, **engine_options) if isinstance(url_or_engine, str)
+                       else url_or_engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Column, Connection, DateTime, Integer, MetaData, Table, func, insert, select, text
 
@@ -70,8 +71,8 @@ class SqlControl:
     """Pauses and resumes Tier0 by inserting ``(status, change_time)`` rows, exactly once, never over a person."""
 
     def __init__(self, url: str, *, remember: Remember, own_writes: OwnWrites, schema: str | None = None,
-                 now: Callable[[], datetime] = utcnow) -> None:
-        self.engine = create_database_engine(url)
+                 now: Callable[[], datetime] = utcnow, engine_options: dict[str, Any] | None = None) -> None:
+        self.engine = create_database_engine(url, **(engine_options or {}))
         self.table = switch_table(schema)
         self._remember = remember
         self._own_writes = own_writes

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from simulator.httpserver import Door
+from simulator.pki import make_grid_pki
 from simulator.scenario import Outcome, SimRun, all_streams
 from simulator.simulator import Simulator
 from spyagency.clock import utcnow
@@ -77,15 +79,20 @@ def test_full_chain_pauses_then_resumes_tier0(airflow_env, tmp_path, policy):
     # 386925 stopped 47 h ago: it locks in 30 min and its alignment was vetoed
     runs = [SimRun(386925, now - 50 * H, now - 47 * H, all_streams(policy), {"SiPixelAli": Outcome.VETOED}),
             SimRun(386926, now - 46 * H, now - 40 * H, all_streams(policy))]
-    with Simulator(policy, runs, tmp_path / "sim", now) as sim, SmtpServer() as smtp:
+    # Tier0 and DQM behind the grid door: the connections carry the proxy and the CA directory
+    pki = make_grid_pki(tmp_path / "grid")
+    door = Door.from_files(pki.host_cert, pki.host_key, pki.ca_dir, pki.members)
+    with Simulator(policy, runs, tmp_path / "sim", now, door=door) as sim, SmtpServer() as smtp:
         sim.advance(now)
         store_url = f"sqlite:///{tmp_path / 'store.db'}"
         Store(store_url).migrate()
-        conn = lambda url: json.dumps({"conn_type": "generic", "extra": {"url": url}})  # noqa: E731
-        env = {**airflow_env, "AIRFLOW_CONN_SPYAGENCY_STORE": conn(store_url),
-               "AIRFLOW_CONN_SPYAGENCY_TIER0": conn(sim.tier0_url),
+        conn = lambda url, **extra: json.dumps({"conn_type": "generic", "extra": {"url": url, **extra}})  # noqa: E731
+        grid = {"cert": str(pki.proxy), "ca_dir": str(pki.ca_dir)}
+        env = {**{k: v for k, v in airflow_env.items() if not k.startswith("X509_")},
+               "AIRFLOW_CONN_SPYAGENCY_STORE": conn(store_url),
+               "AIRFLOW_CONN_SPYAGENCY_TIER0": conn(sim.tier0_url, **grid),
                "AIRFLOW_CONN_SPYAGENCY_CONDDB": conn(sim.conddb_url),
-               "AIRFLOW_CONN_SPYAGENCY_DQM": conn(sim.dqm_url), "SPYAGENCY_HTTP_RETRIES": "1",
+               "AIRFLOW_CONN_SPYAGENCY_DQM": conn(sim.dqm_url, **grid), "SPYAGENCY_HTTP_RETRIES": "1",
                # steering inserts rows into Tier0's own promptreco_status (the data service's database)
                "AIRFLOW_CONN_SPYAGENCY_TIER0_CONTROL": conn(sim.switch_url),
                # warnings by e-mail through Airflow's SMTP provider, to a real SMTP server on loopback
@@ -96,6 +103,7 @@ def test_full_chain_pauses_then_resumes_tier0(airflow_env, tmp_path, policy):
         for dag_id in ("spyagency_poll_conddb", "spyagency_poll_tier0", "spyagency_poll_dqm",
                        "spyagency_decide", "spyagency_steer"):
             _dags_test(env, dag_id)
+        assert sim.tier0.requests > 0 and sim.dqm.requests > 0  # read through the grid door
         actions = sim.world.control_actions
         assert [a.enabled for a in actions] == [False], "Tier0 releases were not paused"
         assert not actions[0].by_hand

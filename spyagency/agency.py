@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from spyagency.clock import Clock, SystemClock
@@ -18,6 +18,7 @@ from spyagency.errors import ConfigurationError, LeaseHeld
 from spyagency.passes import steer as steering
 from spyagency.passes.decide import DecideResult, decide_all
 from spyagency.passes.observe import PollResult, poll_conddb, poll_dqm, poll_tier0
+from spyagency.passes.operator_warnings import deliver_operator_messages, plan_certificate_warnings
 from spyagency.passes.steer import SteerResult
 from spyagency.passes.warn import (
     Notify,
@@ -230,13 +231,26 @@ class Agency:
             return webhook_notifier(self.settings.notify_webhook, self.settings.http_timeout_s)
         return log_notifier
 
-    def warn(self, send: Notify | None = None) -> int:
-        """Plan warnings for runs nearing their lock and deliver pending ones; return how many went out."""
+    def operator_notifier(self) -> Notify:
+        """The operators' own channel: e-mail to ``operator_email_to``, else their webhook, else the log."""
+        recipients = self.settings.operator_recipients()
+        if recipients:
+            return smtp_notifier(self.settings.smtp_host, self.settings.smtp_port, self.settings.notify_email_from,
+                                 recipients, self.settings.dashboard_url)
+        if self.settings.operator_webhook:
+            return webhook_notifier(self.settings.operator_webhook, self.settings.http_timeout_s)
+        return log_notifier
+
+    def warn(self, send: Notify | None = None, send_operators: Notify | None = None) -> int:
+        """Plan warnings for runs nearing their lock, and operator messages for a grid certificate about to
+        expire, and deliver pending ones; return how many went out."""
         now = self.clock.now()
 
         def warn() -> int:
             plan_notifications(self.store, self.policy, now)
-            return deliver_notifications(self.store, send or self.notifier(), now)
+            plan_certificate_warnings(self.store, datetime.now(UTC), self.settings.expiry_warning())
+            sent = deliver_operator_messages(self.store, send_operators or self.operator_notifier(), now)
+            return sent + deliver_notifications(self.store, send or self.notifier(), now)
 
         return self._leased("warn", now, warn) or 0
 

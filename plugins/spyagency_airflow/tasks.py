@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from spyagency.core.models import Source
+from spyagency.passes.operator_warnings import pending_operator_messages
 from spyagency.passes.warn import pending_notifications
 from spyagency_airflow.hooks import SpyAgencyHook
 from spyagency_airflow.mail import smtp_provider_notifier
@@ -36,18 +37,21 @@ def decide() -> dict[str, Any]:
 
 
 def notify() -> dict[str, Any]:
-    """Warn AlCa experts about runs nearing their lock with a workflow missing (once per run).
+    """Warn AlCa experts about runs nearing their lock with a workflow missing (once per run), and the
+    operators (``SPYAGENCY_OPERATOR_EMAIL_TO``) about a grid certificate about to expire.
 
     E-mail goes through Airflow's SMTP provider when ``SPYAGENCY_NOTIFY_EMAIL_TO`` is set; otherwise
     the webhook, otherwise the log. A failed delivery raises, so Airflow retries it.
     """
     with SpyAgencyHook().agency() as agency:
         settings = agency.settings
-        recipients = settings.notify_recipients()
+        recipients, operators = settings.notify_recipients(), settings.operator_recipients()
         send = (smtp_provider_notifier(settings.notify_email_from, recipients, settings.dashboard_url)
                 if recipients else agency.notifier())
-        sent = agency.warn(send)
-        pending = len(pending_notifications(agency.store))
+        send_operators = (smtp_provider_notifier(settings.notify_email_from, operators, settings.dashboard_url)
+                          if operators else agency.operator_notifier())
+        sent = agency.warn(send, send_operators)
+        pending = len(pending_notifications(agency.store)) + len(pending_operator_messages(agency.store))
     if pending:
         raise RuntimeError(f"{pending} warning(s) could not be delivered; will retry")
     return {"sent": sent}

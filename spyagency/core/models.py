@@ -81,12 +81,15 @@ class OutboxAction(str, enum.Enum):
     NOTIFY = "notify"  # warn experts: a run nears its lock with a workflow missing
     FOLLOW_UP = "notify-update"  # tell experts what changed since their warning
     AT_RISK = "at-risk"  # warn experts: a calibration is forecast to land after the give-up or the lock
+    CERTIFICATE = "certificate"  # tell operators: the grid certificate SpyAgency shows expires soon
 
 
 #: The outbox actions that move Tier0's release switch.
 STEERING_ACTIONS = (OutboxAction.PAUSE.value, OutboxAction.RESUME.value)
 #: The outbox actions that are messages to experts.
 WARNING_ACTIONS = (OutboxAction.NOTIFY.value, OutboxAction.FOLLOW_UP.value, OutboxAction.AT_RISK.value)
+#: The outbox actions that are messages to the operators (their own recipients, not the experts').
+OPERATOR_ACTIONS = (OutboxAction.CERTIFICATE.value,)
 
 
 class DqmOutcome(str, enum.Enum):

@@ -139,6 +139,8 @@ def deliver_notifications(store: Store, send: Notify, now: datetime) -> int:
 
 def subject(row: OutboxEntry) -> str:
     """The one-line summary of a warning or follow-up."""
+    if row.action == OutboxAction.CERTIFICATE.value:
+        return "[SpyAgency] the grid certificate shown to Tier0 and DQM expires soon"
     if row.action == AT_RISK:
         return f"[SpyAgency] run {row.run}: a calibration is forecast to land too late"
     if row.action == FOLLOW_UP:
@@ -148,6 +150,9 @@ def subject(row: OutboxEntry) -> str:
 
 def body(row: OutboxEntry, dashboard_url: str | None) -> str:
     """The plain-text warning or follow-up experts read."""
+    if row.action == OutboxAction.CERTIFICATE.value:
+        return (f"{row.reason}.\n\nWhen it expires, SpyAgency can no longer read Tier0 or the DQM GUI: every run "
+                f"stays not ready, and runs near their lock are paused. Check with `spyagency check`.\n")
     link = f"\n\nRun page: {dashboard_url.rstrip('/')}/runs/{row.run}" if dashboard_url else ""
     if row.action in (FOLLOW_UP, AT_RISK):
         return f"{row.reason[0].upper()}{row.reason[1:]}.{link}\n"
@@ -157,7 +162,8 @@ def body(row: OutboxEntry, dashboard_url: str | None) -> str:
 
 def log_notifier(row: OutboxEntry) -> None:
     """Warn in the log only (no webhook or e-mail configured)."""
-    log.warning("AlCa warning (no webhook or e-mail configured): %s", row.reason)
+    who = "operators" if row.action == OutboxAction.CERTIFICATE.value else "AlCa"
+    log.warning("%s warning (no webhook or e-mail configured): %s", who, row.reason)
 
 
 def webhook_notifier(url: str, timeout_s: float = 10.0) -> Notify:

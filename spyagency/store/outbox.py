@@ -49,6 +49,11 @@ def latest_entries(session: Session, runs: Sequence[int], actions: Sequence[str]
     return latest
 
 
+def entry_exists(session: Session, key: str) -> bool:
+    """Whether an entry with idempotency key ``key`` was ever written (sent, pending or cancelled)."""
+    return session.scalar(select(OutboxRow.id).where(OutboxRow.idempotency_key == key)) is not None
+
+
 def count_entries(session: Session, run: int, action: str) -> int:
     """How many entries of ``action`` were ever written for ``run``."""
     return int(session.scalar(select(func.count(OutboxRow.id)).where(

@@ -290,3 +290,23 @@ def test_explicit_settings_win_over_the_grid_variables_and_a_half_pair_is_an_err
     with pytest.raises(Tier0AccessDenied, match="X509_USER_KEY is not"):
         client.first_conditions_safe_run()
     client.close()
+
+
+def test_operators_are_told_once_through_their_own_channel_before_the_certificate_expires(
+        world_factory, door, pki, grid_env, tmp_path):
+    now = datetime.now(UTC)
+    robot = pki.authority.user(pki.member.certificate.subject, lifetime=timedelta(days=4),
+                               not_before=now - timedelta(minutes=1))
+    grid_env.setenv("X509_CERT_DIR", str(pki.ca_dir))
+    grid_env.setenv("X509_USER_PROXY", str(write_proxy(tmp_path / "x509up", robot, now)))
+    world = world_factory(door=door)
+    experts: list[Any] = []
+    operators: list[Any] = []
+    for _ in range(3):  # every warn pass, and a renewed proxy of the same certificate: still one message
+        world.cycle()
+        world.agency.warn(experts.append, operators.append)
+        write_proxy(tmp_path / "x509up", robot, now + timedelta(minutes=1))
+    assert [row.action for row in operators] == ["certificate"]
+    assert "expires in 4.0 days" in operators[0].reason and pki.member.dn in operators[0].reason
+    assert "register it in CRIC" in operators[0].reason
+    assert not any(row.action == "certificate" for row in experts)

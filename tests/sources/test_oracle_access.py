@@ -73,7 +73,6 @@ def test_the_password_comes_from_a_netrc_entry_keyed_as_cmssw_keys_it(tmp_path, 
 @pytest.mark.postgres
 def test_a_switch_password_file_reaches_a_real_database_server(postgres, tmp_path):
     from sqlalchemy import create_engine, text
-
     from sqlalchemy.exc import OperationalError
 
     url = postgres.create_database()

@@ -52,9 +52,11 @@ def simulator_note(settings: Settings) -> str | None:
 
 
 def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
-    note = simulator_note(settings)
-    if note:
-        print(note)
+    from spyagency.tier0_instance import instance_note
+
+    for note in (simulator_note(settings), instance_note(settings.tier0_url)):
+        if note:
+            print(note if note.startswith("note:") else f"WARNING: Tier0 {note}")
     from spyagency.agency import Agency
 
     _store(settings).dispose()

@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from spyagency.core.certificate import ShownCertificate, certificate_note
 from spyagency.database_urls import safe_url
@@ -25,10 +24,7 @@ from spyagency.sources.grid import Credential, tls_setup
 from spyagency.sources.http import JsonHttp
 from spyagency.sources.tier0 import Tier0Client
 from spyagency.sources.tier0_switch import SqlControl
-
-#: Data-service instances (the URL's last path element): prod, and the replays whose locks RUN_INFO cannot time.
-PRODUCTION_INSTANCE = "prod"
-REPLAY_INSTANCES = frozenset({"replayone", "replaytwo"})
+from spyagency.tier0_instance import instance_note
 
 
 @dataclass(frozen=True)
@@ -39,23 +35,6 @@ class DoorReport:
     where: str
     open: bool
     line: str
-
-
-def tier0_instance(url: str) -> str:
-    """The data-service instance a Tier0 URL names (``.../t0wmadatasvc/<instance>/``)."""
-    parts = [part for part in urlsplit(url).path.split("/") if part]
-    return parts[-1] if parts else ""
-
-
-def instance_note(url: str) -> str | None:
-    """What SpyAgency cannot do for the instance ``url`` names, or None for production."""
-    instance = tier0_instance(url)
-    if instance == PRODUCTION_INSTANCE:
-        return None
-    if instance in REPLAY_INSTANCES:
-        return (f"instance {instance} is a replay: its stop times are its own last streamer inserts, which "
-                f"RUN_INFO does not hold, so lock times are not known; runs overlap production's numbers")
-    return f"instance {instance!r} is not one SpyAgency knows (prod, replayone, replaytwo)"
 
 
 def _identity(credential: Credential | None) -> str:

@@ -1,4 +1,5 @@
-"""The Tier0 instance SpyAgency watches: its lock timing belongs to it, not to the readiness policy.
+"""The Tier0 instance SpyAgency watches: its lock timing belongs to it, not to the readiness policy, and a
+replay's locks cannot be timed from RUN_INFO at all (its stop time is its own last streamer insert).
 
 Tier0 locks a run at ``stop + RecoDelay - RecoDelayOffset`` (dmwm/T0 ``reco_release_config``):
 48 h and 30 min in production, 10 min and 5 min in the replays. The policy carries the
@@ -8,10 +9,33 @@ production values; ``SPYAGENCY_TIER0_RECO_DELAY_MINUTES`` and
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from pydantic import ValidationError
 
 from spyagency.policy import Deadlines, Policy, PolicyError, load_policy
 from spyagency.settings import Settings
+
+#: Data-service instances (the URL's last path element): prod, and the replays whose locks RUN_INFO cannot time.
+PRODUCTION_INSTANCE = "prod"
+REPLAY_INSTANCES = frozenset({"replayone", "replaytwo"})
+
+
+def tier0_instance(url: str) -> str:
+    """The data-service instance a Tier0 URL names (``.../t0wmadatasvc/<instance>/``)."""
+    parts = [part for part in urlsplit(url).path.split("/") if part]
+    return parts[-1] if parts else ""
+
+
+def instance_note(url: str) -> str | None:
+    """What SpyAgency cannot do for the instance ``url`` names, or None for production."""
+    instance = tier0_instance(url)
+    if instance == PRODUCTION_INSTANCE:
+        return None
+    if instance in REPLAY_INSTANCES:
+        return (f"instance {instance} is a replay: its stop times are its own last streamer inserts, which "
+                f"RUN_INFO does not hold, so lock times are not known; runs overlap production's numbers")
+    return f"instance {instance!r} is not one SpyAgency knows (prod, replayone, replaytwo)"
 
 
 def instance_policy(settings: Settings) -> Policy:

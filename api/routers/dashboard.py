@@ -23,6 +23,7 @@ from spyagency.store.forecasts import forecasts_for
 from spyagency.store.observations import tier0_global
 from spyagency.store.people import acknowledgements
 from spyagency.store.sessions import end_session, start_session
+from spyagency.tier0_instance import instance_note
 from spyagency.views import console
 from spyagency.views.explain import explain, explanation_lines, switch_lines
 from spyagency.views.report import time_left, to_lock
@@ -65,6 +66,7 @@ def _context(request: Request, state: State, viewer: Principal | None, banner_fr
             "time_left": time_left, "proxy_mode": state.auth.mode == "proxy",
             "steering_live": state.settings.steering == "sql",
             "simulator_defaults": state.settings.simulator_defaults(),
+            "instance_note": instance_note(state.settings.tier0_url),
             "refresh_ms": int(state.settings.dashboard_refresh_s * 1000), **shared, **extra}
 
 

@@ -15,9 +15,10 @@ from simulator.httpserver import Door
 from simulator.pki import GridPki, make_grid_pki, name, write_proxy
 from simulator.scenario import demo_runs
 from simulator.simulator import Simulator
-from spyagency.doors import DoorReport, check_doors, instance_note
+from spyagency.doors import DoorReport, check_doors
 from spyagency.settings import Settings
 from spyagency.store import Store
+from spyagency.tier0_instance import instance_note
 
 from ..conftest import START
 from ..sources.test_grid_doors import GRID_VARIABLES

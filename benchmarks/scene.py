@@ -7,7 +7,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from simulator.httpserver import Door
 from simulator.scenario import SimRun, all_streams
 from simulator.simulator import Simulator
 from spyagency.clock import ManualClock
@@ -49,13 +51,15 @@ class Scene:
         self.store.dispose()
 
 
-def build(history_runs: int, now: datetime, policy: Policy | None = None, db_url: str | None = None) -> Scene:
-    """Simulator with the active runs applied up to ``now``; CondDB and store filled with history."""
+def build(history_runs: int, now: datetime, policy: Policy | None = None, db_url: str | None = None,
+          door: Door | None = None, **settings: Any) -> Scene:
+    """Simulator with the active runs applied up to ``now``; CondDB and store filled with history (``door``:
+    Tier0 and DQM behind a grid door; ``settings``: more settings, such as the grid identity to show it)."""
     policy = policy or load_policy()
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="spyagency-bench-"))
     runs = active_runs(policy, now)
-    sim = Simulator(policy, runs, workdir / "sim", now)
+    sim = Simulator(policy, runs, workdir / "sim", now, door=door)
     store = Store(db_url or f"sqlite:///{workdir / 'store.db'}")
     store.migrate()
     # history ends well before the look-back window, as in production after years of running
@@ -64,5 +68,5 @@ def build(history_runs: int, now: datetime, policy: Policy | None = None, db_url
     counts = fill(sim.conddb_url, store, policy, shape)
     sim.advance(now)
     settings = Settings(db_url=store.url, tier0_url=sim.tier0_url, dqm_url=sim.dqm_url, conddb_url=sim.conddb_url,
-                        lookback_hours=96, http_retries=0)
+                        lookback_hours=96, http_retries=0, **settings)
     return Scene(sim, store, settings, ManualClock(now), counts, time.perf_counter() - started, workdir)

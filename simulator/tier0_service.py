@@ -33,7 +33,7 @@ def tier0_route(world: World):  # type: ignore[no-untyped-def]
             if call == "firstconditionsaferun":
                 return 200, {"result": [world.first_conditions_safe_run()]}
             if call == "promptreco_status":
-                return 200, {"result": [bool(status) for status in world.promptreco_statuses()]}
+                return 200, {"result": [status == 1 for status in world.promptreco_statuses()]}  # Tier0: 1 releases
             run_text = request.query.get("run", "")
             if not RUN.match(run_text):
                 return _bad("run must match ^[1-9][0-9]{1,6}$")

@@ -110,7 +110,7 @@ class World:
         actions = []
         for status, change_time in rows:
             at = change_time if isinstance(change_time, datetime) else datetime.fromisoformat(str(change_time))
-            actions.append(ControlAction(bool(status), at.replace(tzinfo=UTC), at in self._manual_switch))
+            actions.append(ControlAction(status == 1, at.replace(tzinfo=UTC), at in self._manual_switch))
         return actions
 
     # ---- CondDB ---------------------------------------------------------------------

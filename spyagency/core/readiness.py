@@ -50,6 +50,17 @@ def _may_still_look(health: SourceHealth | None, problem: str | None) -> bool:
     return problem is None or health is None or (health.last_success is None and not health.failing)
 
 
+def undecidable_run(obs: RunObservations, policy: Policy, now: datetime, error: str) -> RunVerdict:
+    """The verdict of a run whose decision failed: not ready, saying why, with its lock time kept so that
+    steering still sees it coming (a fault in one run's data stays in that run)."""
+    stop = obs.info.stop_time
+    lock_time = stop + policy.deadlines.reco_delay - policy.deadlines.lock_offset if stop else None
+    return RunVerdict(run=obs.info.run, state=RunState.NOT_READY, release=False,
+                      reasons=(f"SpyAgency could not decide run {obs.info.run}: {error}",), lock_time=lock_time,
+                      release_time=stop + policy.deadlines.reco_delay if stop else None, workflows=(),
+                      decided_at=now)
+
+
 def decide_run(
     obs: RunObservations,
     policy: Policy,
@@ -76,7 +87,7 @@ def decide_run(
     lock_time = stop + policy.deadlines.reco_delay - policy.deadlines.lock_offset if stop else None
     release_time = stop + policy.deadlines.reco_delay if stop else None
 
-    gates = _run_gates(obs, problems)
+    gates = _run_gates(obs, problems, policy, now)
     # DQM matters only to workflows whose state waits for its word
     waits_for_dqm = any(w.source is Source.DQM and w.state is WorkflowState.UNKNOWN for w in workflows)
     awaiting = tuple(src for src in obs.unobserved_by if _may_still_look(health.get(src), problems[src])
@@ -166,7 +177,8 @@ def _decide_unlisted(producer: str, streams: tuple[str, ...], obs: RunObservatio
     return _with_ack(producer, WorkflowState.UNKNOWN, reason, Source.POLICY, False, obs.acks.get(producer))
 
 
-def _run_gates(obs: RunObservations, problems: dict[Source, str | None]) -> list[str]:
+def _run_gates(obs: RunObservations, problems: dict[Source, str | None], policy: Policy,
+               now: datetime) -> list[str]:
     """Run-level reasons that block readiness regardless of the workflows."""
     gates: list[str] = []
     if problems[Source.CONDDB]:
@@ -181,7 +193,21 @@ def _run_gates(obs: RunObservations, problems: dict[Source, str | None]) -> list
         gates.append(f"Tier0 Data Service has not looked at run {obs.info.run} yet")
     elif not obs.tier0.known:
         gates.append(f"Tier0 has no configuration for run {obs.info.run}")
+    elif not obs.tier0.express_producers:
+        gates.append(_no_express_stream(obs, policy, now))
     return gates
+
+
+def _no_express_stream(obs: RunObservations, policy: Policy, now: datetime) -> str:
+    """Why an empty express configuration is "not yet", never "nothing to wait for": Tier0 configures each
+    stream when its first data arrives, so a transfer backlog answers the same as a run without express."""
+    said = (f"Tier0 lists no express stream for run {obs.info.run} yet (each stream is configured when its "
+            f"first data arrives: a transfer backlog looks the same)")
+    stop = obs.info.stop_time
+    if stop is not None and now >= stop + policy.deadlines.pcl_give_up:
+        give_up = utc_minute(stop + policy.deadlines.pcl_give_up)
+        return f"{said}; past its PCL give-up {give_up}, an operator's override may let it go without"
+    return said
 
 
 def _decide_workflow(

@@ -18,12 +18,13 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from spyagency.core.models import DqmCheck, DqmOutcome, Source, Tier0Global, Tier0Run, streams_running
+from spyagency.core.plausibility import configuration_shrank, fcsr_problem
 from spyagency.core.upload_quality import current_iovs, upload_values
 from spyagency.passes.decide import attributed_uploads
 from spyagency.policy import Policy, Workflow, is_pcl_producer
 from spyagency.sources.conddb import CondDBClient
 from spyagency.sources.dqm import DqmClient, read_quality
-from spyagency.sources.errors import SourceAccessDenied, SourceDown, SourceError, SourceUnavailable
+from spyagency.sources.errors import SourceAccessDenied, SourceDown, SourceError, SourceUnavailable, Tier0ProtocolError
 from spyagency.sources.http import JsonHttp
 from spyagency.sources.tier0 import Tier0Client
 from spyagency.store import Store
@@ -194,13 +195,26 @@ def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime,
         global_state = client.observe_global(now)
     except SourceError as exc:
         return _fail(store, Source.TIER0, now, exc, started)
+    with store.session() as session:
+        believed = obs.tier0_global(session).first_conditions_safe_run
+        highest_run = obs.cursor(session, Source.CONDDB)[1]
+    reading = global_state.first_conditions_safe_run
+    doubt = fcsr_problem(reading, believed, highest_run) if reading is not None else None
+    if doubt is not None:  # the last plausible value stays; every run waits while Tier0's reading is a fault
+        return _fail(store, Source.TIER0, now, Tier0ProtocolError(doubt), started)
     if not read_switch:  # steering reads the switch from its table: a cached REST reading would only mislead
         global_state = Tier0Global(global_state.first_conditions_safe_run, None, global_state.observed_at)
+
+    stored = {r.run: r.express_producers for r in pending}
 
     def observe(run: int) -> Tier0Run | SourceError:
         try:
             known = settled.get(run)
-            return client.observe_run(run, now) if known is None else client.observe_streams(known, now)
+            if known is not None:
+                return client.observe_streams(known, now)
+            observed = client.observe_run(run, now)
+            shrunk = configuration_shrank(stored.get(run, {}), observed.express_producers)
+            return observed if shrunk is None else Tier0ProtocolError(f"express_config for run {run} {shrunk}")
         except SourceError as exc:
             return exc
 
@@ -305,16 +319,17 @@ def _tier0_pending(row: obs.UnfinishedRun, policy: Policy) -> bool:
     """Whether Tier0 may still say something new about this run."""
     if row.stop_time is None or not row.tier0_known or row.tier0_observed_at is None:
         return True
-    if row.tier0_observed_at < row.stop_time:
-        return True  # the express configuration is only final once the run stopped
+    if row.tier0_observed_at < row.stop_time or not row.express_producers:
+        return True  # the express configuration is only final once the run stopped, and never when empty
     streams = {stream for stream, producers in row.express_producers.items() if any(map(is_pcl_producer, producers))}
     return not all(row.streams_done.get(s) for s in streams)
 
 
 def _configuration_final(row: obs.UnfinishedRun) -> bool:
-    """Whether Tier0's era and express configuration of this run were read after it stopped: they no
-    longer change, and only its streams' completion is worth asking again."""
-    return bool(row.tier0_known and row.era is not None and row.stop_time is not None
+    """Whether Tier0's era and express configuration of this run were read after it stopped, listing at
+    least one stream: they no longer change, and only its streams' completion is worth asking again. An
+    empty configuration is never final: a transfer backlog answers the same, for hours."""
+    return bool(row.tier0_known and row.era is not None and row.stop_time is not None and row.express_producers
                 and row.tier0_observed_at is not None and row.tier0_observed_at >= row.stop_time)
 
 

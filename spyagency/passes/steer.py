@@ -135,8 +135,8 @@ def observe_switch(store: Store, control: SqlControl, now: datetime) -> bool | N
     """Read Tier0's switch from its table (not the cached data service) and record what it says, and whose
     row it is: SpyAgency's own exactly when its (status, change_time) is one SpyAgency recorded writing."""
     newest = control.newest()
-    statuses = {row.status for row in newest}
-    enabled = bool(statuses.pop()) if len(statuses) == 1 else None
+    statuses = {row.releasing for row in newest}
+    enabled = statuses.pop() if len(statuses) == 1 else None
     with store.session() as session:
         own = switch_writes(session, STEERING_ACTIONS, PAUSE)
         ours = len(newest) == 1 and (newest[0].status, newest[0].change_time.replace(tzinfo=UTC)) in {

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from spyagency.core.models import DqmCheck, DqmOutcome, streams_running
+from spyagency.core.plausibility import count_problem
 from spyagency.policy import DqmRule, Policy, QualityFeature, QualityWatch
 from spyagency.sources.errors import DqmAccessDenied, DqmProtocolError, DqmUnavailable
 from spyagency.sources.http import JsonHttp
@@ -50,7 +51,12 @@ def bin_values(hist: dict[str, Any]) -> dict[str, float]:
         if len(row) != len(labels):
             raise DqmProtocolError(f"{len(labels)} labels but a row of {len(row)} bins")
         for label, value in zip(labels, row, strict=True):
-            values[label] += _number(value, f"bin {label!r}")
+            number = _number(value, f"bin {label!r}")
+            problem = count_problem(number)
+            if problem is not None:
+                raise DqmProtocolError(f"status histogram bin {label!r}: {problem}: an unreadable histogram, "
+                                       f"not a verdict")
+            values[label] += number
     return values
 
 

@@ -29,6 +29,8 @@ from spyagency.database_urls import create_database_engine
 from spyagency.errors import SwitchTakenOver
 
 PAUSE = OutboxAction.PAUSE.value
+#: The only status Tier0 releases on (``status == 1``); every other value pauses it.
+RELEASING = 1
 #: Whether the session's user owns promptreco_status or was granted INSERT on it (directly, through a role
 #: enabled in the session, or PUBLIC): Oracle's catalog views ALL_TABLES, ALL_TAB_PRIVS and SESSION_ROLES.
 ORACLE_INSERT_GRANT = """
@@ -55,6 +57,11 @@ class SwitchRow:
 
     status: int
     change_time: datetime
+
+    @property
+    def releasing(self) -> bool:
+        """As Tier0 reads it: 1 releases; any other value (0, a person's 2, …) is a pause."""
+        return self.status == RELEASING
 
 
 def _naive(moment: datetime) -> datetime:
@@ -110,8 +117,8 @@ class SqlControl:
                 who = "two rows share the newest change_time" if ambiguous else (
                     f"the newest row ({top.status} at {top.change_time:%Y-%m-%d %H:%M:%S.%f}) is not SpyAgency's pause")
                 raise SwitchTakenOver(f"not resuming: {who}; someone else holds the switch",
-                                      enabled=bool(top.status) and not ambiguous)
-        elif top.status == 0 and not ambiguous and (0, top.change_time) not in own:
+                                      enabled=top.releasing and not ambiguous)
+        elif not top.releasing and not ambiguous and (top.status, top.change_time) not in own:
             raise SwitchTakenOver(f"not pausing: someone else paused Tier0 at {top.change_time:%Y-%m-%d %H:%M} UTC; "
                                   f"SpyAgency leaves their pause alone", enabled=False)
 
@@ -152,7 +159,7 @@ class SqlControl:
     def current(self) -> bool | None:
         """The switch as Tier0 reads it; None when the table is empty or the newest rows disagree."""
         statuses = {row.status for row in self.newest()}
-        return bool(statuses.pop()) if len(statuses) == 1 else None
+        return statuses.pop() == RELEASING if len(statuses) == 1 else None
 
     def insert_granted(self) -> bool:
         """Whether this account may INSERT into promptreco_status, asked of the database's catalog: nothing is

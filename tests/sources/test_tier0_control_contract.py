@@ -156,6 +156,17 @@ def test_a_persons_pause_is_never_written_over(control, outbox):
     assert [s for s, _ in written(control)] == [0]  # the person's row alone
 
 
+def test_any_status_but_1_is_a_pause_so_a_persons_2_is_read_as_paused_and_never_written_over(control, outbox):
+    person(control, 2, datetime(2026, 6, 1, 11, 0))  # Tier0 releases only on status == 1
+    assert control.current() is False
+    with pytest.raises(SwitchTakenOver, match=r"^not pausing: someone else paused Tier0") as refused:
+        control(outbox.entry(1, "pause"))
+    assert refused.value.enabled is False
+    with pytest.raises(SwitchTakenOver, match="is not SpyAgency's pause"):
+        control(outbox.entry(2, "resume"))
+    assert [s for s, _ in written(control)] == [2]  # the person's row alone: SpyAgency never undoes it
+
+
 def test_a_resume_after_a_persons_resume_is_refused(control, outbox):
     control(outbox.entry(1, "pause"))
     person(control, 1, datetime(2026, 6, 1, 13, 0))  # someone released over SpyAgency's pause

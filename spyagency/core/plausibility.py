@@ -1,0 +1,53 @@
+"""Whether a reading can be believed. A reading is evidence, not truth: SpyAgency believes "done", "nothing to
+wait for" and "can go" only from a reading that is complete, plausible and consistent with what it already
+knows. Each rule here says why a reading is not believed, in words shown to operators; a doubtful reading
+resolves toward the earlier lock and the safer switch (the source's reading is a fault, the last plausible
+value stays), never toward more time or a resume.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+#: Tier0's run numbers are ^[1-9][0-9]{1,6}$ (t0wmadatasvc's validation).
+MAX_RUN = 9_999_999
+
+
+def fcsr_problem(reading: int, last: int | None, highest_run: int | None) -> str | None:
+    """Why a ``firstconditionsaferun`` reading cannot be believed, or None. It only moves up, in run order, and
+    never past the highest run known + 1 (CMS.md: "How complete an answer is"); ``last`` is the last value
+    believed, ``highest_run`` the highest run RUN_INFO has shown."""
+    if not 1 <= reading <= MAX_RUN:
+        return f"firstconditionsaferun answered {reading}, which is not a run number"
+    if last is not None and reading < last:
+        return (f"firstconditionsaferun answered {reading}, below the {last} it answered before: it only moves "
+                f"up, so this reading is not believed")
+    if highest_run is not None and reading > highest_run + 1:
+        return (f"firstconditionsaferun answered {reading}, past the highest run known ({highest_run}) + 1: "
+                f"this reading is not believed")
+    return None
+
+
+def configuration_shrank(before: Mapping[str, Iterable[str]], now: Mapping[str, Iterable[str]]) -> str | None:
+    """How an express configuration read ``now`` lacks what was read ``before``, or None. Tier0 only adds:
+    a stream is configured when its first data arrives, and producers are added, never taken away; an
+    answer that lists less is partial (a backlog, a cached reply), so it is not believed."""
+    lost = sorted(stream for stream in before if stream not in now)
+    if lost:
+        return (f"lists no stream {', '.join(lost)}, which it listed before: a partial answer (a transfer backlog "
+                f"or a cached reply), not believed")
+    fewer = sorted(stream for stream, producers in before.items() if not set(producers) <= set(now[stream]))
+    if fewer:
+        return (f"lists fewer producers in {', '.join(fewer)} than before: a partial answer, not believed")
+    return None
+
+
+def count_problem(value: float) -> str | None:
+    """Why a DQM status bin's content is not a count, or None: bins are counts or flags, so NaN, an infinity
+    or a negative number is a broken reading, not a verdict."""
+    if math.isnan(value) or math.isinf(value):
+        return f"{value} is not a count"
+    if value < 0:
+        return f"{value:g} is negative, not a count"
+    return None

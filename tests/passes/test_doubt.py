@@ -1,0 +1,150 @@
+"""Doubting every answer: a wrong or broken answer from a source never releases a run, stays in its run and
+its source, and the truth, once it comes back, repairs every verdict. Lies are told by a hostile front
+between SpyAgency and the honest simulator."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from spyagency.core.models import RunState, Source, WorkflowState
+from spyagency.core.plausibility import count_problem, fcsr_problem
+from spyagency.store.observations import tier0_global
+
+from ..conftest import START
+from ..support.lying_proxy import Lie, LiedWorld, rewrite_json
+
+H = timedelta(hours=1)
+
+
+@pytest.fixture
+def lied(world_factory) -> Iterator[LiedWorld]:
+    world = LiedWorld(world_factory())
+    yield world
+    world.close()
+
+
+def _poll(cycle: Any, source: Source) -> Any:
+    return next(p for p in cycle.polls if p.source is source)
+
+
+@pytest.mark.parametrize("reading", [9_999_999, 10**20, 386_000])
+def test_an_implausible_fcsr_is_not_believed_and_the_last_plausible_one_stays(lied, reading):
+    before = lied.verdicts()
+    with lied.agency.store.session() as session:
+        believed = tier0_global(session).first_conditions_safe_run
+    assert believed is not None
+    lied.tier0.liar = rewrite_json("firstconditionsaferun", lambda _doc: {"result": [reading]})
+    cycle = lied.cycle()
+    tier0 = _poll(cycle, Source.TIER0)
+    assert not tier0.ok and "firstconditionsaferun answered" in (tier0.error or "")
+    with lied.agency.store.session() as session:
+        assert tier0_global(session).first_conditions_safe_run == believed
+    after = {v.run: v for v in cycle.decision.verdicts}
+    newly_released = [run for run, v in after.items() if v.release and not before[run].release]
+    assert newly_released == []
+    lied.tier0.liar = None
+    assert _poll(lied.cycle(), Source.TIER0).ok
+
+
+@pytest.mark.parametrize("broken", [math.nan, -1.0, math.inf])
+def test_a_broken_dqm_status_bin_is_unreadable_not_a_verdict_and_the_truth_brings_the_veto_back(lied, broken):
+    lied.world.clock.current = START - 14 * H  # run 386926 stopped 16 h ago: harvested, before its PCL give-up
+
+    def break_bins(document: Any) -> Any:  # only the veto bin lies; the other bins say what they said
+        labels = [label["value"] if isinstance(label, dict) else label for label in document["hist"]["xaxis"]["labels"]]
+        for row in document["hist"]["bins"]["content"]:
+            row[labels.index("DB update vetoed")] = broken
+        return document
+
+    lied.dqm.liar = rewrite_json("SiPixelAli/statusResults", break_bins)
+    verdict = lied.verdicts()[386926]
+    ali = next(w for w in verdict.workflows if w.workflow == "SiPixelAli")
+    assert lied.dqm.lies > 0
+    assert ali.state is not WorkflowState.NO_PAYLOAD and not ali.done
+    assert "not a count" in ali.reason or "negative" in ali.reason
+    assert not verdict.release
+    lied.dqm.liar = None
+    ali = next(w for w in lied.verdicts()[386926].workflows if w.workflow == "SiPixelAli")
+    assert ali.state is WorkflowState.VETOED
+
+
+def test_one_deeply_nested_answer_faults_only_its_run_and_the_poll_records_it(lied):
+    lied.tier0.liar = lambda path, status, body: (Lie(b"[" * 100_000 + b"]" * 100_000)
+                                                  if "express_config" in path and "run=386929" in path else None)
+    cycle = lied.cycle()
+    tier0 = _poll(cycle, Source.TIER0)
+    assert tier0.ok and tier0.run_faults == (386929,)
+    verdicts = {v.run: v for v in cycle.decision.verdicts}
+    assert not verdicts[386929].release and "malformed JSON" in " ".join(verdicts[386929].reasons)
+    assert verdicts[386925].release  # the other runs are decided as ever
+
+
+def test_one_run_whose_decision_raises_is_not_ready_and_the_others_are_decided(lied, monkeypatch):
+    from spyagency.passes import decide as deciding
+
+    real = deciding.decide_run
+
+    def fragile(observations, *args):
+        if observations.info.run == 386929:
+            raise ValueError("a fact no rule expected")
+        return real(observations, *args)
+
+    monkeypatch.setattr(deciding, "decide_run", fragile)
+    verdicts = lied.verdicts()
+    broken = verdicts[386929]
+    assert broken.state is RunState.NOT_READY and not broken.release
+    assert "could not decide run 386929: ValueError: a fact no rule expected" in broken.reasons[0]
+    assert broken.lock_time is not None  # steering still sees its lock coming
+    assert verdicts[386925].release
+
+
+def test_the_plausibility_rules_say_why():
+    assert fcsr_problem(386930, 386925, 386940) is None
+    assert fcsr_problem(386941, 386925, 386940) is None  # the highest run + 1: every run locked
+    assert "past the highest run known (386940) + 1" in (fcsr_problem(386942, 386925, 386940) or "")
+    assert "below the 386925" in (fcsr_problem(386924, 386925, 386940) or "")
+    assert "not a run number" in (fcsr_problem(0, None, None) or "")
+    assert "not a run number" in (fcsr_problem(10_000_000, None, None) or "")
+    assert fcsr_problem(9_999_999, None, None) is None
+    assert count_problem(0.0) is None and count_problem(3.0) is None
+    assert count_problem(math.nan) and count_problem(-math.inf) and count_problem(-0.5)
+    assert json.dumps(math.nan) == "NaN"  # what a broken upstream sends, and Python's json reads
+
+
+def test_an_empty_express_configuration_after_stop_is_not_yet_and_the_truth_is_asked_again(lied, tmp_path):
+    truthful = lied.verdicts()[386925]
+    assert truthful.release
+    lied.world.clock.current = START + 10 * timedelta(minutes=1)
+    lied.tier0.liar = rewrite_json("express_config", lambda _doc: {"result": []})
+    lied_to = lied.verdicts()[386925]
+    # run 386925's configuration was already read after it stopped: it is settled, so the lie is not even asked
+    assert lied_to.release
+    fresh = lied.fresh_deployment(f"sqlite:///{tmp_path / 'fresh.db'}")  # its first reading is the lie
+    try:
+        verdict = fresh.verdicts()[386925]
+        assert not verdict.release and verdict.state is RunState.NOT_READY
+        assert "Tier0 lists no express stream for run 386925 yet" in " ".join(verdict.reasons)
+        lied.tier0.liar = None
+        lied.world.clock.current = START + 20 * timedelta(minutes=1)
+        assert fresh.verdicts()[386925].release  # asked again: the empty answer was never final
+    finally:
+        fresh.close()
+
+
+def test_an_express_configuration_that_shrinks_is_a_fault_of_its_run(lied):
+    lied.world.clock.current = START - 3 * H  # run 386930 is taking data: its streams are configured
+    assert lied.verdicts()
+    lied.world.clock.current = START
+    lied.tier0.liar = lambda path, status, body: (
+        Lie(json.dumps({"result": [row for row in json.loads(body)["result"] if row["stream"] == "Calibration"]})
+            .encode()) if "express_config" in path and "run=386930" in path else None)
+    cycle = lied.cycle()
+    assert 386930 in _poll(cycle, Source.TIER0).run_faults
+    verdict = {v.run: v for v in cycle.decision.verdicts}[386930]
+    assert not verdict.release and "a partial answer" in " ".join(verdict.reasons)

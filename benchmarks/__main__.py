@@ -10,7 +10,8 @@
 7. the landing forecast backtested on a season with backlogs, against the fixed "6 h before lock" rule
 
 The season (8, ``python -m benchmarks.season``) and replaying decisions (9, ``python -m
-benchmarks.replay_history``) run alone: each plays a season first.
+benchmarks.replay_history``) run alone: each plays a season first. So does the grid doors' cost (10,
+``python -m benchmarks.tls_cycle``): HTTPS with a client proxy against plain HTTP.
 """
 
 from __future__ import annotations

@@ -68,7 +68,8 @@ class Agency:
         self.store = Store(settings.db_url)
         tls = tls_setup(os.environ, settings.grid_cert, settings.grid_key, settings.grid_ca_dir,
                         settings.grid_ca_file)
-        http = {"timeout": settings.http_timeout_s, "retries": settings.http_retries, "tls": tls}
+        http = {"timeout": settings.http_timeout_s, "retries": settings.http_retries, "tls": tls,
+                "deadline_s": settings.http_deadline_s}
         self.tier0 = Tier0Client(settings.tier0_url, **http)
         self.dqm = DqmClient(settings.dqm_url, settings.dqm_api, **http)
         conddb_url = settings.conddb_database_url()

@@ -130,7 +130,7 @@ def check_store(settings: Settings) -> DoorReport:
 def check_doors(settings: Settings, policy: Policy) -> list[DoorReport]:
     """Knock once on every door; one report each, in the order a deployment needs them."""
     tls = tls_setup(os.environ, settings.grid_cert, settings.grid_key, settings.grid_ca_dir, settings.grid_ca_file)
-    http = {"timeout": settings.http_timeout_s, "retries": 0, "tls": tls}
+    http = {"timeout": settings.http_timeout_s, "retries": 0, "tls": tls, "deadline_s": settings.http_deadline_s}
     tier0 = Tier0Client(settings.tier0_url, **http)
     dqm = DqmClient(settings.dqm_url, settings.dqm_api, **http)
     try:

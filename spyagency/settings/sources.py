@@ -43,6 +43,8 @@ class SourceSettings(BaseSettings):
     lookback_hours: float = Field(96.0, gt=0)
     http_timeout_s: float = Field(10.0, gt=0)
     http_retries: int = Field(3, ge=0)
+    http_deadline_s: float | None = Field(
+        None, gt=0, description="the whole of one request, body included (default 3 x http_timeout_s)")
     # the grid identity and trust of the HTTPS sources; unset, the grid's own variables are used
     # (X509_HOST_CERT/KEY, X509_USER_PROXY, X509_USER_CERT/KEY, /tmp/x509up_u<uid>, ~/.globus; X509_CERT_DIR)
     grid_cert: str | None = Field(None, description="certificate or proxy file shown to Tier0 and DQM")

@@ -33,6 +33,8 @@ from spyagency.sources.grid import Credential, GridIdentityError, TlsSetup, Trus
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 #: WMCore REST's error headers (dmwm/WMCore src/python/WMCore/REST/Error.py, report_rest_error)
 ERROR_HEADERS = ("X-Error-HTTP", "X-Error-Detail", "X-Error-Info", "X-REST-Status")
+#: The largest answer read (decompressed): Tier0's and the GUI's largest real answers are well under 1 MiB.
+MAX_BODY_BYTES = 32 * 2**20
 #: A 429's Retry-After is honoured up to this many seconds: a poll must stay short.
 MAX_RETRY_AFTER_S = 10.0
 #: TLS alerts a server sends when it refuses the certificate we presented (or that we presented none).
@@ -43,6 +45,10 @@ _LOGIN_PAGE = re.compile(rb"login|log in|sign in|single sign-on|\bsso\b|auth\.ce
                          re.IGNORECASE)
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 USER_AGENT = "spyagency (CMS prompt calibration watch)"
+
+
+class _TooLarge(Exception):
+    """An answer past the size limit."""
 
 
 def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
@@ -84,6 +90,8 @@ class JsonHttp:
         headers: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
         tls: TlsSetup | None = None,
+        deadline_s: float | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self._unavailable = unavailable
@@ -93,6 +101,9 @@ class JsonHttp:
         self._backoff = backoff
         self._sleep = sleep
         self._timeout = timeout
+        #: the whole of one request (connect, headers, body) must end within this; per read, ``timeout``
+        self.deadline_s = deadline_s if deadline_s is not None else 3 * timeout
+        self.max_body_bytes = max_body_bytes
         self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **dict(headers or {})}
         self._transport = transport
         https = self.base_url.lower().startswith("https://")
@@ -183,7 +194,9 @@ class JsonHttp:
             wait = 0.0
             client, credential = self._connected()  # an expired certificate fails here, before any connection
             try:
-                response = client.request(method, path.lstrip("/"), **kwargs)
+                response = self._bounded(client, method, path.lstrip("/"), **kwargs)
+            except _TooLarge as exc:
+                raise self._protocol_error(f"{method} {self.base_url}{path.lstrip('/')}: {exc}") from None
             except httpx.TimeoutException as exc:
                 last_problem = f"timed out ({type(exc).__name__})"
                 connection_failed = isinstance(exc, httpx.ConnectTimeout)
@@ -208,6 +221,26 @@ class JsonHttp:
             + (" (the server asks us to slow down)" if busy else ""),
             connection_failed=connection_failed, busy=busy,
         )
+
+    def _bounded(self, client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request whose whole answer (headers and body, decompressed) must come within the deadline and
+        the size limit: a server that drips a byte at a time cannot hold a poll past its deadline, and a huge
+        or decompression-bomb body is cut off instead of filling memory."""
+        deadline = time.monotonic() + self.deadline_s
+        request = client.build_request(method, path, **kwargs)
+        response = client.send(request, stream=True)
+        try:
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > self.max_body_bytes:
+                    raise _TooLarge(f"the answer is larger than {self.max_body_bytes // 2**20} MiB (decompressed): "
+                                    f"cut off, not read")
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(f"the whole answer took longer than {self.deadline_s:g} s", request=request)
+        finally:
+            response.close()
+        return httpx.Response(response.status_code, headers=response.headers, content=bytes(body), request=request)
 
     @staticmethod
     def _retry_after(response: httpx.Response) -> float:

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from spyagency.core.models import RunState, Source, WorkflowState
-from spyagency.core.plausibility import count_problem, fcsr_problem
 from spyagency.store.observations import tier0_global
 
 from ..conftest import START
@@ -102,19 +101,6 @@ def test_one_run_whose_decision_raises_is_not_ready_and_the_others_are_decided(l
     assert "could not decide run 386929: ValueError: a fact no rule expected" in broken.reasons[0]
     assert broken.lock_time is not None  # steering still sees its lock coming
     assert verdicts[386925].release
-
-
-def test_the_plausibility_rules_say_why():
-    assert fcsr_problem(386930, 386925, 386940) is None
-    assert fcsr_problem(386941, 386925, 386940) is None  # the highest run + 1: every run locked
-    assert "past the highest run known (386940) + 1" in (fcsr_problem(386942, 386925, 386940) or "")
-    assert "below the 386925" in (fcsr_problem(386924, 386925, 386940) or "")
-    assert "not a run number" in (fcsr_problem(0, None, None) or "")
-    assert "not a run number" in (fcsr_problem(10_000_000, None, None) or "")
-    assert fcsr_problem(9_999_999, None, None) is None
-    assert count_problem(0.0) is None and count_problem(3.0) is None
-    assert count_problem(math.nan) and count_problem(-math.inf) and count_problem(-0.5)
-    assert json.dumps(math.nan) == "NaN"  # what a broken upstream sends, and Python's json reads
 
 
 def test_an_empty_express_configuration_after_stop_is_not_yet_and_the_truth_is_asked_again(lied, tmp_path):

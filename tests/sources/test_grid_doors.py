@@ -310,3 +310,70 @@ def test_operators_are_told_once_through_their_own_channel_before_the_certificat
     assert "expires in 4.0 days" in operators[0].reason and pki.member.dn in operators[0].reason
     assert "register it in CRIC" in operators[0].reason
     assert not any(row.action == "certificate" for row in experts)
+
+
+def test_readyz_and_the_console_name_the_shut_door(world_factory, door, pki, grid_env, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    stranger = pki.authority.user(name(("DC", "ch"), ("DC", "cern"), ("CN", "Not Registered")))
+    grid_env.setenv("X509_CERT_DIR", str(pki.ca_dir))
+    grid_env.setenv("X509_USER_PROXY", str(write_proxy(tmp_path / "x509up", stranger, datetime.now(UTC))))
+    world = world_factory(door=door)
+    world.cycle()
+    app = create_app(world.agency.settings, clock=world.clock, policy=world.agency.policy, store=world.store)
+    with TestClient(app) as client:
+        ready = client.get("/readyz")
+        page = client.get("/")
+    assert ready.status_code == 503
+    assert "HTTP 401" in ready.json()["problems"]["tier0"] and "CN=Not Registered" in ready.json()["problems"]["tier0"]
+    assert "not a CMS member in CRIC" in page.text and "CN=Not Registered" in page.text
+
+
+class _Busy(BaseHTTPRequestHandler):
+    """The new DQM GUI with too many imports running: 429 with Retry-After, ``busy`` times, then the answer."""
+
+    busy = 1
+    asked = 0
+
+    def do_GET(self) -> None:
+        type(self).asked += 1
+        if type(self).asked <= type(self).busy:
+            self.send_response(429)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = b'{"result": [386925]}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_429_is_backed_off_and_is_not_an_outage(monkeypatch):
+    from spyagency.passes.observe import _source_down
+    from spyagency.sources.errors import Tier0Unavailable
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Busy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/t0wmadatasvc/prod/"
+    waits: list[float] = []
+    try:
+        monkeypatch.setattr(_Busy, "asked", 0)
+        client = Tier0Client(url, retries=3, sleep=waits.append)
+        assert client.first_conditions_safe_run() == 386925  # backed off once, then answered
+        monkeypatch.setattr(_Busy, "asked", 0)
+        monkeypatch.setattr(_Busy, "busy", 99)
+        with pytest.raises(Tier0Unavailable, match="slow down") as busy:
+            client.first_conditions_safe_run()
+        client.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(waits) == 4 and busy.value.busy and not busy.value.connection_failed
+    assert not _source_down(Source.DQM, [busy.value] * 5, 6)  # busy, not down: those reads stay unread

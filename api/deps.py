@@ -16,7 +16,7 @@ from spyagency.store import Session, Store
 from spyagency.store.release_reader import ReleaseReader, release_reader
 from spyagency.store.sessions import find_session
 
-from .auth import SESSION_COOKIE, Authenticator, Principal
+from .auth import PROXY_SECRET_HEADER, SESSION_COOKIE, Authenticator, Principal
 
 
 @dataclass
@@ -60,11 +60,20 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
+def _proxy_headers(request: Request, auth: Authenticator) -> dict[str, str]:
+    """The request's headers for the SSO proxy's word; an identity header sent twice is refused, never
+    resolved to one of its values (a client could add its own beside the proxy's)."""
+    for name in (auth.user_header, auth.roles_header, PROXY_SECRET_HEADER):
+        if len(request.headers.getlist(name)) > 1:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{name} sent more than once: refused")
+    return {k.lower(): v for k, v in request.headers.items()}
+
+
 def current_principal(request: Request, state: State) -> Principal | None:
     """The caller, from a bearer token, the dashboard cookie, or the SSO proxy headers."""
     auth = state.auth
     if auth.mode == "proxy":
-        return auth.from_proxy({k.lower(): v for k, v in request.headers.items()}, _client(request))
+        return auth.from_proxy(_proxy_headers(request, auth), _client(request))
     bearer = auth.from_token(_bearer(request))
     if bearer is not None:
         return bearer
@@ -78,7 +87,7 @@ def current_principal(request: Request, state: State) -> Principal | None:
 def api_principal(request: Request, state: State) -> Principal | None:
     """The caller of the JSON API: bearer token or proxy headers only (no cookies, so no CSRF)."""
     if state.auth.mode == "proxy":
-        return state.auth.from_proxy({k.lower(): v for k, v in request.headers.items()}, _client(request))
+        return state.auth.from_proxy(_proxy_headers(request, state.auth), _client(request))
     return state.auth.from_token(_bearer(request))
 
 

@@ -77,6 +77,7 @@ def create_release_app(settings: Settings | None = None, *, clock: Clock | None 
                     docs=False)  # Tier0's listener serves its one question, not a schema browser
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts_allowed())  # as the main port
     errors.install(app)
     app.include_router(release.router)
     app.include_router(health.liveness)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from spyagency.core.free_text import MAX_COMMENT, free_text_problem
@@ -30,6 +30,20 @@ def _free_text(value: str) -> str:
 
 #: Tier0 run numbers: ^[1-9][0-9]{1,6}$
 RunNumber = Annotated[int, BeforeValidator(_canonical_run), Path(ge=10, le=9_999_999, description="CMS run number")]
+
+
+def _utc_moment(value: datetime | None) -> datetime | None:
+    """A moment in UTC (a naive one is taken as UTC); one that UTC cannot hold is refused, not a 500."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise ValueError("not a moment SpyAgency can place in UTC (years 1 to 9999)") from None
+
+
+#: ``?at=``: an ISO moment, default now.
+Moment = Annotated[datetime | None, AfterValidator(_utc_moment), Query(description="ISO time; default now")]
 Comment = Annotated[str, AfterValidator(_free_text)]
 
 

@@ -77,6 +77,7 @@ class Agency:
                                    **settings.oracle_client().engine_options(conddb_url))
         self.holder = new_holder_id()
         self._control: SqlControl | None = None
+        self._control_lock = threading.Lock()
         self._pruned_at: datetime | None = None
 
     def close(self) -> None:
@@ -154,7 +155,12 @@ class Agency:
             return None
 
     def control(self) -> SqlControl:
-        """The writer of Tier0's promptreco_status rows; made once, closed by ``close``."""
+        """The writer of Tier0's promptreco_status rows; made once (by whichever thread asks first), closed
+        by ``close``."""
+        with self._control_lock:
+            return self._make_control()
+
+    def _make_control(self) -> SqlControl:
         if self._control is None:
             url = self.settings.tier0_control_database_url()
             if not url:
@@ -256,21 +262,33 @@ class Agency:
         return self._leased("warn", now, warn) or 0
 
     def run_forever(self, stop: threading.Event, interval_s: float | None = None) -> None:
-        """Observe and decide every ``interval_s`` seconds, steer and warn every ``steer_interval_s`` (and the
-        moment someone's pause ends while SpyAgency stands by), until ``stop`` is set (wall clock). Each pass is
-        isolated: a failing poll or decide never keeps steering and warnings from acting on what the store
-        holds (a stale verdict near a lock then means a pause)."""
+        """Observe and decide every ``interval_s`` seconds; steer and warn every ``steer_interval_s`` on a thread
+        of their own (and the moment someone's pause ends while SpyAgency stands by), until ``stop`` is set
+        (wall clock). No source can starve steering: a poll stalled on a slow or dripping source holds up only
+        the next poll, while the switch is read and steered on its own cadence from what the store holds (a
+        stale verdict near a lock then means a pause). Each pass is isolated: a failure is logged, the others
+        go on."""
         interval = interval_s if interval_s is not None else self.settings.poll_interval_s
-        steer_every = min(interval, self.settings.steer_interval_s)
-        next_cycle = 0.0
-        while not stop.is_set():
-            if time.monotonic() >= next_cycle:
-                next_cycle = time.monotonic() + interval
+        steering_thread = threading.Thread(target=self._steer_forever, args=(stop, interval),
+                                           name="spyagency-steer", daemon=True)
+        steering_thread.start()
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
                 self.isolated("observe and decide", self.observe_and_decide)
+                stop.wait(max(0.0, interval - (time.monotonic() - started)))
+        finally:
+            stop.set()
+            steering_thread.join()
+
+    def _steer_forever(self, stop: threading.Event, interval: float) -> None:
+        """Steering's own cadence: steer, warn, then watch the switch until the next turn."""
+        steer_every = min(interval, self.settings.steer_interval_s)
+        while not stop.is_set():
+            until = time.monotonic() + steer_every
             self.isolated("steer", self.steer)
             self.isolated("warn", self.warn)
-            rest = max(0.0, min(steer_every, next_cycle - time.monotonic()))
-            until = time.monotonic() + rest
+            rest = max(0.0, until - time.monotonic())
             self.isolated("watch the switch", functools.partial(self.watch_for_release, rest, stop))
             stop.wait(max(0.0, until - time.monotonic()))
 

@@ -53,6 +53,7 @@ def simulator_note(settings: Settings) -> str | None:
 
 def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     from spyagency.tier0_instance import instance_note
+    from spyagency.views.report import terminal_safe
 
     for note in (simulator_note(settings), instance_note(settings.tier0_url)):
         if note:
@@ -84,7 +85,8 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
             steered_ok = not result.failed
         for poll in cycle.polls:
             status = "ok" if poll.ok else f"FAILED: {poll.error}"
-            print(f"{poll.source.value:<7} {poll.duration_s * 1000:7.1f} ms  {poll.changes:5d} changes  {status}")
+            print(terminal_safe(f"{poll.source.value:<7} {poll.duration_s * 1000:7.1f} ms  {poll.changes:5d} changes  "
+                                f"{status}"))
         print(f"decided {len(cycle.decision.verdicts)} runs in {cycle.decision.duration_s * 1000:.1f} ms, "
               f"{len(cycle.decision.changed)} changed")
         if not steered_ok:
@@ -99,7 +101,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from spyagency.store.queries import get_run, list_runs
     from spyagency.tier0_instance import instance_policy
     from spyagency.views.console import source_lights, sources_block
-    from spyagency.views.report import run_detail, runs_table
+    from spyagency.views.report import run_detail, runs_table, terminal_safe
 
     store = _store(settings)
     now = utcnow()
@@ -110,9 +112,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             if summary is None:
                 print(f"run {args.run} is not known to SpyAgency (not in the store yet)", file=sys.stderr)
                 return 1
-            print(run_detail(summary, now, paused))
+            print(terminal_safe(run_detail(summary, now, paused)))
         else:
-            print(runs_table(list_runs(session, limit=args.limit, with_workflows=False), now, paused))
+            print(terminal_safe(runs_table(list_runs(session, limit=args.limit, with_workflows=False), now, paused)))
             print(sources_block(source_lights(session, instance_policy(settings), now, settings.expiry_warning())))
     return 0
 
@@ -120,6 +122,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from spyagency.doors import check_doors
     from spyagency.tier0_instance import instance_policy
+    from spyagency.views.report import terminal_safe
 
     note = simulator_note(settings)
     if note:
@@ -127,15 +130,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     reports = check_doors(settings, instance_policy(settings))
     for report in reports:
         mark = "open" if report.open else "SHUT"
-        print(_printable(f"{mark:<5} {report.door:<19} {report.where}\n      {report.line}"))
+        print(terminal_safe(f"{mark:<5} {report.door:<19} {report.where}\n      {report.line}"))
     shut = [r.door for r in reports if not r.open]
     print(f"{len(reports) - len(shut)} of {len(reports)} doors open" + (f"; shut: {', '.join(shut)}" if shut else ""))
     return 1 if shut else 0
-
-
-def _printable(text: str) -> str:
-    """``text`` with control characters from upstream shown as ``?``, never sent to the terminal."""
-    return "".join(ch if ch.isprintable() or ch == "\n" else "?" for ch in text)
 
 
 def cmd_steering(args: argparse.Namespace, settings: Settings) -> int:

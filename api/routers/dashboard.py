@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -29,8 +29,8 @@ from spyagency.views.explain import explain, explanation_lines, switch_lines
 from spyagency.views.report import time_left, to_lock
 
 from ..auth import SESSION_COOKIE, Principal
-from ..deps import DashboardAlcaExpert, DbSession, State, current_principal
-from ..schemas import RunNumber
+from ..deps import AppState, DashboardAlcaExpert, DbSession, State, current_principal
+from ..schemas import Moment, RunNumber
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
@@ -188,7 +188,7 @@ def login(request: Request, state: State, token: Annotated[str, Form(max_length=
     cookie = start_session(state.store, principal.user, principal.roles, state.clock.now(), ttl)
     response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=int(ttl.total_seconds()), httponly=True, samesite="strict",
-                        secure=state.settings.cookie_secure or request.url.scheme == "https")
+                        secure=_secure_cookie(state, request))
     return response
 
 
@@ -201,20 +201,27 @@ def logout(request: Request, state: State) -> Response:
     return response
 
 
+def _secure_cookie(state: AppState, request: Request) -> bool:
+    """A session cookie travels only over TLS whenever the console is public over https, also behind a TLS
+    proxy that talks plain HTTP to this process (the request's own scheme is then http)."""
+    public = state.settings.dashboard_url or ""
+    return state.settings.cookie_secure or request.url.scheme == "https" or public.lower().startswith("https://")
+
+
 @router.get("/steering/as-decided", response_class=HTMLResponse)
 def steering_as_decided(request: Request, state: State, viewer: Viewer, session: DbSession,
-                        at: datetime | None = None) -> Response:
+                        at: Moment = None) -> Response:
     """The steering decision at any moment: Tier0's line, each run's decision in force, overrides, the switch."""
-    moment = (at if at is None or at.tzinfo else at.replace(tzinfo=UTC)) or state.clock.now()
+    moment = at or state.clock.now()
     return templates.TemplateResponse(request, "steering_as_decided.html", _context(
         request, state, viewer, session, moment=moment, lines=switch_lines(session, state.policy, moment)))
 
 
 @router.get("/runs/{run}/as-decided", response_class=HTMLResponse)
 def run_as_decided(run: RunNumber, request: Request, state: State, viewer: Viewer, session: DbSession,
-                   at: datetime | None = None) -> Response:
+                   at: Moment = None) -> Response:
     """Any moment of a run's timeline: the decision in force then, the facts it rests on, and its replay."""
-    moment = (at if at is None or at.tzinfo else at.replace(tzinfo=UTC)) or state.clock.now()
+    moment = at or state.clock.now()
     record = decision_at(session, run, moment)
     explanation = explain(record, state.policy) if record is not None else None
     return templates.TemplateResponse(request, "as_decided.html", _context(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -17,6 +16,7 @@ from ..deps import DbSession, State
 from ..schemas import (
     AckOut,
     ExplanationOut,
+    Moment,
     NextReleaseOut,
     RunDetailOut,
     RunNumber,
@@ -78,9 +78,8 @@ def get_run(run: RunNumber, session: DbSession) -> RunDetailOut:
 @router.get("/runs/{run}/explain", response_model=ExplanationOut,
             summary="The decision of a run in force at a moment, the facts it rests on, and its replay")
 def explain_run(run: RunNumber, state: State, session: DbSession,
-                at: Annotated[datetime | None, Query(description="ISO time; default now")] = None) -> ExplanationOut:
-    moment = at if at is None or at.tzinfo else at.replace(tzinfo=UTC)
-    record = decision_at(session, run, moment or state.clock.now())
+                at: Moment = None) -> ExplanationOut:
+    record = decision_at(session, run, at or state.clock.now())
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no decision of run {run} is recorded by then")
     explanation = explain(record, state.policy)

@@ -1,7 +1,9 @@
 """Checks on free text people type (comments of acknowledgements and overrides).
 
 Text is stored and shown verbatim, so it must be text: no control characters (they break logs,
-terminals and PostgreSQL, which refuses NUL) and no lone surrogates (not encodable as UTF-8).
+terminals and PostgreSQL, which refuses NUL), no invisible format characters (zero-width spaces and
+joiners, bidirectional marks: they make a comment read differently from what it says) and no lone
+surrogates (not encodable as UTF-8).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ def free_text_problem(text: str) -> str | None:
         category = unicodedata.category(char)
         if category == "Cc" or char in BIDI_CONTROLS:
             return f"contains a control character (U+{ord(char):04X}) at position {position}"
+        if category == "Cf":
+            return f"contains an invisible format character (U+{ord(char):04X}) at position {position}"
         if category == "Cs":
             return f"contains an unpaired surrogate (U+{ord(char):04X}) at position {position}: not valid Unicode"
     return None

@@ -11,6 +11,7 @@ from spyagency.passes.decide import decide_all
 from spyagency.policy import Policy, is_pcl_producer
 from spyagency.store import Store
 from spyagency.store.people import add_acknowledgement, run_as_decided
+from spyagency.store.verdicts import withhold
 
 
 class AcknowledgementError(InputRefused):
@@ -26,7 +27,8 @@ NOTHING_TO_ACCEPT = frozenset({WorkflowState.WAITING_EXPRESS.value, WorkflowStat
 
 def acknowledge(store: Store, policy: Policy, *, run: int, workflow: str, kind: AckKind, author: str,
                 comment: str, now: datetime) -> tuple[AckRecord, RunVerdict | None]:
-    """Record an acknowledgement and re-decide the run; return the ack and the new verdict.
+    """Record an acknowledgement and re-decide the run; return the ack and the new verdict. A hold stops the
+    run's release in its own transaction, before its answer: no poll deciding meanwhile can delay it.
 
     It answers the workflow's state as SpyAgency decided it: an accept of a calibration still on its
     way is refused (accept it without payload, with a comment, to go without it), and so is any word
@@ -43,6 +45,8 @@ def acknowledge(store: Store, policy: Policy, *, run: int, workflow: str, kind: 
         _check_answers_something(run, workflow, kind, answered, decided.first_conditions_safe_run)
         record = add_acknowledgement(session, run=run, workflow=workflow, kind=kind.value, author=author,
                                      comment=comment, now=now, answered_state=answered)
+        if kind is AckKind.HOLD:
+            withhold(session, run, f"{workflow} held by {author}: {comment}", now)
     verdicts = decide_all(store, policy, now, only=[run]).verdicts
     return record, (verdicts[0] if verdicts else None)
 

@@ -4,13 +4,17 @@ Two reconcilers on one store (the embedded loop and Airflow, or two replicas) wo
 otherwise both plan a pause, or save verdicts over each other. A lease row per step
 names its holder until it expires; taking it is one conditional UPDATE (or the first
 INSERT), which both SQLite and PostgreSQL serialize. A holder that dies frees the step
-when its lease expires.
+when its lease expires. A living holder renews its lease while the step runs, so that a step slowed
+past the lease's life (a stalled source) is never overlapped by another replica's.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +27,8 @@ from spyagency.errors import LeaseHeld
 from spyagency.store.database import Store
 from spyagency.store.tables import LeaseRow
 
-#: Longer than any step takes; a dead holder blocks the step at most this long.
+log = logging.getLogger(__name__)
+#: Longer than a step takes; a dead holder blocks the step at most this long (a living one renews it).
 DEFAULT_TTL = timedelta(minutes=5)
 
 
@@ -90,10 +95,27 @@ def holder_of(store: Store, name: str) -> str | None:
 
 @contextmanager
 def lease(store: Store, name: str, holder: str, now: datetime, ttl: timedelta = DEFAULT_TTL) -> Iterator[None]:
-    """Hold ``name`` for the body; raise ``LeaseHeld`` if another process has it."""
+    """Hold ``name`` for the body, renewed every third of ``ttl`` while it runs; raise ``LeaseHeld`` if another
+    process has it. Renewals are stamped ``now`` plus the wall time since, so simulated clocks work too."""
     if not acquire(store, name, holder, now, ttl):
         raise LeaseHeld(f"step {name!r} is being run by {holder_of(store, name)}; skipped")
+    done = threading.Event()
+    started = time.monotonic()
+
+    def renew() -> None:
+        while not done.wait(ttl.total_seconds() / 3):
+            try:
+                if not acquire(store, name, holder, now + timedelta(seconds=time.monotonic() - started), ttl):
+                    log.error("lease %s was taken over while %s ran it", name, holder)  # pragma: no mutate
+                    return
+            except Exception:
+                log.exception("renewing lease %s failed", name)  # pragma: no mutate
+
+    renewer = threading.Thread(target=renew, name=f"lease-{name}", daemon=True)
+    renewer.start()
     try:
         yield
     finally:
+        done.set()
+        renewer.join()
         release(store, name, holder)

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
-from spyagency.core.models import RunVerdict, Source
+from spyagency.core.models import RunState, RunVerdict, Source
 from spyagency.store.database import database_now
 from spyagency.store.tables import ReleaseDecision, StateChange, TrackedRun, WorkflowStateRow
 
@@ -26,6 +26,19 @@ def _still_current(session: Session, versions: Mapping[int, int]) -> set[int]:
         update(TrackedRun).where(tuple_(TrackedRun.run, TrackedRun.facts_version).in_(pairs))
         .values(facts_version=TrackedRun.facts_version).returning(TrackedRun.run),
         execution_options={"synchronize_session": False}))
+
+
+def withhold(session: Session, run: int, reason: str, now: datetime) -> None:
+    """A hold's effect on the stored answer, written in the hold's own transaction: from its commit on the
+    run is not released, whatever decide pass is running meanwhile (a pass that read older facts is not
+    saved over it, and the run's full re-decision follows)."""
+    row = session.get(TrackedRun, run)
+    if row is None or not row.release:
+        return
+    row.release = False
+    row.state = RunState.NOT_READY.value
+    row.reasons = [reason, *(row.reasons or [])]
+    session.add(ReleaseDecision(run=run, release=False, state=RunState.NOT_READY.value, decided_at=now))
 
 
 def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], final: Collection[int],

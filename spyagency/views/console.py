@@ -34,7 +34,7 @@ from spyagency.store import Session
 from spyagency.store import quality as quality_store
 from spyagency.store.observations import tier0_global
 from spyagency.store.queries import history, list_runs, source_statuses, uploads_in
-from spyagency.views.report import duration, to_lock
+from spyagency.views.report import duration, terminal_safe, to_lock
 
 SOURCE_LABELS = {Source.TIER0: "Tier0 Data Service", Source.CONDDB: "CondDB", Source.DQM: "DQM GUI"}
 
@@ -145,12 +145,8 @@ def sources_block(lights: Sequence[SourceLight]) -> str:
             parts.append(light.problem)
         if light.certificate:
             parts.append(("!! " if light.certificate_attention else "") + light.certificate)
-        lines.append(_printable(" · ".join(parts)))
+        lines.append(terminal_safe(" · ".join(parts)))
     return "\n".join(lines)
-
-
-def _printable(text: str) -> str:
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 # --- the grid ------------------------------------------------------------------------------------------

@@ -9,6 +9,12 @@ from spyagency.core.models import RunState, RunSummary
 STATE_MARK = {"ready": "READY", "released": "released", "not_ready": "not ready", "overdue": "OVERDUE"}
 
 
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character but the newline shown as ``?``: strings from upstream (an era,
+    a reason quoting an answer) never reach a terminal as escape codes."""
+    return "".join(ch if ch.isprintable() or ch == "\n" else "?" for ch in text)
+
+
 def time_left(deadline: datetime | None, now: datetime) -> str:
     """``2 h 05 min`` until ``deadline``, ``-1 h 10 min`` past it, ``-`` if unknown."""
     if deadline is None:

@@ -184,6 +184,16 @@ def test_proxy_identity_headers_from_a_stranger_are_ignored(world):
         assert secret.post(ACK_URL, json=ACK_BODY, headers=signed).status_code == 201
 
 
+def test_an_identity_header_sent_twice_is_refused_not_resolved_to_one(world):
+    with _proxy_client(world, trusted_proxies="203.0.113.0/24") as behind_proxy:
+        twice = [("X-Remote-User", "alice"), ("X-Remote-User", "mallory"), ("X-Remote-Roles", "alca-expert")]
+        reply = behind_proxy.post(ACK_URL, json=ACK_BODY, headers=twice)
+        assert reply.status_code == 400 and "x-remote-user sent more than once" in reply.text
+        roles_twice = [("X-Remote-User", "alice"), ("X-Remote-Roles", "operator"), ("X-Remote-Roles", "alca-expert")]
+        assert behind_proxy.post(ACK_URL, json=ACK_BODY, headers=roles_twice).status_code == 400
+        assert behind_proxy.post(ACK_URL, json=ACK_BODY, headers=PROXY_HEADERS).status_code == 201
+
+
 def test_serve_refuses_to_expose_a_default_secret_or_an_open_proxy_mode(world):
     from api.server import unsafe_exposure
     settings = world.agency.settings

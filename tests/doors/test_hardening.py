@@ -87,6 +87,15 @@ def _csrf(page: str) -> str:
     return found.group(1)
 
 
+def test_the_session_cookie_is_secure_whenever_the_console_is_public_over_https(world):
+    with client_of(world, dashboard_url="https://spyagency.cern.ch/", allowed_hosts="testserver") as behind_tls:
+        reply = behind_tls.post("/login", data={"token": "tok-expert"}, follow_redirects=False)
+    assert "secure" in reply.headers["set-cookie"].lower()
+    with client_of(world) as local:  # plain http on loopback, no public https URL: a developer's machine
+        reply = local.post("/login", data={"token": "tok-expert"}, follow_redirects=False)
+    assert "secure" not in reply.headers["set-cookie"].lower()
+
+
 def test_a_login_ends_when_its_token_is_removed(world):
     with client_of(world) as before:
         before.post("/login", data={"token": "tok-expert"})
@@ -164,6 +173,15 @@ def test_tier0s_listener_serves_no_schema_browser(world):
         assert listener.get("/api/v1/runs/386925/release").status_code == 200
 
 
+def test_tier0s_listener_refuses_a_foreign_host_header_too(world):
+    settings = world.agency.settings.model_copy(update={"allowed_hosts": None, "api_host": "127.0.0.1",
+                                                        "dashboard_url": "https://spyagency.cern.ch/"})
+    app = create_release_app(settings, clock=world.clock, policy=world.agency.policy, store=world.store)
+    with TestClient(app) as listener:
+        assert listener.get("/api/v1/runs/386925/release", headers={"Host": "attacker.example"}).status_code == 400
+        assert listener.get("/api/v1/runs/386925/release", headers={"Host": "127.0.0.1:8001"}).status_code == 200
+
+
 def test_a_foreign_host_header_is_refused(world):
     with client_of(world, allowed_hosts=None, api_host="127.0.0.1",
                    dashboard_url="https://spyagency.cern.ch/") as client:
@@ -223,6 +241,36 @@ def test_bidirectional_controls_are_refused_in_comments(world, char):
         reply = client.post("/api/v1/runs/386926/workflows/SiPixelAli/acknowledgements", headers=EXPERT,
                             json={"kind": "accept_without_payload", "comment": f"ok{char}evil"})
     assert reply.status_code == 422 and acks(world) == 0
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u2060", "\ufeff",
+                                  "\u061c", "\u00ad"])
+def test_invisible_format_characters_are_refused_in_comments(world, char):
+    assert "invisible format character" in (free_text_problem(f"fine{char}txt") or "")
+    with client_of(world) as client:
+        reply = client.post("/api/v1/runs/386926/workflows/SiPixelAli/acknowledgements", headers=EXPERT,
+                            json={"kind": "accept_without_payload", "comment": f"ok{char}evil"})
+    assert reply.status_code == 422 and acks(world) == 0
+
+
+def test_a_moment_utc_cannot_hold_is_refused_not_a_server_error(world):
+    with client_of(world) as client:
+        for path in ("/api/v1/runs/386925/explain", "/runs/386925/as-decided", "/steering/as-decided"):
+            reply = client.get(path, params={"at": "0001-01-01T00:00:00+14:00"}, headers=EXPERT)
+            assert reply.status_code == 422, (path, reply.status_code)
+
+
+def test_status_never_prints_an_upstream_escape_code_to_the_terminal(world, capsys, monkeypatch):
+    from spyagency.cli import main
+
+    with world.store.session() as session:
+        session.execute(text("UPDATE runs SET era = :era WHERE run = 386925"),
+                        {"era": "\x1b]0;owned\x07\x1b[31mRun2026D"})
+    monkeypatch.setenv("SPYAGENCY_DB_URL", world.agency.settings.db_url)
+    assert main(["status", "386925"]) == 0
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "?]0;owned??[31mRun2026D" in shown
 
 
 def test_serving_off_loopback_on_the_simulators_default_sources_is_refused():

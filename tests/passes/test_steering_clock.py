@@ -75,3 +75,24 @@ def test_sources_all_down_near_a_lock_lead_to_a_pause(looping):
     world.sim.tier0.fault = Fault.NONE
     world.sim.dqm.fault = Fault.NONE
     assert wait_for(lambda: [a.enabled for a in world.sim.world.control_actions] == [False, True], 10)
+
+
+def test_a_stalled_source_cannot_starve_steering_the_pause_lands_on_time(looping, monkeypatch):
+    world, thread = looping
+    stalled = threading.Event()
+    release_the_poll = threading.Event()
+
+    def dripping_poll(source):  # type: ignore[no-untyped-def]
+        stalled.set()  # a source answering a byte at a time: this poll does not return while the test runs
+        release_the_poll.wait(30)
+
+    monkeypatch.setattr(world.agency, "poll", dripping_poll)
+    world.clock.current = START + 38 * H + 45 * timedelta(minutes=1)  # the verdict of 38 h is stale now
+    world.sim.advance(world.clock.now())
+    thread.start()
+    assert stalled.wait(5)
+    started = time.monotonic()
+    pauses = wait_for(lambda: [a for a in world.sim.world.control_actions if not a.enabled], 2 * STEER_EVERY_S + 3)
+    release_the_poll.set()
+    assert pauses, "no pause reached Tier0's switch while a poll was stalled"
+    print(f"pause landed {time.monotonic() - started:.2f} s into the stalled poll (steer every {STEER_EVERY_S} s)")

@@ -45,6 +45,30 @@ def test_a_hold_committed_while_a_poll_decides_is_not_overwritten(world_factory,
     assert answer is not None and answer.release is False and answer.state == "not_ready"
 
 
+def test_a_hold_stops_the_release_at_once_even_when_a_poll_changes_the_runs_facts_before_its_re_decision(
+        world_factory, policy, store_url, monkeypatch):
+    world = world_factory([SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy))], store_url=store_url)
+    assert world.at(timedelta(0))[386925].release
+    import spyagency.passes.decide as decide_pass
+    from spyagency.store.observations import bump_facts
+
+    real_scores = decide_pass.quality_scores
+
+    def a_poll_writes_meanwhile(session, *args):  # type: ignore[no-untyped-def]
+        decide_pass.quality_scores = real_scores  # one shot
+        with world.store.session() as other:  # a poll records new facts of the run, in its own transaction
+            bump_facts(other, [386925])
+        return real_scores(session, *args)
+
+    monkeypatch.setattr(decide_pass, "quality_scores", a_poll_writes_meanwhile)
+    _ack, _verdict = acknowledge(world.store, policy, run=386925, workflow="SiStripGains", kind=AckKind.HOLD,
+                                 author="alca", comment="gains look odd", now=world.clock.now())
+    with world.store.session() as session:  # the hold's own re-decision was not saved: the hold still counts
+        answer = get_run(session, 386925)
+    assert answer is not None and answer.release is False
+    assert answer.reasons[0] == "SiStripGains held by alca: gains look odd"
+
+
 def test_a_decision_stamped_in_the_future_is_never_a_release():
     from datetime import datetime
 

@@ -229,23 +229,19 @@ class Agency:
         return timedelta(minutes=self.settings.switch_rest_lag_minutes)
 
     def notifier(self) -> Notify:
-        """E-mail through ``smtp_host`` if recipients are set, else the webhook, else the log."""
-        recipients = self.settings.notify_recipients()
-        if recipients:
-            return smtp_notifier(self.settings.smtp_host, self.settings.smtp_port, self.settings.notify_email_from,
-                                 recipients, self.settings.dashboard_url)
-        if self.settings.notify_webhook:
-            return webhook_notifier(self.settings.notify_webhook, self.settings.http_timeout_s)
-        return log_notifier
+        """The AlCa experts' channel: e-mail to ``notify_email_to``, else the webhook, else the log."""
+        return self._channel(self.settings.notify_recipients(), self.settings.notify_webhook)
 
     def operator_notifier(self) -> Notify:
         """The operators' own channel: e-mail to ``operator_email_to``, else their webhook, else the log."""
-        recipients = self.settings.operator_recipients()
+        return self._channel(self.settings.operator_recipients(), self.settings.operator_webhook)
+
+    def _channel(self, recipients: list[str], webhook: str | None) -> Notify:
         if recipients:
             return smtp_notifier(self.settings.smtp_host, self.settings.smtp_port, self.settings.notify_email_from,
                                  recipients, self.settings.dashboard_url)
-        if self.settings.operator_webhook:
-            return webhook_notifier(self.settings.operator_webhook, self.settings.http_timeout_s)
+        if webhook:
+            return webhook_notifier(webhook, self.settings.http_timeout_s)
         return log_notifier
 
     def warn(self, send: Notify | None = None, send_operators: Notify | None = None) -> int:

@@ -47,10 +47,6 @@ _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 USER_AGENT = "spyagency (CMS prompt calibration watch)"
 
 
-class _TooLarge(Exception):
-    """An answer past the size limit."""
-
-
 def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
     """The TLS error behind an httpx transport error, if any."""
     seen: set[int] = set()
@@ -195,8 +191,6 @@ class JsonHttp:
             client, credential = self._connected()  # an expired certificate fails here, before any connection
             try:
                 response = self._bounded(client, method, path.lstrip("/"), **kwargs)
-            except _TooLarge as exc:
-                raise self._protocol_error(f"{method} {self.base_url}{path.lstrip('/')}: {exc}") from None
             except httpx.TimeoutException as exc:
                 last_problem = f"timed out ({type(exc).__name__})"
                 connection_failed = isinstance(exc, httpx.ConnectTimeout)
@@ -234,8 +228,8 @@ class JsonHttp:
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > self.max_body_bytes:
-                    raise _TooLarge(f"the answer is larger than {self.max_body_bytes // 2**20} MiB (decompressed): "
-                                    f"cut off, not read")
+                    raise self._protocol_error(f"{method} {request.url}: the answer is larger than "
+                                               f"{self.max_body_bytes // 2**20} MiB (decompressed): cut off, not read")
                 if time.monotonic() > deadline:
                     raise httpx.ReadTimeout(f"the whole answer took longer than {self.deadline_s:g} s", request=request)
         finally:

@@ -169,7 +169,8 @@ class Agency:
             self._control = SqlControl(url, schema=self.settings.tier0_control_schema,
                                        remember=lambda entry, at: steering.remember_change_time(self.store, entry, at),
                                        own_writes=lambda: steering.own_switch_writes(self.store), now=self.clock.now,
-                                       engine_options=self.settings.oracle_client().engine_options(url))
+                                       engine_options=self.settings.oracle_client().engine_options(url),
+                                       ahead_tolerance=timedelta(seconds=self.settings.switch_ahead_tolerance_s))
         return self._control
 
     def steer(self) -> SteerResult:

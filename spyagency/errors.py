@@ -14,6 +14,7 @@
     ├── StoreUnavailable      the store cannot be read: never answer "release" (HTTP 503)
     ├── SourceError           a source failed or answered junk (spyagency.sources.errors)
     ├── LeaseHeld             another process is running this reconcile step
+    ├── SwitchRowAhead        the switch's newest row is stamped ahead of SpyAgency's clock: no row written now
     └── SteeringRefused       Tier0's switch cannot take this action as planned
         └── SwitchTakenOver      someone else holds the switch: SpyAgency does not write over them
 """
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 __all__ = [
     "BadDatabaseUrl", "ConfigurationError", "Conflict", "InputRefused", "LeaseHeld", "NotFound", "SpyAgencyError",
-    "SteeringRefused", "StoreUnavailable", "SwitchTakenOver", "UnknownRun", "UnknownWorkflow",
+    "SteeringRefused", "StoreUnavailable", "SwitchRowAhead", "SwitchTakenOver", "UnknownRun", "UnknownWorkflow",
 ]
 
 
@@ -68,6 +69,12 @@ class StoreUnavailable(SpyAgencyError):
 
 class LeaseHeld(SpyAgencyError):
     """Another process holds the lease of this step: this run of it is skipped."""
+
+
+class SwitchRowAhead(SpyAgencyError):
+    """The switch's newest row is stamped ahead of SpyAgency's clock beyond the tolerance: a skewed writer.
+    SpyAgency writes no row after it (it never stamps a row ahead to outrank another); the action stays
+    pending, is tried again, and is reported as a failure until the clocks agree."""
 
 
 class SteeringRefused(SpyAgencyError):

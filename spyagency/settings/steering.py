@@ -29,6 +29,9 @@ class SteeringSettings(BaseSettings):
                                "no reading is taken for a person's change until SpyAgency's own write is older")
     steer_interval_s: float = Field(60.0, gt=0, description="steering and warnings run this often, whatever the "
                                                             "polls and decisions do")
+    switch_ahead_tolerance_s: float = Field(
+        60.0, ge=0, description="how far ahead of SpyAgency's clock the switch's newest row may be stamped "
+                                "(clock skew) before SpyAgency refuses to write after it")
     switch_watch_s: float = Field(
         2.0, gt=0, description="while someone else's pause holds back a run SpyAgency would pause for, the switch is "
                                "read this often, so that SpyAgency pauses before Tier0's feeder (it polls every "

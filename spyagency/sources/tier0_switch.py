@@ -26,9 +26,12 @@ from sqlalchemy import Column, Connection, DateTime, Integer, MetaData, Table, f
 from spyagency.clock import utcnow
 from spyagency.core.models import OutboxAction, OutboxEntry
 from spyagency.database_urls import create_database_engine
-from spyagency.errors import SwitchTakenOver
+from spyagency.errors import SwitchRowAhead, SwitchTakenOver
 
 PAUSE = OutboxAction.PAUSE.value
+#: How far ahead of SpyAgency's clock the newest row may be stamped (clock skew) before SpyAgency refuses to
+#: write after it (SPYAGENCY_SWITCH_AHEAD_TOLERANCE_S).
+AHEAD_TOLERANCE = timedelta(minutes=1)
 #: The only status Tier0 releases on (``status == 1``); every other value pauses it.
 RELEASING = 1
 #: Whether the session's user owns promptreco_status or was granted INSERT on it (directly, through a role
@@ -78,12 +81,14 @@ class SqlControl:
     """Pauses and resumes Tier0 by inserting ``(status, change_time)`` rows, exactly once, never over a person."""
 
     def __init__(self, url: str, *, remember: Remember, own_writes: OwnWrites, schema: str | None = None,
-                 now: Callable[[], datetime] = utcnow, engine_options: dict[str, Any] | None = None) -> None:
+                 now: Callable[[], datetime] = utcnow, engine_options: dict[str, Any] | None = None,
+                 ahead_tolerance: timedelta = AHEAD_TOLERANCE) -> None:
         self.engine = create_database_engine(url, **(engine_options or {}))
         self.table = switch_table(schema)
         self._remember = remember
         self._own_writes = own_writes
         self._now = now
+        self._ahead_tolerance = ahead_tolerance
 
     def close(self) -> None:
         self.engine.dispose()
@@ -101,6 +106,13 @@ class SqlControl:
             if newest and len(newest) == 1 and newest[0].status == status and (status, newest[0].change_time) in own:
                 return  # SpyAgency's own row already says so
             moment = _naive(self._now())
+            if newest and newest[0].change_time - moment > self._ahead_tolerance:
+                ahead = newest[0].change_time - moment
+                raise SwitchRowAhead(
+                    f"the newest promptreco_status row ({newest[0].status}) is stamped "
+                    f"{newest[0].change_time:%Y-%m-%d %H:%M:%S} UTC, {ahead} ahead of SpyAgency's clock: "
+                    f"no {entry.action} is written after it (SpyAgency never stamps a row ahead to outrank "
+                    f"another); fix the clock of whoever wrote it")
             if newest and moment <= newest[0].change_time:
                 moment = newest[0].change_time + _TICK  # newer than every row, or it would not count
             self._remember(entry, moment.replace(tzinfo=UTC))

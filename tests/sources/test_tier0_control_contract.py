@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from spyagency.core.models import OutboxEntry
-from spyagency.errors import SwitchTakenOver
+from spyagency.errors import SteeringRefused, SwitchRowAhead, SwitchTakenOver
 from spyagency.sources.tier0_switch import SqlControl, SwitchRow
 
 DDL = "CREATE TABLE promptreco_status (status INTEGER NOT NULL, change_time TIMESTAMP NOT NULL)"
@@ -193,6 +193,18 @@ def test_a_row_is_written_newer_than_every_row_even_when_the_clock_lags(switch_u
     writer(outbox.entry(1, "pause"))
     rows = writer.rows()
     assert rows[-1] == SwitchRow(0, datetime(2026, 6, 1, 12, 0, 5, 1)) and writer.current() is False
+    writer.close()
+
+
+def test_a_row_stamped_far_ahead_of_spyagencys_clock_is_never_outranked_and_the_action_stays_pending(
+        switch_url, outbox):
+    writer = SqlControl(switch_url, remember=outbox.remember, own_writes=outbox.own, now=lambda: T)
+    person(writer, 1, datetime(2026, 6, 1, 13, 0))  # a writer whose clock runs an hour ahead
+    with pytest.raises(SwitchRowAhead, match=r"stamped 2026-06-01 13:00:00 UTC, 1:00:00 ahead of SpyAgency's clock: "
+                                             r"no pause is written after it"):
+        writer(outbox.entry(1, "pause"))
+    assert written(writer) == [(1, datetime(2026, 6, 1, 13, 0))]
+    assert not isinstance(SwitchRowAhead("x"), SteeringRefused)  # not cancelled: tried again, reported as failing
     writer.close()
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from spyagency.sources.grid import PROXY_CERT_INFO, slash_dn
 
@@ -122,7 +122,8 @@ def proxy(user: Issued, now: datetime, lifetime: timedelta = timedelta(hours=12)
     certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(user.certificate.subject)
                    .public_key(key.public_key()).serial_number(serial)
                    .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + lifetime)
-                   .add_extension(x509.UnrecognizedExtension(PROXY_CERT_INFO, _INHERIT_ALL), critical=True)
+                   .add_extension(x509.UnrecognizedExtension(ObjectIdentifier(PROXY_CERT_INFO), _INHERIT_ALL),
+                                  critical=True)
                    .add_extension(x509.KeyUsage(True, False, True, False, False, False, False, False, False),
                                   critical=True)
                    .sign(user.key, hashes.SHA256()))

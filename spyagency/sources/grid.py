@@ -26,26 +26,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from spyagency.errors import SpyAgencyError
 
+if TYPE_CHECKING:  # cryptography is imported when a certificate is read: a poll over plain HTTP never pays for it
+    from cryptography import x509
+
 __all__ = ["Credential", "GridIdentityError", "IdentityFiles", "Trust", "TlsSetup", "find_identity", "find_trust",
-           "read_credential", "slash_dn", "tls_setup"]
+           "public_context", "read_credential", "slash_dn", "tls_setup"]
 
 #: RFC 3820 proxyCertInfo: a certificate carrying it is a proxy, signed by the certificate it stands for.
-PROXY_CERT_INFO = ObjectIdentifier("1.3.6.1.5.5.7.1.14")
+PROXY_CERT_INFO = "1.3.6.1.5.5.7.1.14"
 #: Where grid CAs live on a CMS machine when ``X509_CERT_DIR`` is not set.
 DEFAULT_CA_DIR = Path("/etc/grid-security/certificates")
 
 _KEY_BLOCK = re.compile(rb"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.S)
-_SHORT_NAMES = {NameOID.DOMAIN_COMPONENT: "DC", NameOID.ORGANIZATIONAL_UNIT_NAME: "OU", NameOID.COMMON_NAME: "CN",
-                NameOID.ORGANIZATION_NAME: "O", NameOID.COUNTRY_NAME: "C", NameOID.LOCALITY_NAME: "L",
-                NameOID.STATE_OR_PROVINCE_NAME: "ST", NameOID.EMAIL_ADDRESS: "emailAddress"}
+#: The grid's short names of DN attributes, by object identifier.
+_SHORT_NAMES = {"0.9.2342.19200300.100.1.25": "DC", "2.5.4.11": "OU", "2.5.4.3": "CN", "2.5.4.10": "O",
+                "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "1.2.840.113549.1.9.1": "emailAddress"}
+_COMMON_NAME = "2.5.4.3"
 
 
 class GridIdentityError(SpyAgencyError):
@@ -56,7 +58,7 @@ def slash_dn(name: x509.Name) -> str:
     """A DN as the grid writes it, ``/DC=ch/DC=cern/OU=Users/CN=...``, in the certificate's own order."""
     parts = []
     for attribute in name:
-        short = _SHORT_NAMES.get(attribute.oid, attribute.oid.dotted_string)
+        short = _SHORT_NAMES.get(attribute.oid.dotted_string, attribute.oid.dotted_string)
         parts.append(f"{short}={attribute.value!s}")
     return "/" + "/".join(parts)
 
@@ -164,6 +166,8 @@ def find_trust(env: Mapping[str, str], ca_dir: str | None = None, ca_file: str |
 
 
 def _certificates(data: bytes, where: Path) -> list[x509.Certificate]:
+    from cryptography import x509
+
     try:
         chain = x509.load_pem_x509_certificates(data)
     except ValueError as exc:
@@ -172,12 +176,14 @@ def _certificates(data: bytes, where: Path) -> list[x509.Certificate]:
 
 
 def _is_proxy(certificate: x509.Certificate) -> bool:
+    from cryptography import x509
+
     try:
-        certificate.extensions.get_extension_for_oid(PROXY_CERT_INFO)
+        certificate.extensions.get_extension_for_oid(x509.ObjectIdentifier(PROXY_CERT_INFO))
         return True
     except x509.ExtensionNotFound:
         # a legacy (pre-RFC 3820) proxy: the issuer's DN plus CN=proxy or CN=limited proxy
-        names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        names = certificate.subject.get_attributes_for_oid(x509.ObjectIdentifier(_COMMON_NAME))
         return bool(names) and names[-1].value in ("proxy", "limited proxy") \
             and list(certificate.subject)[:-1] == list(certificate.issuer)
 
@@ -209,6 +215,8 @@ def _check_key(data: bytes, files: IdentityFiles) -> None:
     if b"ENCRYPTED" in data:
         raise GridIdentityError(f"the private key in {files.key} is protected by a passphrase: a service needs "
                                 f"a proxy or an unencrypted robot key (voms-proxy-init, or openssl rsa)")
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     try:
         load_pem_private_key(_first_key_block(data), password=None)
     except ValueError as exc:
@@ -276,7 +284,7 @@ class TlsSetup:
 
     def _context(self) -> ssl.SSLContext:
         if self.identity is None and self.trust.ca_dir is None and self.trust.ca_file is None:
-            return _public_context()  # shared: nothing of ours is added to it
+            return public_context()  # shared: nothing of ours is added to it
         context = self._trusting_context()
         if self.identity is not None:
             try:
@@ -299,7 +307,7 @@ class TlsSetup:
 
 
 @functools.cache
-def _public_context() -> ssl.SSLContext:
+def public_context() -> ssl.SSLContext:
     """httpx's public bundle (certifi, or SSL_CERT_FILE/SSL_CERT_DIR), loaded once per process: loading it
     costs tens of milliseconds, and a cold process builds a client per source."""
     return httpx.create_ssl_context()

@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from spyagency.sources.errors import SourceAccessDenied, SourceProtocolError, SourceUnavailable
-from spyagency.sources.grid import Credential, GridIdentityError, TlsSetup, Trust
+from spyagency.sources.grid import Credential, GridIdentityError, TlsSetup, Trust, public_context
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 #: WMCore REST's error headers (dmwm/WMCore src/python/WMCore/REST/Error.py, report_rest_error)
@@ -111,7 +111,7 @@ class JsonHttp:
     def _new_client(self, context: ssl.SSLContext | None) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=self._timeout, headers=self._headers,
                             transport=self._transport, follow_redirects=False,
-                            verify=context if context is not None else True)
+                            verify=context if context is not None else public_context())
 
     def close(self) -> None:
         with self._lock:

@@ -190,14 +190,13 @@ def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime,
         pending = [r for r in obs.unfinished_runs(session) if _tier0_pending(r, policy)]
         wanted = [r.run for r in pending]
         settled = {r.run: _as_observed(r) for r in pending if _configuration_final(r)}
+        believed = obs.tier0_global(session).first_conditions_safe_run  # the fcsr last believed
+        highest_run = obs.cursor(session, Source.CONDDB)[1]  # the highest run RUN_INFO has shown
     try:
         _check_door(store, Source.TIER0, client.http)
         global_state = client.observe_global(now)
     except SourceError as exc:
         return _fail(store, Source.TIER0, now, exc, started)
-    with store.session() as session:
-        believed = obs.tier0_global(session).first_conditions_safe_run
-        highest_run = obs.cursor(session, Source.CONDDB)[1]
     reading = global_state.first_conditions_safe_run
     doubt = fcsr_problem(reading, believed, highest_run) if reading is not None else None
     if doubt is not None:  # the last plausible value stays; every run waits while Tier0's reading is a fault

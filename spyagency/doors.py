@@ -118,7 +118,8 @@ def check_store(settings: Settings) -> DoorReport:
         revision = store.schema_revision()
     except Exception as exc:
         return DoorReport("store", safe_url(settings.db_url), False,
-                          f"unreachable: {str(exc).strip().splitlines()[0][:200]}")
+                          f"unreachable: {str(exc).strip().splitlines()[0][:200]} (set SPYAGENCY_DB_URL; "
+                          f"`spyagency migrate` creates a new store)")
     finally:
         store.dispose()
     if revision != SCHEMA_HEAD:

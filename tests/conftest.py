@@ -29,8 +29,17 @@ os.environ.setdefault("SPYAGENCY_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost
 
 
 @pytest.fixture(scope="session")
-def policy() -> Policy:
+def shipped_policy() -> Policy:
+    """The policy as shipped: a stopped run's express configuration needs two agreeing reads 5 min apart."""
     return load_policy()
+
+
+@pytest.fixture(scope="session")
+def policy(shipped_policy: Policy) -> Policy:
+    """The shipped policy believing the first configuration read after a stop: most worlds here poll once per
+    moment. The agreement rule is tested at its shipped gap (test_doubt, the reference and lying worlds)."""
+    sources = shipped_policy.sources.model_copy(update={"configuration_agreement_minutes": 0})
+    return shipped_policy.model_copy(update={"sources": sources})
 
 
 @pytest.fixture(scope="session")

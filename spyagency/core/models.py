@@ -128,6 +128,8 @@ class Tier0Run:
     express_versions: dict[str, int] = field(default_factory=dict)
     #: why the latest per-run calls for this run failed (the run's Tier0 facts are then not trusted)
     error: str | None = None
+    #: the first read after the run's stop that gave this express configuration (None: none yet)
+    configuration_since: datetime | None = None
 
     def streams_running(self, producer: str) -> tuple[str, ...]:
         """The express streams of this run whose ``alca_skim`` carries ``producer``, sorted."""

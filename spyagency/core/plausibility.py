@@ -9,6 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from spyagency.core.words import utc_minute
+
+#: a stop time this far ahead of our clock is not a stop yet (clock skew allowed for)
+STOP_AHEAD_TOLERANCE = timedelta(minutes=1)
 
 #: Tier0's run numbers are ^[1-9][0-9]{1,6}$ (t0wmadatasvc's validation).
 MAX_RUN = 9_999_999
@@ -51,3 +57,40 @@ def count_problem(value: float) -> str | None:
     if value < 0:
         return f"{value:g} is negative, not a count"
     return None
+
+
+def configuration_since(before: datetime | None, producers_before: Mapping[str, Iterable[str]],
+                        producers: Mapping[str, Iterable[str]], observed_at: datetime | None,
+                        stop: datetime | None) -> datetime | None:
+    """The first read after the run's stop that gave the express configuration read now, given the one
+    stored (``before``, for ``producers_before``); None while no read after the stop gave it."""
+    if stop is None or observed_at is None or observed_at < stop:
+        return None
+    same = ({s: set(p) for s, p in producers_before.items()} == {s: set(p) for s, p in producers.items()})
+    return before if before is not None and same else observed_at
+
+
+def configuration_doubt(run: int, since: datetime | None, observed_at: datetime | None,
+                        gap: timedelta) -> str | None:
+    """Why Tier0's express configuration of a stopped run is not believed complete yet, or None. Tier0
+    configures each stream when its first data arrives, and cmsweb may answer from a cache (300 s): a
+    configuration is believed once two reads after the stop, at least ``gap`` apart, agree."""
+    if since is None or observed_at is None:
+        return f"Tier0's express configuration of run {run} has not been read since the run stopped"
+    if observed_at - since < gap:
+        believed = utc_minute(since + gap)
+        return (f"Tier0's express configuration of run {run} was read once since the run stopped; it is "
+                f"believed when a read from {believed} on agrees (a stream is configured when its first data "
+                f"arrives, and cmsweb may answer from a cache)")
+    return None
+
+
+def believed_stop(stored: datetime | None, reading: datetime | None, now: datetime) -> datetime | None:
+    """The stop time to believe from RUN_INFO's ``reading`` and the one ``stored``: a stop time never moves
+    later, so a reading that jumps ahead keeps the earlier (the earlier lock), and one ahead of our clock is
+    taken as now; a reading that loses its stop keeps the stored one."""
+    known = [t for t in (stored, reading) if t is not None]
+    if not known:
+        return None
+    earliest = min(known)
+    return now if earliest > now + STOP_AHEAD_TOLERANCE else earliest

@@ -26,6 +26,7 @@ from spyagency.core.models import (
     WorkflowState,
     WorkflowVerdict,
 )
+from spyagency.core.plausibility import configuration_doubt
 from spyagency.core.quality import QualityScore, QualityStatus
 from spyagency.core.since import unpack_lumi
 from spyagency.core.words import utc_minute
@@ -195,6 +196,11 @@ def _run_gates(obs: RunObservations, problems: dict[Source, str | None], policy:
         gates.append(f"Tier0 has no configuration for run {obs.info.run}")
     elif not obs.tier0.express_producers:
         gates.append(_no_express_stream(obs, policy, now))
+    elif obs.info.stop_time is not None:
+        doubt = configuration_doubt(obs.info.run, obs.tier0.configuration_since, obs.tier0.observed_at,
+                                    policy.sources.configuration_agreement)
+        if doubt is not None:
+            gates.append(doubt)
     return gates
 
 

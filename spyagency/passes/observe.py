@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from spyagency.core.models import DqmCheck, DqmOutcome, Source, Tier0Global, Tier0Run, streams_running
-from spyagency.core.plausibility import configuration_shrank, fcsr_problem
+from spyagency.core.plausibility import configuration_doubt, configuration_shrank, fcsr_problem
 from spyagency.core.upload_quality import current_iovs, upload_values
 from spyagency.passes.decide import attributed_uploads
 from spyagency.policy import Policy, Workflow, is_pcl_producer
@@ -189,7 +189,7 @@ def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime,
     with store.session() as session:
         pending = [r for r in obs.unfinished_runs(session) if _tier0_pending(r, policy)]
         wanted = [r.run for r in pending]
-        settled = {r.run: _as_observed(r) for r in pending if _configuration_final(r)}
+        settled = {r.run: _as_observed(r) for r in pending if _configuration_final(r, policy)}
         believed = obs.tier0_global(session).first_conditions_safe_run  # the fcsr last believed
         highest_run = obs.cursor(session, Source.CONDDB)[1]  # the highest run RUN_INFO has shown
     try:
@@ -316,25 +316,26 @@ def _why_down(label: str, failures: Sequence[SourceError], asked: int, what: str
 
 def _tier0_pending(row: obs.UnfinishedRun, policy: Policy) -> bool:
     """Whether Tier0 may still say something new about this run."""
-    if row.stop_time is None or not row.tier0_known or row.tier0_observed_at is None:
+    if not _configuration_final(row, policy):
         return True
-    if row.tier0_observed_at < row.stop_time or not row.express_producers:
-        return True  # the express configuration is only final once the run stopped, and never when empty
     streams = {stream for stream, producers in row.express_producers.items() if any(map(is_pcl_producer, producers))}
     return not all(row.streams_done.get(s) for s in streams)
 
 
-def _configuration_final(row: obs.UnfinishedRun) -> bool:
-    """Whether Tier0's era and express configuration of this run were read after it stopped, listing at
-    least one stream: they no longer change, and only its streams' completion is worth asking again. An
-    empty configuration is never final: a transfer backlog answers the same, for hours."""
+def _configuration_final(row: obs.UnfinishedRun, policy: Policy) -> bool:
+    """Whether Tier0's era and express configuration of this run are believed complete: read after it
+    stopped, listing at least one stream, and confirmed by two reads far enough apart to both be answers
+    (configuration_doubt); then only its streams' completion is worth asking again. An empty configuration
+    is never final: a transfer backlog answers the same, for hours."""
     return bool(row.tier0_known and row.era is not None and row.stop_time is not None and row.express_producers
-                and row.tier0_observed_at is not None and row.tier0_observed_at >= row.stop_time)
+                and configuration_doubt(row.run, row.configuration_since, row.tier0_observed_at,
+                                        policy.sources.configuration_agreement) is None)
 
 
 def _as_observed(row: obs.UnfinishedRun) -> Tier0Run:
     return Tier0Run(row.run, True, row.era, {s: frozenset(p) for s, p in row.express_producers.items()},
-                    dict(row.streams_done), row.tier0_observed_at, dict(row.express_versions))
+                    dict(row.streams_done), row.tier0_observed_at, dict(row.express_versions),
+                    configuration_since=row.configuration_since)
 
 
 def _harvest_stream(row: obs.UnfinishedRun, wf: Workflow) -> str | None:

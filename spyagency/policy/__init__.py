@@ -287,6 +287,9 @@ class SourceLimits(_Strict):
     stale_after_minutes: float = Field(15, gt=0)
     #: how far the CondDB's, Tier0's and SpyAgency's clocks may disagree
     clock_tolerance_minutes: float = Field(5, ge=0)
+    #: a stopped run's express configuration is believed once two reads this far apart agree (cmsweb caches
+    #: a reply for 300 s); 0 believes the first read after the stop
+    configuration_agreement_minutes: float = Field(5, ge=0)
 
     @property
     def stale_after(self) -> timedelta:
@@ -295,6 +298,10 @@ class SourceLimits(_Strict):
     @property
     def clock_tolerance(self) -> timedelta:
         return timedelta(minutes=self.clock_tolerance_minutes)
+
+    @property
+    def configuration_agreement(self) -> timedelta:
+        return timedelta(minutes=self.configuration_agreement_minutes)
 
 
 class Policy(_Strict):

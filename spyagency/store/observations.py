@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from spyagency.core.models import (
     Tier0Run,
     Upload,
 )
+from spyagency.core.plausibility import believed_stop, configuration_since
 from spyagency.redact import mask_credentials
 from spyagency.store.tables import (
     AckRow,
@@ -38,6 +40,8 @@ from spyagency.store.tables import (
     TrackedRun,
     UploadRow,
 )
+
+log = logging.getLogger(__name__)
 
 #: How many runs below the lowest watched run attribution also looks at (who held fcsr down).
 LINE_CONTEXT_RUNS = 20
@@ -90,16 +94,17 @@ class UnfinishedRun:
     express_producers: dict[str, list[str]]
     streams_done: dict[str, bool]
     express_versions: dict[str, int]
+    configuration_since: datetime | None = None
 
 
 def unfinished_runs(session: Session) -> list[UnfinishedRun]:
     """Runs not yet finalized, in run order."""
     columns = (TrackedRun.run, TrackedRun.era, TrackedRun.stop_time, TrackedRun.tier0_known,
                TrackedRun.tier0_observed_at, TrackedRun.express_producers, TrackedRun.streams_done,
-               TrackedRun.express_versions)
+               TrackedRun.express_versions, TrackedRun.configuration_since)
     return [UnfinishedRun(run, era, stop, known, observed_at, dict(producers or {}), dict(done or {}),
-                          dict(versions or {}))
-            for run, era, stop, known, observed_at, producers, done, versions in session.execute(
+                          dict(versions or {}), since)
+            for run, era, stop, known, observed_at, producers, done, versions, since in session.execute(
                 select(*columns).where(TrackedRun.finalized.is_(False)).order_by(TrackedRun.run))]
 
 
@@ -140,11 +145,18 @@ def upsert_runs(session: Session, runs: Iterable[RunInfo], now: datetime) -> int
     for info in runs:
         row = tracked.get(info.run)
         if row is None:
-            session.add(TrackedRun(run=info.run, start_time=info.start_time, stop_time=info.stop_time,
+            session.add(TrackedRun(run=info.run, start_time=info.start_time,
+                                   stop_time=believed_stop(None, info.stop_time, now),
                                    first_seen=now, express_producers={}, streams_done={}, reasons=[]))
             added += 1
-        elif row.stop_time != info.stop_time:
-            row.stop_time = info.stop_time
+        else:
+            stop = believed_stop(row.stop_time, info.stop_time, now)
+            if stop != info.stop_time:
+                log.warning("RUN_INFO gives run %s the stop time %s; %s is believed (a stop never moves later)",
+                            info.run, info.stop_time, stop)
+            if stop != row.stop_time:
+                row.stop_time = stop
+                bump_facts(session, [info.run])
     return added
 
 
@@ -185,7 +197,10 @@ def record_tier0_run(session: Session, observed: Tier0Run) -> None:
     row.tier0_error_at = None
     row.tier0_known = observed.known
     row.era = observed.era
-    row.express_producers = {s: sorted(p) for s, p in observed.express_producers.items()}
+    producers = {s: sorted(p) for s, p in observed.express_producers.items()}
+    row.configuration_since = configuration_since(row.configuration_since, row.express_producers or {}, producers,
+                                                  observed.observed_at, row.stop_time)
+    row.express_producers = producers
     row.streams_done = dict(observed.streams_done)
     row.express_versions = dict(observed.express_versions)
     row.tier0_observed_at = observed.observed_at
@@ -345,7 +360,7 @@ def run_line(session: Session, from_run: int) -> list[RunLine]:
 #: The columns of a run's row that a decision reads (not its verdict, which the decision rewrites).
 _OBSERVED = (TrackedRun.run, TrackedRun.start_time, TrackedRun.stop_time, TrackedRun.tier0_known, TrackedRun.era,
              TrackedRun.express_producers, TrackedRun.streams_done, TrackedRun.tier0_observed_at,
-             TrackedRun.tier0_error, TrackedRun.dqm_observed_at)
+             TrackedRun.tier0_error, TrackedRun.dqm_observed_at, TrackedRun.configuration_since)
 
 
 def load_observations(session: Session, runs: Sequence[int],
@@ -372,7 +387,7 @@ def load_observations(session: Session, runs: Sequence[int],
                 run=row.run, known=row.tier0_known, era=row.era,
                 express_producers={s: frozenset(p) for s, p in row.express_producers.items()},
                 streams_done=dict(row.streams_done), observed_at=row.tier0_observed_at,
-                error=row.tier0_error)
+                error=row.tier0_error, configuration_since=row.configuration_since)
         result[row.run] = RunObservations(
             info=RunInfo(row.run, row.start_time, row.stop_time),
             tier0=tier0,

@@ -68,6 +68,9 @@ class TrackedRun(Base):
     streams_done: Mapped[dict[str, Any]] = mapped_column(default=dict)
     express_versions: Mapped[dict[str, Any] | None]  # proc_version per express stream
     tier0_observed_at: Mapped[datetime | None]
+    #: the first read after the run's stop of the express configuration it still has: believed once a read
+    #: at least five minutes later agrees (spyagency.core.plausibility.configuration_doubt)
+    configuration_since: Mapped[datetime | None]
     tier0_error: Mapped[str | None] = mapped_column(Text)  # the latest per-run Tier0 calls failed
     tier0_error_at: Mapped[datetime | None]
     dqm_observed_at: Mapped[datetime | None]  # the first successful DQM poll that looked at this run

@@ -75,7 +75,8 @@ def test_a_run_is_ready_only_when_every_configured_producer_is_in_or_acknowledge
         for target in targets:
             if fate == "accepted" or (fate == "in" and name):  # an unknown producer is "in" only by an expert's word
                 acks[target] = Acknowledgement(RUN, target, AckKind.ACCEPT_WITHOUT_PAYLOAD, "expert", "ok", NOW - H)
-    tier0 = Tier0Run(RUN, True, "Run2026D", config, {s: True for s in config}, NOW)
+    tier0 = Tier0Run(RUN, True, "Run2026D", config, {s: True for s in config}, NOW,
+                     configuration_since=NOW - H)
     obs = RunObservations(RunInfo(RUN, NOW - 30 * H, NOW - 10 * H), tier0, uploads, {}, acks)
     verdict = decide_run(obs, POLICY, T0, FRESH, NOW)
 

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from spyagency.core.plausibility import MAX_RUN, configuration_shrank, count_problem, fcsr_problem
+from spyagency.core.plausibility import (
+    MAX_RUN,
+    believed_stop,
+    configuration_doubt,
+    configuration_shrank,
+    configuration_since,
+    count_problem,
+    fcsr_problem,
+)
+
+STOP = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+GAP = 5 * MINUTE
+ONE = {"Express": ["PromptCalibProd"]}
+TWO = {"Express": ["PromptCalibProd"], "ExpressAlignment": ["PromptCalibProdSiPixelAli"]}
 
 
 def test_a_plausible_fcsr_is_believed_up_to_the_highest_run_known_plus_one():
@@ -66,3 +81,31 @@ def test_every_stream_lost_or_thinned_is_named():
         "backlog or a cached reply), not believed")
     assert configuration_shrank(before, {"Express": [], "Calibration": [], "ExpressAlignment": []}) == (
         "lists fewer producers in Calibration, Express, ExpressAlignment than before: a partial answer, not believed")
+
+
+def test_a_configuration_is_dated_from_its_first_read_after_the_stop_and_a_change_dates_it_again():
+    assert configuration_since(None, {}, ONE, STOP - MINUTE, STOP) is None  # read while the run took data
+    assert configuration_since(None, {}, ONE, STOP + MINUTE, None) is None  # no stop known
+    first = configuration_since(None, ONE, ONE, STOP + MINUTE, STOP)
+    assert first == STOP + MINUTE  # the same as before the stop, but the first read after it
+    assert configuration_since(first, ONE, {"Express": ("PromptCalibProd",)}, STOP + 9 * MINUTE, STOP) == first
+    assert configuration_since(first, ONE, TWO, STOP + 9 * MINUTE, STOP) == STOP + 9 * MINUTE  # it grew
+
+
+def test_a_configuration_is_believed_only_once_two_reads_far_enough_apart_agree():
+    assert "has not been read since the run stopped" in (configuration_doubt(7, None, STOP, GAP) or "")
+    said = configuration_doubt(7, STOP, STOP + 4 * MINUTE, GAP)
+    assert said is not None and "read once since the run stopped" in said and "from 2026-11-22 12:05" in said
+    assert configuration_doubt(7, STOP, STOP + GAP, GAP) is None
+    assert configuration_doubt(7, STOP, STOP, timedelta(0)) is None  # a gap of 0 believes the first read
+
+
+def test_a_stop_time_never_moves_later_and_one_ahead_of_the_clock_is_now():
+    now = STOP + 2 * MINUTE
+    assert believed_stop(None, None, now) is None
+    assert believed_stop(None, STOP, now) == STOP
+    assert believed_stop(STOP, STOP + 30 * MINUTE, now) == STOP  # a jump ahead keeps the earlier lock
+    assert believed_stop(STOP, STOP - 30 * MINUTE, now) == STOP - 30 * MINUTE  # moving back: the earlier lock
+    assert believed_stop(STOP, None, now) == STOP  # a reading that lost its stop
+    assert believed_stop(None, now + 2 * MINUTE, now) == now  # ahead of our clock beyond the tolerance
+    assert believed_stop(None, now + MINUTE, now) == now + MINUTE  # within it: clocks differ that much

@@ -31,6 +31,8 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 RUN = 386925
 FRESH = {s: SourceHealth(s, NOW - timedelta(minutes=1)) for s in (Source.TIER0, Source.CONDDB, Source.DQM)}
+#: a configuration read after the stop and confirmed by a read more than five minutes later
+CONFIRMED = NOW - 9 * H
 T0 = Tier0Global(RUN, True, NOW)
 #: Tier0's production express configuration of a collision run (../shared/reference/CMS.md), stream → alca_skim
 COLLISION_ALCA_SKIMS = COLLISION
@@ -46,7 +48,7 @@ def streams_of(producer: str, producers=None) -> list[str]:
 
 def tier0(done: bool = True, producers=None) -> Tier0Run:
     producers = ALL_PRODUCERS if producers is None else producers
-    return Tier0Run(RUN, True, "Run2026D", producers, {s: done for s in producers}, NOW)
+    return Tier0Run(RUN, True, "Run2026D", producers, {s: done for s in producers}, NOW, configuration_since=CONFIRMED)
 
 
 def upload(tag: str, since_run: int = RUN, attribution: Attribution = Attribution.OWN) -> AttributedUpload:
@@ -513,7 +515,7 @@ def test_late_and_ambiguous_payloads_are_described_by_the_earliest_one():
 
 def test_an_express_stream_tier0_says_nothing_about_is_not_done_until_the_harvest_fallback():
     producers = ALL_PRODUCERS
-    silent = Tier0Run(RUN, True, "Run2026D", producers, {}, NOW)  # no word on any stream
+    silent = Tier0Run(RUN, True, "Run2026D", producers, {}, NOW, configuration_since=CONFIRMED)  # no word on any stream
     obs = observe(2, uploads=all_uploads(skip="SiStripGains"), t0=silent)
     gains = state_of(decide_run(obs, POLICY, T0, FRESH, NOW), "SiStripGains")
     fallback = NOW - 2 * H + POLICY.deadlines.harvest_fallback

@@ -103,7 +103,7 @@ def _observe(ex: Example) -> tuple[RunObservations, dict[Source, SourceHealth], 
             producers[stream].discard(wf.producer)
     done = {s: not (ex.fault == "express_not_done" and s in carrying) for s in producers}
     tier0 = Tier0Run(RUN, ex.fault != "tier0_unknown", "Run2026D", {s: frozenset(p) for s, p in producers.items()},
-                     done, NOW)
+                     done, NOW, configuration_since=NOW - timedelta(hours=1))
     uploads = {w.tag: (upload(w.tag),) for w in POLICY.workflows}
     landed, dqm, acks = {}, {}, {}
     if ex.fault in ("missing_before_give_up", "missing_after_give_up", "dqm_vetoed", "dqm_no_update", "accepted",

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
+from simulator.scenario import demo_runs
 from spyagency.core.models import RunState, Source, WorkflowState
 from spyagency.store.observations import tier0_global
 
-from ..conftest import START
+from ..conftest import START, make_world
 from ..support.lying_proxy import Lie, LiedWorld, rewrite_json
 
 H = timedelta(hours=1)
@@ -26,6 +27,18 @@ def lied(world_factory) -> Iterator[LiedWorld]:
     world = LiedWorld(world_factory())
     yield world
     world.close()
+
+
+@pytest.fixture
+def shipped_lied(tmp_path, shipped_policy) -> Iterator[LiedWorld]:
+    """A lied-to world under the policy as shipped: a configuration needs two agreeing reads 5 min apart."""
+    world = make_world(tmp_path / "shipped", shipped_policy, demo_runs(shipped_policy, START))
+    lied = LiedWorld(world)
+    yield lied
+    lied.close()
+    world.agency.close()
+    world.sim.stop()
+    world.store.dispose()
 
 
 def _poll(cycle: Any, source: Source) -> Any:
@@ -134,3 +147,64 @@ def test_an_express_configuration_that_shrinks_is_a_fault_of_its_run(lied):
     assert 386930 in _poll(cycle, Source.TIER0).run_faults
     verdict = {v.run: v for v in cycle.decision.verdicts}[386930]
     assert not verdict.release and "a partial answer" in " ".join(verdict.reasons)
+
+
+def _only_stream(stream: str, run: int) -> Any:
+    """A front whose express_config of ``run`` lists only ``stream``: what a transfer backlog answers."""
+    def lie(path: str, status: int, body: bytes) -> Lie | None:
+        if "express_config" not in path or f"run={run}" not in path:
+            return None
+        rows = [row for row in json.loads(body)["result"] if row["stream"] == stream]
+        return Lie(json.dumps({"result": rows}).encode())
+    return lie
+
+
+def test_a_partial_configuration_after_stop_is_not_believed_until_two_reads_5_minutes_apart_agree(shipped_lied):
+    minute = timedelta(minutes=1)
+    shipped_lied.tier0.liar = _only_stream("Express", 386929)
+    first = shipped_lied.verdicts()[386929]
+    assert not first.release
+    assert "was read once since the run stopped" in " ".join(first.reasons)
+    shipped_lied.tier0.liar = None  # the backlog clears: the whole configuration, which grew
+    shipped_lied.world.clock.current = START + 6 * minute
+    grown = shipped_lied.verdicts()[386929]
+    assert not grown.release and "was read once since the run stopped" in " ".join(grown.reasons)
+    shipped_lied.world.clock.current = START + 12 * minute
+    believed = shipped_lied.verdicts()[386929]
+    assert believed.release, believed.reasons
+    waited = {w.workflow for w in believed.workflows if w.state is not WorkflowState.NOT_APPLICABLE}
+    assert "SiPixelAli" in waited  # a producer of a stream the partial answer left out is waited for
+
+
+def test_a_configuration_read_twice_too_close_together_is_not_believed(shipped_lied):
+    shipped_lied.verdicts()
+    shipped_lied.world.clock.current = START + timedelta(minutes=4)  # inside cmsweb's 300 s cache
+    verdict = shipped_lied.verdicts()[386929]
+    assert not verdict.release and "from 2026-" in " ".join(verdict.reasons)
+    shipped_lied.world.clock.current = START + timedelta(minutes=5)
+    assert shipped_lied.verdicts()[386929].release
+
+
+def test_a_stop_time_that_jumps_later_keeps_the_earlier_lock_and_one_moved_back_brings_it_nearer(lied):
+    from sqlalchemy import create_engine, update
+
+    from spyagency.sources.conddb_schema import RUN_INFO
+
+    before = lied.verdicts()[386931]  # stopped an hour ago... not yet: it stops at START + 1 h
+    lied.world.clock.current = START + 2 * H
+    stopped = lied.verdicts()[386931]
+    assert stopped.lock_time is not None and before.lock_time is None
+    engine = create_engine(lied.world.sim.conddb_url)
+
+    def move_stop(by: timedelta) -> None:
+        with engine.begin() as conn:
+            conn.execute(update(RUN_INFO).where(RUN_INFO.c.RUN_NUMBER == 386931)
+                         .values(END_TIME=(START + H + by).replace(tzinfo=None)))
+
+    move_stop(30 * H)
+    lied.world.clock.current = START + 2 * H + timedelta(minutes=10)
+    assert lied.verdicts()[386931].lock_time == stopped.lock_time  # a later stop would give more time: not taken
+    move_stop(-timedelta(minutes=30))
+    lied.world.clock.current = START + 2 * H + timedelta(minutes=20)
+    assert lied.verdicts()[386931].lock_time == stopped.lock_time - timedelta(minutes=30)
+    engine.dispose()

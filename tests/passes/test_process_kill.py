@@ -108,11 +108,12 @@ def store_snapshot(store) -> dict[str, object]:
         }
 
 
-def test_a_cycle_killed_anywhere_leaves_a_store_the_next_cycle_completes(world_factory, policy, store_url, tmp_path):
+def test_a_cycle_killed_anywhere_leaves_a_store_the_next_cycle_completes(world_factory, shipped_policy, store_url,
+                                                                         tmp_path):
     from simulator.scenario import generate_runs
     from spyagency.store import Store
 
-    runs = generate_runs(policy, 390000, START - 60 * H, 60, seed=7, problem_rate=0.3)
+    runs = generate_runs(shipped_policy, 390000, START - 60 * H, 60, seed=7, problem_rate=0.3)
     world = world_factory(runs, store_url=store_url)
     world.clock.current = START
     world.sim.advance(START)
@@ -135,7 +136,7 @@ def test_a_cycle_killed_anywhere_leaves_a_store_the_next_cycle_completes(world_f
     from spyagency.agency import Agency
     from spyagency.clock import ManualClock
     clean = Agency(world.agency.settings.model_copy(update={"db_url": reference.url}), clock=ManualClock(START),
-                   policy=policy)
+                   policy=shipped_policy)  # the children's policy: the one shipped
     try:
         clean.observe_and_decide()
     finally:

@@ -8,8 +8,10 @@ from spyagency.policy import Policy, QualityWatch, parse_policy
 
 
 def policy_in_mode(mode: str = "advisory") -> Policy:
-    """The built-in policy with every quality watch in ``mode`` (advisory or gate)."""
+    """The built-in policy with every quality watch in ``mode`` (advisory or gate), believing the first
+    configuration read after a stop as the ``policy`` fixture does (these worlds poll once per moment)."""
     text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
+    text = text.replace("configuration_agreement_minutes = 5", "configuration_agreement_minutes = 0")
     return parse_policy(text.replace('mode = "advisory"', f'mode = "{mode}"'), f"default, {mode}")
 
 

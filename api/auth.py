@@ -51,6 +51,7 @@ class Authenticator:
         self.user_header = settings.proxy_user_header.lower()
         self.roles_header = settings.proxy_roles_header.lower()
         self._secret = settings.secret_key.encode()
+        self._tagged = {self.token_tag(token): principal for token, principal in self.tokens.items()}
         self._window_s = max(60.0, settings.session_hours * 3600)
         self._proxy_secret = settings.proxy_secret.encode() if settings.proxy_secret else None
         try:
@@ -104,10 +105,19 @@ class Authenticator:
         window = int((time.time() if now is None else now) // self._window_s)
         return bool(token) and any(secrets.compare_digest(self._csrf(identity, w), token) for w in (window, window - 1))
 
-    def current_principal_of_session(self, user: str, roles: frozenset[str]) -> Principal | None:
-        """A dashboard session as the current tokens allow it: its user must still hold a token, and keeps
-        only the roles that token still grants (a login never outlives the token it came from)."""
-        granted = [p for p in self.tokens.values() if p.user == user]
-        if not granted:
+    def token_tag(self, token: str) -> str:
+        """A keyed hash of ``token``: what a session keeps to know which token it was opened with."""
+        return hmac.new(self._secret, f"session-token:{token}".encode(), hashlib.sha256).hexdigest()
+
+    def current_principal_of_session(self, token_tag: str | None, user: str,
+                                     roles: frozenset[str]) -> Principal | None:
+        """A dashboard session as the current tokens allow it: the very token it was opened with must still
+        be configured, for the same user, and the session keeps only the roles that token still grants (a
+        login never outlives its token: a rotated token ends it even when the user holds a new one)."""
+        granted = None
+        for tag, principal in self._tagged.items():  # compare every one in constant time
+            if token_tag is not None and hmac.compare_digest(tag, token_tag):
+                granted = principal
+        if granted is None or granted.user != user:
             return None
-        return Principal(user, roles & frozenset().union(*(p.roles for p in granted)))
+        return Principal(user, roles & granted.roles)

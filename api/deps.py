@@ -80,7 +80,7 @@ def current_principal(request: Request, state: State) -> Principal | None:
     session = find_session(state.store, request.cookies.get(SESSION_COOKIE), state.clock.now())
     if session is None:
         return None
-    current = auth.current_principal_of_session(session.user, session.roles)
+    current = auth.current_principal_of_session(session.token_tag, session.user, session.roles)
     return Principal(current.user, current.roles, session.csrf) if current else None
 
 

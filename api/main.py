@@ -33,10 +33,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _bare_app(description: str, settings: Settings, clock: Clock | None, policy: Policy | None,
-              store: Store | None, docs: bool = True) -> FastAPI:
+              store: Store | None, schema: bool = True) -> FastAPI:
+    # no /docs or /redoc: their pages load scripts from a CDN that the Content-Security-Policy rightly
+    # refuses; the schema itself is served (/openapi.json) for clients and schema browsers of one's own
     app = FastAPI(title="SpyAgency", version=__version__, lifespan=_lifespan, description=description,
-                  openapi_url="/openapi.json" if docs else None, docs_url="/docs" if docs else None,
-                  redoc_url="/redoc" if docs else None)
+                  openapi_url="/openapi.json" if schema else None, docs_url=None, redoc_url=None)
     app.state.spyagency = AppState(settings=settings, store=store or Store(settings.db_url),
                                    policy=policy or instance_policy(settings), clock=clock or SystemClock(),
                                    auth=Authenticator(settings))
@@ -74,7 +75,7 @@ def create_release_app(settings: Settings | None = None, *, clock: Clock | None 
     """Tier0's own listener: the release API and liveness, nothing a flood of others could slow."""
     settings = settings or Settings()
     app = _bare_app("May Tier0 release this run? The release API alone.", settings, clock, policy, store,
-                    docs=False)  # Tier0's listener serves its one question, not a schema browser
+                    schema=False)  # Tier0's listener serves its one question, not a schema
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts_allowed())  # as the main port

@@ -185,7 +185,8 @@ def login(request: Request, state: State, token: Annotated[str, Form(max_length=
                                           _context(request, state, None, error="unknown token"),
                                           status_code=status.HTTP_401_UNAUTHORIZED)
     ttl = timedelta(hours=state.settings.session_hours)
-    cookie = start_session(state.store, principal.user, principal.roles, state.clock.now(), ttl)
+    cookie = start_session(state.store, principal.user, principal.roles, state.clock.now(), ttl,
+                           state.auth.token_tag(token))
     response = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=int(ttl.total_seconds()), httponly=True, samesite="strict",
                         secure=_secure_cookie(state, request))

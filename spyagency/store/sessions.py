@@ -23,18 +23,22 @@ class DashboardSession:
     roles: frozenset[str]
     csrf: str
     expires_at: datetime
+    token_tag: str | None = None  # the keyed hash of the token it was opened with (None: opened before 0013)
 
 
 def _key(cookie: str) -> str:
     return hashlib.sha256(cookie.encode()).hexdigest()
 
 
-def start_session(store: Store, user: str, roles: frozenset[str], now: datetime, ttl: timedelta) -> str:
-    """Open a session for ``user``; return the cookie value (shown once, stored only as a hash)."""
+def start_session(store: Store, user: str, roles: frozenset[str], now: datetime, ttl: timedelta,
+                  token_tag: str) -> str:
+    """Open a session for ``user``, bound to the token whose keyed hash is ``token_tag``; return the cookie
+    value (shown once, stored only as a hash)."""
     cookie = secrets.token_urlsafe(32)
     with store.session() as session:
         session.add(DashboardSessionRow(key=_key(cookie), user=user, roles=sorted(roles),
-                                        csrf=secrets.token_hex(32), created_at=now, expires_at=now + ttl))
+                                        csrf=secrets.token_hex(32), created_at=now, expires_at=now + ttl,
+                                        token_tag=token_tag))
     return cookie
 
 
@@ -46,7 +50,7 @@ def find_session(store: Store, cookie: str | None, now: datetime) -> DashboardSe
         row = session.get(DashboardSessionRow, _key(cookie))
         if row is None or row.ended_at is not None or now >= row.expires_at:
             return None
-        return DashboardSession(row.user, frozenset(row.roles), row.csrf, row.expires_at)
+        return DashboardSession(row.user, frozenset(row.roles), row.csrf, row.expires_at, row.token_tag)
 
 
 def end_session(store: Store, cookie: str | None, now: datetime) -> None:

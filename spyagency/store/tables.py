@@ -325,6 +325,8 @@ class DashboardSessionRow(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    #: a keyed hash of the token the login was made with: the session lives only while that token does
+    token_tag: Mapped[str | None] = mapped_column(String(64))
 
 
 class DecisionRecord(Base):

@@ -22,6 +22,7 @@ from spyagency.store import Store
 
 from ..support.missing import missing
 from ..support.smtp_server import SmtpServer, text_of
+from ..support.watches import policy_believing_first_read
 
 ROOT = Path(__file__).resolve().parents[2]
 H = timedelta(hours=1)
@@ -99,7 +100,9 @@ def test_full_chain_pauses_then_resumes_tier0(airflow_env, tmp_path, policy):
                "AIRFLOW_CONN_SPYAGENCY_SMTP": json.dumps({
                    "conn_type": "smtp", "host": "127.0.0.1", "port": smtp.port,
                    "extra": {"disable_ssl": True, "disable_tls": True}}),
-               "SPYAGENCY_NOTIFY_EMAIL_TO": "alca-hn@cern.ch"}
+               "SPYAGENCY_NOTIFY_EMAIL_TO": "alca-hn@cern.ch",
+               # on the wall clock: the first configuration read after the stop is believed
+               "SPYAGENCY_POLICY": str(policy_believing_first_read(tmp_path))}
         for dag_id in ("spyagency_poll_conddb", "spyagency_poll_tier0", "spyagency_poll_dqm",
                        "spyagency_decide", "spyagency_steer"):
             _dags_test(env, dag_id)

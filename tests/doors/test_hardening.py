@@ -111,6 +111,30 @@ def test_a_login_ends_when_its_token_is_removed(world):
     assert reply.status_code in (401, 403) and acks(world) == 0
 
 
+def test_a_login_ends_when_its_token_is_rotated_even_for_the_same_user(world):
+    with client_of(world) as before:
+        before.post("/login", data={"token": "tok-expert"})
+        cookie = before.cookies.get("spyagency_session")
+        csrf = _csrf(before.get("/runs/386926").text)
+    assert cookie
+    # alice's token was leaked and rotated: she holds a new one, the old login must not hold on
+    with client_of(world, tokens="tok-expert-2=alice:alca-expert,tok-op=bob:operator") as after:
+        after.cookies.set("spyagency_session", cookie)
+        assert "alice" not in after.get("/").text
+        reply = after.post("/runs/386926/acknowledge", follow_redirects=False,
+                           data={"workflow": "SiPixelAli", "kind": "hold", "comment": "stale login", "csrf": csrf})
+        assert reply.status_code in (401, 403) and acks(world) == 0
+        after.post("/login", data={"token": "tok-expert-2"})  # a login with the new token works
+        assert "alice" in after.get("/").text
+
+
+def test_the_main_port_serves_its_schema_but_no_page_the_csp_would_break(world):
+    with client_of(world) as client:
+        assert client.get("/openapi.json").status_code == 200
+        for path in ("/docs", "/redoc"):
+            assert client.get(path).status_code == 404, path
+
+
 def test_a_proxy_users_page_is_never_served_to_another_caller(world):
     settings = {"auth_mode": "proxy", "proxy_user_header": "X-Auth-User", "proxy_roles_header": "X-Auth-Roles",
                 "trusted_proxies": "127.0.0.1", "secret_key": LONG_KEY}

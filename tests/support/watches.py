@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 from spyagency.policy import Policy, QualityWatch, parse_policy
 
@@ -20,3 +21,12 @@ def watch_of(policy: Policy, workflow: str = "SiPixelAli") -> QualityWatch:
     watch = policy.workflow(workflow).quality
     assert watch is not None
     return watch
+
+
+def policy_believing_first_read(directory: Path) -> Path:
+    """A policy file: the shipped one, believing the first configuration read after a stop. For deployments
+    run on the wall clock, which cannot wait five minutes for a second read."""
+    text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
+    path = directory / "policy.toml"
+    path.write_text(text.replace("configuration_agreement_minutes = 5", "configuration_agreement_minutes = 0"))
+    return path

@@ -7,6 +7,7 @@ import socket
 import sys
 import threading
 import time
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -17,6 +18,7 @@ from spyagency.settings import Settings
 from spyagency.store import Store
 
 from .auth import DEFAULT_SECRET, MIN_SECRET_LENGTH
+from .listener import MAX_HEAD_BYTES, bounded_protocol
 from .main import create_app, create_release_app
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -80,20 +82,29 @@ def serve_release(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_bounded(app: FastAPI, host: str, port: int, settings: Settings) -> None:
-    # bounded: at most api_max_concurrency connections, idle keep-alives closed after 5 s
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False,
-                limit_concurrency=settings.api_max_concurrency, timeout_keep_alive=5, backlog=256)
+    uvicorn.run(app, host=host, port=port, log_level="info", **listener_options(settings))
+
+
+def listener_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for both listeners: the bounded h11 protocol (a request arrives whole within
+    ``api_request_deadline_s``, heads are capped, at most ``api_max_concurrency`` sockets, half-open ones
+    giving way first), idle keep-alives closed after 5 s."""
+    return {"http": bounded_protocol(settings.api_request_deadline_s),
+            "h11_max_incomplete_event_size": MAX_HEAD_BYTES, "limit_concurrency": settings.api_max_concurrency,
+            "proxy_headers": False, "timeout_keep_alive": 5, "backlog": 256}
 
 
 #: How long ``start_in_thread`` waits for the server to listen before it fails.
 START_TIMEOUT_S = 30.0
 
 
-def start_in_thread(settings: Settings, clock: Clock, port: int, sock: socket.socket | None = None) -> uvicorn.Server:
-    """Serve on 127.0.0.1:``port`` (on ``sock`` when the port was reserved, bound) in a daemon thread;
-    set ``should_exit`` to stop."""
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, clock=clock), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+def start_in_thread(settings: Settings, clock: Clock, port: int, sock: socket.socket | None = None,
+                    release: bool = False) -> uvicorn.Server:
+    """Serve on 127.0.0.1:``port`` (on ``sock`` when the port was reserved, bound) in a daemon thread, the
+    main service or (``release``) Tier0's listener, bounded as ``serve`` bounds it; set ``should_exit`` to stop."""
+    app = (create_release_app if release else create_app)(settings, clock=clock)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           **listener_options(settings)))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]} if sock else {}, name="api",
                               daemon=True)
     thread.start()

@@ -22,6 +22,10 @@ from .serving import ApiProcess
 
 HALF_OPEN = 500
 TARGET_P99_MS = 50.0
+#: the attacks on Tier0's listener alone: how many sockets each uses
+DRIPPING = 200  # each sends a request head one byte a second
+HEADER_FLOODERS = 40  # each sends 1 MiB header lines, again and again
+HALF_OPEN_CROWD = 4200  # each sends the start of a request and stays
 
 
 def _half_open(port: int, count: int, stop: threading.Event) -> None:
@@ -39,6 +43,101 @@ def _half_open(port: int, count: int, stop: threading.Event) -> None:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _drip(port: int, count: int, stop: threading.Event) -> None:
+    """Open ``count`` connections that send a request head one byte a second, reconnecting when cut."""
+    sockets: list[socket.socket | None] = [None] * count
+    try:
+        while not stop.is_set():
+            for i, sock in enumerate(sockets):
+                try:
+                    if sock is None:
+                        sock = socket.create_connection(("127.0.0.1", port), timeout=2)
+                        sock.sendall(b"GET /api/v1/runs/1/release HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                        sockets[i] = sock
+                    sock.sendall(b"X")
+                except OSError:
+                    if sock is not None:
+                        sock.close()
+                    sockets[i] = None
+            stop.wait(1.0)
+    finally:
+        for sock in sockets:
+            if sock is not None:
+                sock.close()
+
+
+def _header_flood(port: int, stop: threading.Event) -> None:
+    """Send 1 MiB header lines on one connection after another until told to stop."""
+    chunk = b"a" * 65536
+    while not stop.is_set():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                sock.sendall(b"GET /api/v1/runs/1/release HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")
+                for _ in range(16):
+                    sock.sendall(chunk)
+                sock.sendall(b"\r\n\r\n")
+                sock.recv(1024)
+        except OSError:
+            stop.wait(0.01)
+
+
+class _RssSampler:
+    """The highest resident set size of a process while it runs (sampled every 50 ms)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_mib, self._stop = pid, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            try:
+                for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        self.peak_mib = max(self.peak_mib, int(line.split()[1]) / 1024)
+            except OSError:
+                return
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_mib
+
+
+def attacks(settings: Settings, low_run: int, high_run: int, seconds: int = 5) -> dict[str, tuple[LoadFigures, float]]:
+    """Tier0's listener quiet, then under each attack, a fresh process each: Tier0's p99 and peak RSS."""
+    print(f"== 5b. Tier0's listener under a drip ({DRIPPING} sockets), a header flood ({HEADER_FLOODERS} sockets "
+          f"sending 1 MiB header lines) and {HALF_OPEN_CROWD} half-open sockets ({seconds} s each)")
+    script = Path(tempfile.mkdtemp()) / "random_run.lua"
+    script.write_text(RANDOM_RUN.replace("{low}", str(low_run)).replace("{high}", str(high_run)))
+    results: dict[str, tuple[LoadFigures, float]] = {}
+    for name in ("quiet", "drip", "header flood", "half-open"):
+        listener = ApiProcess(settings, command_name="serve-release")
+        sampler = _RssSampler(listener.process.pid)
+        stop = threading.Event()
+        try:
+            wrk(listener.url + "/", "warm-up", 2, 4, script)
+            if name == "drip":
+                threading.Thread(target=_drip, args=(listener.port, DRIPPING, stop), daemon=True).start()
+            elif name == "header flood":
+                for _ in range(HEADER_FLOODERS):
+                    threading.Thread(target=_header_flood, args=(listener.port, stop), daemon=True).start()
+            elif name == "half-open":
+                threading.Thread(target=_half_open, args=(listener.port, HALF_OPEN_CROWD, stop), daemon=True).start()
+            stop.wait(2.0)  # let the attack build up
+            figures = wrk(listener.url + "/", name, seconds, 4, script)
+        finally:
+            stop.set()
+            results[name] = (figures, sampler.stop())
+            listener.stop()
+    quiet, quiet_rss = results["quiet"]
+    for name, (figures, rss) in results.items():
+        print(f"  {name:<14} p99 {figures.p99_ms:7.2f} ms (ratio {figures.p99_ms / max(quiet.p99_ms, 0.001):5.1f})  "
+              f"{figures.requests_per_s:7.0f} req/s  non-2xx {figures.errors:<6} peak RSS {rss:6.1f} MiB "
+              f"(ratio {rss / max(quiet_rss, 0.001):4.2f})")
+    return results
 
 
 def run(settings: Settings, low_run: int, high_run: int, seconds: int = 5) -> dict[str, object]:
@@ -80,7 +179,8 @@ def _print(figures: LoadFigures) -> None:
 
 
 def main() -> None:
-    """`python -m benchmarks.flood [--repeat N]`: benchmark 5 alone, on a 10x history, N times in a row."""
+    """`python -m benchmarks.flood [--repeat N]`: benchmark 5 alone, on a 10x history: the attacks on Tier0's
+    listener once, then the flood N times in a row."""
     import argparse
     import logging
 
@@ -101,6 +201,8 @@ def main() -> None:
         memory.run(scene.settings, f"first cycle, {history_runs} history runs")  # decides every active run
         p99s: list[float] = []
         shared: list[float] = []
+        attacks(scene.settings, ACTIVE_FIRST_RUN - history_runs, ACTIVE_FIRST_RUN + ACTIVE_RUNS - 1,
+                seconds=args.seconds)
         for _ in range(args.repeat):
             figures = run(scene.settings, ACTIVE_FIRST_RUN - history_runs, ACTIVE_FIRST_RUN + ACTIVE_RUNS - 1,
                           seconds=args.seconds)

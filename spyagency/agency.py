@@ -94,6 +94,12 @@ class Agency:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def pass_deadline_s(self) -> float:
+        """How long one poll of an HTTP source may take, every request included."""
+        request = self.settings.http_deadline_s or 3 * self.settings.http_timeout_s
+        return self.settings.source_pass_deadline_s or 4 * request
+
     def poll(self, source: Source) -> PollResult | None:
         """Observe one source into the store; None if another process is polling it right now."""
         now = self.clock.now()
@@ -103,18 +109,21 @@ class Agency:
                                 lambda: poll_conddb(self.store, self.conddb, self.policy, now, lookback))
         if source is Source.TIER0:
             if self.settings.steering != "sql":
-                return self._leased("poll-tier0", now, lambda: poll_tier0(self.store, self.tier0, self.policy, now))
+                return self._leased("poll-tier0", now, lambda: poll_tier0(self.store, self.tier0, self.policy, now,
+                                                                          pass_deadline_s=self.pass_deadline_s))
 
             def tier0_and_its_switch() -> PollResult:
                 # the switch is read from its table, not from the data service's cached reply
-                result = poll_tier0(self.store, self.tier0, self.policy, now, read_switch=False)
+                result = poll_tier0(self.store, self.tier0, self.policy, now, read_switch=False,
+                                    pass_deadline_s=self.pass_deadline_s)
                 self.isolated("reading Tier0's switch table",
                               lambda: steering.observe_switch(self.store, self.control(), now))
                 return result
 
             return self._leased("poll-tier0", now, tier0_and_its_switch)
         if source is Source.DQM:
-            return self._leased("poll-dqm", now, lambda: poll_dqm(self.store, self.dqm, self.policy, now))
+            return self._leased("poll-dqm", now, lambda: poll_dqm(self.store, self.dqm, self.policy, now,
+                                                                  pass_deadline_s=self.pass_deadline_s))
         raise ValueError(f"{source.value} is not a source SpyAgency polls")
 
     def decide(self) -> DecideResult | None:

@@ -21,6 +21,7 @@ from spyagency.core.models import DqmCheck, DqmOutcome, Source, Tier0Global, Tie
 from spyagency.core.plausibility import configuration_doubt, configuration_shrank, fcsr_problem
 from spyagency.core.upload_quality import current_iovs, upload_values
 from spyagency.passes.decide import attributed_uploads
+from spyagency.passes.pass_deadline import NotAsked, PassDeadline
 from spyagency.policy import Policy, Workflow, is_pcl_producer
 from spyagency.sources.conddb import CondDBClient
 from spyagency.sources.dqm import DqmClient, read_quality
@@ -179,13 +180,15 @@ def _read_upload_quality(store: Store, client: CondDBClient, policy: Policy, now
 
 
 def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime,
-               read_switch: bool = True) -> PollResult:
+               read_switch: bool = True, pass_deadline_s: float | None = None) -> PollResult:
     """Read the release switch, the first conditions-safe run, and each active run's express status.
 
     The Tier0-wide calls failing fails the source (every run is then not ready). A per-run call
-    failing makes only that run not ready, unless most of them fail: then the service is down.
+    failing makes only that run not ready, unless most of them fail: then the service is down. Runs the
+    pass's deadline left unasked fail the source too (what was read is kept).
     """
     started = time.perf_counter()
+    deadline = PassDeadline("Tier0 Data Service", pass_deadline_s)
     with store.session() as session:
         pending = [r for r in obs.unfinished_runs(session) if _tier0_pending(r, policy)]
         wanted = [r.run for r in pending]
@@ -207,6 +210,8 @@ def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime,
     stored = {r.run: r.express_producers for r in pending}
 
     def observe(run: int) -> Tier0Run | SourceError:
+        if deadline.passed():
+            return deadline.not_asked()
         try:
             known = settled.get(run)
             if known is not None:
@@ -222,23 +227,29 @@ def poll_tier0(store: Store, client: Tier0Client, policy: Policy, now: datetime,
     if _source_down(Source.TIER0, list(faults.values()), len(wanted)):
         return _fail(store, Source.TIER0, now, _why_down("Tier0 Data Service", list(faults.values()), len(wanted),
                                                          "per-run calls"), started)
+    cut = deadline.failure(observed, "per-run calls")
     with store.session() as session:
         obs.record_tier0_global(session, global_state)
         record_switch(session, global_state)
         for run, item in zip(wanted, observed, strict=True):
+            if isinstance(item, NotAsked):
+                continue  # the run keeps what was read before; the source's failure says why it was not asked
             if isinstance(item, SourceError):
                 log.warning("Tier0 per-run call failed for run %s: %s", run, item)
                 obs.record_tier0_run_fault(session, run, str(item), now)
             else:
                 obs.record_tier0_run(session, item)
         duration = time.perf_counter() - started
-        obs.record_success(session, Source.TIER0, now, duration)
+        if cut is None:
+            obs.record_success(session, Source.TIER0, now, duration)
+    if cut is not None:
+        return _fail(store, Source.TIER0, now, cut, started)
     return PollResult(Source.TIER0, True, len(observed) - len(faults), duration,
                       run_faults=tuple(sorted(faults)))
 
 
 def _read_quality(store: Store, client: DqmClient, policy: Policy, rows: Sequence[obs.UnfinishedRun],
-                  now: datetime) -> SourceAccessDenied | None:
+                  now: datetime, deadline: PassDeadline) -> SourceAccessDenied | None:
     """Read the quality watch's DQM numbers of outputs not read yet; a failed read stays unread (unknown).
     Returns the door's refusal, if the GUI refused us: that is the source's failure, not a read's."""
     watched = [wf for wf in policy.workflows if wf.quality and not wf.quality.reads_uploads]
@@ -251,6 +262,8 @@ def _read_quality(store: Store, client: DqmClient, policy: Policy, rows: Sequenc
     def read(item: tuple[obs.UnfinishedRun, Workflow]) -> dict[str, float] | SourceError | None:
         row, wf = item
         assert wf.quality is not None and row.era is not None
+        if deadline.passed():
+            return None  # unread, read next poll: the quality watch is advice, it fails nothing
         try:
             stream = _harvest_stream(row, wf)
             assert stream is not None  # only harvested outputs are in todo
@@ -343,9 +356,12 @@ def _harvest_stream(row: obs.UnfinishedRun, wf: Workflow) -> str | None:
     return next((s for s in streams_running(row.express_producers, wf.producer) if row.streams_done.get(s)), None)
 
 
-def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> PollResult:
-    """Read the DQM status histograms of workflows whose harvest may have finished."""
+def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime,
+             pass_deadline_s: float | None = None) -> PollResult:
+    """Read the DQM status histograms of workflows whose harvest may have finished, then the quality
+    watch's numbers; histograms the pass's deadline left unasked fail the source (what was read is kept)."""
     started = time.perf_counter()
+    deadline = PassDeadline("DQM GUI", pass_deadline_s)
     checked = [wf for wf in policy.workflows if wf.dqm]
     try:
         _check_door(store, Source.DQM, client.http)
@@ -360,6 +376,8 @@ def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> 
                 if (r.run, wf.name) not in final and streams[r.run, wf.name] is not None]
 
     def check(item: tuple[int, str, Workflow]) -> DqmCheck | SourceError:
+        if deadline.passed():
+            return deadline.not_asked()
         run, era, wf = item
         stream = streams[run, wf.name]
         assert wf.dqm is not None and stream is not None  # only harvested DQM-checked workflows are in todo
@@ -374,8 +392,11 @@ def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> 
     if _source_down(Source.DQM, [error for _item, error in faults], len(items)):
         return _fail(store, Source.DQM, now, _why_down("DQM GUI", [error for _item, error in faults], len(items),
                                                        "histogram reads"), started)
+    cut = deadline.failure(results, "histogram reads")
     checks: list[DqmCheck] = []
     for (run, _era, wf), result in zip(items, results, strict=True):
+        if isinstance(result, NotAsked):
+            continue
         if isinstance(result, SourceError):
             log.warning("DQM read failed for run %s %s: %s", run, wf.name, result)
             result = DqmCheck(run, wf.name, DqmOutcome.UNREADABLE, str(result), now)
@@ -383,7 +404,9 @@ def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime) -> 
     with store.session() as session:
         obs.record_dqm(session, checks)
         obs.record_dqm_looked(session, [r.run for r in rows], now)
-    shut = _read_quality(store, client, policy, rows, now)
+    if cut is not None:
+        return _fail(store, Source.DQM, now, cut, started)
+    shut = _read_quality(store, client, policy, rows, now, deadline)
     if shut is None and not items:
         shut = _knock(client)  # nothing was asked: knock, so that a shut door shows while the GUI is idle
     if shut is not None:

@@ -32,7 +32,10 @@ class ServiceSettings(BaseSettings):
                                                        "X-SpyAgency-Proxy-Secret")
     session_hours: float = Field(8.0, gt=0, description="a dashboard login lasts this long")
     cookie_secure: bool = Field(False, description="mark the login cookie Secure (set behind TLS)")
-    api_max_concurrency: int = Field(4096, gt=0, description="connections served at once; more get 503")
+    api_max_concurrency: int = Field(4096, gt=0, description="sockets open at once per listener; beyond it the "
+                                                             "one waiting longest for its request is closed")
+    api_request_deadline_s: float = Field(10.0, gt=0, description="a request (head and body) must arrive whole "
+                                                                  "this long after the connection can send it")
     anonymous_page_cache_s: float = Field(2.0, ge=0, description="anonymous readers may see pages this old")
     api_page_slots: int = Field(2, gt=0, description="pages, lists and writes served at once (the release "
                                                     "API is never queued behind them)")

@@ -45,6 +45,9 @@ class SourceSettings(BaseSettings):
     http_retries: int = Field(3, ge=0)
     http_deadline_s: float | None = Field(
         None, gt=0, description="the whole of one request, body included (default 3 x http_timeout_s)")
+    source_pass_deadline_s: float | None = Field(
+        None, gt=0, description="one poll of Tier0 or the DQM GUI, every request included (default 4 x the "
+                                "request deadline); what it cuts off fails the source")
     # the grid identity and trust of the HTTPS sources; unset, the grid's own variables are used
     # (X509_HOST_CERT/KEY, X509_USER_PROXY, X509_USER_CERT/KEY, /tmp/x509up_u<uid>, ~/.globus; X509_CERT_DIR)
     grid_cert: str | None = Field(None, description="certificate or proxy file shown to Tier0 and DQM")

@@ -25,6 +25,7 @@ from spyagency.store.tables import AckRow, TrackedRun, WorkflowStateRow
 
 from ..support.airflow_standalone import AirflowStandalone, wait_for
 from ..support.missing import missing
+from ..support.watches import policy_believing_first_read
 
 H = timedelta(hours=1)
 POLL_S = 10
@@ -67,7 +68,7 @@ def test_a_real_airflow_polls_decides_steers_and_takes_an_experts_signoff(airflo
     store = Store(store_url)
     with Simulator(policy, runs, tmp_path / "sim", now) as sim:
         sim.advance(now)
-        env = _airflow_env(store_url, sim)
+        env = _airflow_env(store_url, sim, SPYAGENCY_POLICY=str(policy_believing_first_read(tmp_path)))
         metadata = postgres.create_database("airflow_metadata")
         with AirflowStandalone(tmp_path / "airflow", metadata, env, EXPERT, "expert-password") as airflow:
             try:
@@ -162,11 +163,13 @@ def _check_deployment(airflow: AirflowStandalone, sim: Simulator, store: Store, 
 
 
 def _stale_fast_policy() -> str:
-    """The built-in policy, but a verdict older than 1 minute cannot be acted on (production: 15)."""
+    """The built-in policy, but a verdict older than 1 minute cannot be acted on (production: 15), and on the
+    wall clock the first configuration read after a stop is believed."""
     from importlib import resources
 
     text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
     assert "stale_after_minutes = 15" in text
+    text = text.replace("configuration_agreement_minutes = 5", "configuration_agreement_minutes = 0")
     return text.replace("stale_after_minutes = 15", "stale_after_minutes = 1")
 
 

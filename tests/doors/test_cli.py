@@ -15,6 +15,7 @@ from simulator.simulator import Simulator
 from spyagency.clock import utcnow
 
 from ..support.net import refused_port
+from ..support.watches import policy_believing_first_read
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -27,7 +28,9 @@ def test_poll_once_then_status_shows_why_each_run_is_or_is_not_ready(tmp_path, p
     with Simulator(policy, demo_runs(policy, now), tmp_path / "sim", now) as sim:
         sim.advance(now)
         env = {"SPYAGENCY_DB_URL": f"sqlite:///{tmp_path / 'store.db'}", "SPYAGENCY_TIER0_URL": sim.tier0_url,
-               "SPYAGENCY_CONDDB_URL": sim.conddb_url, "SPYAGENCY_DQM_URL": sim.dqm_url}
+               "SPYAGENCY_CONDDB_URL": sim.conddb_url, "SPYAGENCY_DQM_URL": sim.dqm_url,
+               # one poll on the wall clock: the first configuration read after a stop is believed
+               "SPYAGENCY_POLICY": str(policy_believing_first_read(tmp_path))}
         poll = run_cli("poll", "--once", env=env)
         assert poll.returncode == 0, poll.stderr
         assert "decided 7 runs" in poll.stdout

@@ -208,3 +208,21 @@ def test_a_stop_time_that_jumps_later_keeps_the_earlier_lock_and_one_moved_back_
     lied.world.clock.current = START + 2 * H + timedelta(minutes=20)
     assert lied.verdicts()[386931].lock_time == stopped.lock_time - timedelta(minutes=30)
     engine.dispose()
+
+
+def test_a_pass_slowed_past_its_deadline_fails_the_source_and_keeps_what_it_read(world_factory):
+    lied = LiedWorld(world_factory(source_pass_deadline_s=0.5))
+    try:
+        assert _poll(lied.cycle(), Source.TIER0).ok
+        lied.tier0.delay_s = 0.3  # each answer in time for its request's deadline, the pass not
+        cycle = lied.cycle()
+        tier0 = _poll(cycle, Source.TIER0)
+        assert not tier0.ok and "the pass ran past its 0.5 s deadline" in (tier0.error or "")
+        assert "not asked" in (tier0.error or "")
+        verdicts = {v.run: v for v in cycle.decision.verdicts}
+        assert not any(v.release for v in verdicts.values())  # a failed source holds every run back
+        assert any("the pass ran past its 0.5 s deadline" in " ".join(v.reasons) for v in verdicts.values())
+        lied.tier0.delay_s = 0.0
+        assert _poll(lied.cycle(), Source.TIER0).ok  # asked again, whole, next poll
+    finally:
+        lied.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ class LyingProxy:
         self.upstream = upstream.rstrip("/")
         self.liar = liar
         self.lies = 0
+        self.delay_s = 0.0  # settable: every answer is held this long (a slow front end)
         self._client = httpx.Client(timeout=30.0)
         proxy = self
 
@@ -75,6 +77,8 @@ class LyingProxy:
     def _forward(self, handler: BaseHTTPRequestHandler) -> None:
         headers = {k: v for k, v in handler.headers.items() if k.lower() in ("accept", "user-agent")}
         answer = self._client.get(self.upstream + handler.path, headers=headers)
+        if self.delay_s:
+            time.sleep(self.delay_s)
         liar = self.liar
         lie = liar(handler.path, answer.status_code, answer.content) if liar is not None else None
         status, body, kind = answer.status_code, answer.content, answer.headers.get("content-type", "")

@@ -30,6 +30,8 @@ class DecideResult:
     verdicts: tuple[RunVerdict, ...]
     changed: tuple[RunVerdict, ...]
     duration_s: float
+    #: runs whose verdict was not saved: their facts changed while deciding (the next pass decides them)
+    stale: tuple[int, ...] = ()
 
 
 def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] | None = None) -> DecideResult:
@@ -53,11 +55,11 @@ def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] 
         health = obs.health(session)
         verdicts = tuple(_decide_one(observations[r], policy, tier0, health, now) for r in runs)
         final = {v.run for v in verdicts if is_final(v, tier0.first_conditions_safe_run, policy)}
-        changed = tuple(save_verdicts(session, verdicts, final, versions))
+        saved = save_verdicts(session, verdicts, final, versions)
         # the facts each decision was made from, kept where the decision says something new (spyagency explain)
         record_decisions(session, [(DecisionInputs(observations[v.run], tier0, health, now), v) for v in verdicts],
                          policy)
-    return DecideResult(verdicts, changed, time.perf_counter() - started)
+    return DecideResult(verdicts, tuple(saved.changed), time.perf_counter() - started, saved.stale)
 
 
 def _decide_one(observations: RunObservations, policy: Policy, tier0: Tier0Global,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from spyagency.core.free_text import words_problem
@@ -12,6 +13,8 @@ from spyagency.policy import Policy, is_pcl_producer
 from spyagency.store import Store
 from spyagency.store.people import add_acknowledgement, run_as_decided
 from spyagency.store.verdicts import withhold
+
+log = logging.getLogger(__name__)
 
 
 class AcknowledgementError(InputRefused):
@@ -47,8 +50,26 @@ def acknowledge(store: Store, policy: Policy, *, run: int, workflow: str, kind: 
                                      comment=comment, now=now, answered_state=answered)
         if kind is AckKind.HOLD:
             withhold(session, run, f"{workflow} held by {author}: {comment}", now)
-    verdicts = decide_all(store, policy, now, only=[run]).verdicts
-    return record, (verdicts[0] if verdicts else None)
+    return record, _decided_and_saved(store, policy, run, now)
+
+
+#: How often an acknowledgement's re-decision is tried while polls keep changing the run's facts under it.
+SAVE_ATTEMPTS = 5
+
+
+def _decided_and_saved(store: Store, policy: Policy, run: int, now: datetime) -> RunVerdict | None:
+    """Re-decide ``run`` until its verdict is saved (a poll that writes the run's facts meanwhile makes a
+    decision stale), so that the release API says what the acknowledgement made of the run before its
+    answer is sent."""
+    verdicts: tuple[RunVerdict, ...] = ()
+    for _ in range(SAVE_ATTEMPTS):
+        result = decide_all(store, policy, now, only=[run])
+        verdicts = result.verdicts
+        if run not in result.stale:
+            break
+    else:
+        log.warning("run %s: facts kept changing under its re-decision; the next decide pass saves it", run)
+    return verdicts[0] if verdicts else None
 
 
 def _check_names_a_calibration(policy: Policy, run: int, workflow: str, configured: frozenset[str]) -> None:

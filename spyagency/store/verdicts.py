@@ -41,22 +41,32 @@ def withhold(session: Session, run: int, reason: str, now: datetime) -> None:
     session.add(ReleaseDecision(run=run, release=False, state=RunState.NOT_READY.value, decided_at=now))
 
 
+class Saved(NamedTuple):
+    """What ``save_verdicts`` did: the verdicts whose run state or release answer changed, and the runs
+    whose verdict was not saved because their facts changed since they were read."""
+
+    changed: list[RunVerdict]
+    stale: tuple[int, ...] = ()
+
+
 def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], final: Collection[int],
-                  versions: Mapping[int, int] | None = None) -> list[RunVerdict]:
-    """Store ``verdicts``; return those whose run state or release answer changed.
+                  versions: Mapping[int, int] | None = None) -> Saved:
+    """Store ``verdicts``; say which changed a run's state or release answer, and which were not saved.
 
     With ``versions`` (the facts version each verdict was made from), a verdict is saved only if
     its run's facts have not changed since: never over facts newer than the ones it read. Runs in
     ``final`` are finalized: never decided again (the rule is ``spyagency.core.finalize``).
     """
+    stale: tuple[int, ...] = ()
     if versions is not None:
         unchanged = _still_current(session, {v.run: versions[v.run] for v in verdicts if v.run in versions})
         kept = [v for v in verdicts if v.run in unchanged]
-        for skipped in sorted({v.run for v in verdicts} - {v.run for v in kept}):
+        stale = tuple(sorted({v.run for v in verdicts} - {v.run for v in kept}))
+        for skipped in stale:
             log.info("run %s: facts changed while deciding; its newer verdict stays", skipped)
         verdicts = kept
     if not verdicts:
-        return []
+        return Saved([], stale)
     runs = [v.run for v in verdicts]
     saved_at = database_now(session.get_bind().dialect.name)
     # only what the comparison needs: the run rows are rewritten below, by primary key, in one statement
@@ -95,7 +105,7 @@ def save_verdicts(session: Session, verdicts: Sequence[RunVerdict], final: Colle
                     execution_options={"synchronize_session": False})
     if updates:  # by primary key, in one statement per batch: most cycles change a few of thousands of rows
         session.execute(update(WorkflowStateRow), updates)
-    return changed
+    return Saved(changed, stale)
 
 
 class _Current(NamedTuple):

@@ -63,10 +63,40 @@ def test_a_hold_stops_the_release_at_once_even_when_a_poll_changes_the_runs_fact
     monkeypatch.setattr(decide_pass, "quality_scores", a_poll_writes_meanwhile)
     _ack, _verdict = acknowledge(world.store, policy, run=386925, workflow="SiStripGains", kind=AckKind.HOLD,
                                  author="alca", comment="gains look odd", now=world.clock.now())
-    with world.store.session() as session:  # the hold's own re-decision was not saved: the hold still counts
-        answer = get_run(session, 386925)
+    with world.store.session() as session:  # the hold counts from its own commit, and its re-decision, tried
+        answer = get_run(session, 386925)  # again once the poll's write made the first one stale, is saved
     assert answer is not None and answer.release is False
-    assert answer.reasons[0] == "SiStripGains held by alca: gains look odd"
+    assert answer.reasons[0].startswith("SiStripGains: held by alca at ")
+
+
+def test_an_accept_is_in_the_release_answer_before_it_returns_even_when_polls_change_the_runs_facts_meanwhile(
+        world_factory, policy, store_url, monkeypatch):
+    from simulator.scenario import Outcome
+
+    world = world_factory([SimRun(386925, START - 12 * H, START - 8 * H, all_streams(policy),
+                                  {"SiPixelAli": Outcome.VETOED})], store_url=store_url)
+    assert not world.at(timedelta(0))[386925].release  # only the vetoed alignment keeps it back
+    import spyagency.passes.decide as decide_pass
+    from spyagency.store.observations import bump_facts
+
+    real_scores = decide_pass.quality_scores
+    polls = {"left": 2}  # two polls write the run's facts while the accept's re-decision reads them
+
+    def a_poll_writes_meanwhile(session, *args):  # type: ignore[no-untyped-def]
+        if polls["left"]:
+            polls["left"] -= 1
+            with world.store.session() as other:
+                bump_facts(other, [386925])
+        return real_scores(session, *args)
+
+    monkeypatch.setattr(decide_pass, "quality_scores", a_poll_writes_meanwhile)
+    _ack, verdict = acknowledge(world.store, policy, run=386925, workflow="SiPixelAli",
+                                kind=AckKind.ACCEPT_WITHOUT_PAYLOAD, author="alca", comment="vetoed on purpose",
+                                now=world.clock.now())
+    assert polls["left"] == 0 and verdict is not None and verdict.release
+    with world.store.session() as session:  # what the release API serves, as soon as the accept returned
+        answer = get_run(session, 386925)
+    assert answer is not None and answer.release is True
 
 
 def test_a_decision_stamped_in_the_future_is_never_a_release():

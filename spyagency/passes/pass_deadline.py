@@ -11,7 +11,11 @@ from spyagency.sources.errors import SourceDown, SourceUnavailable
 
 
 class NotAsked(SourceUnavailable):
-    """A call the pass's deadline left no time for."""
+    """A call the pass's deadline left no time for (its message names the source itself)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.args = (message,)
 
 
 class PassDeadline:

@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from spyagency.clock import Clock
+from spyagency.policy import Policy
 from spyagency.ports import port_in_use
 from spyagency.settings import Settings
 from spyagency.store import Store
@@ -99,10 +100,10 @@ START_TIMEOUT_S = 30.0
 
 
 def start_in_thread(settings: Settings, clock: Clock, port: int, sock: socket.socket | None = None,
-                    release: bool = False) -> uvicorn.Server:
+                    release: bool = False, policy: Policy | None = None) -> uvicorn.Server:
     """Serve on 127.0.0.1:``port`` (on ``sock`` when the port was reserved, bound) in a daemon thread, the
     main service or (``release``) Tier0's listener, bounded as ``serve`` bounds it; set ``should_exit`` to stop."""
-    app = (create_release_app if release else create_app)(settings, clock=clock)
+    app = (create_release_app if release else create_app)(settings, clock=clock, policy=policy)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            **listener_options(settings)))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]} if sock else {}, name="api",

@@ -135,6 +135,11 @@ def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, star
             "tokens": settings.tokens or DEMO_TOKENS})
         _store(demo_settings).dispose()
         agency = Agency(demo_settings, clock=clock, policy=policy)
+        # SpyAgency was watching before the story starts: a first look, then a second one once the
+        # configurations read can be believed (two agreeing reads, policy configuration_agreement_minutes)
+        sim.advance(clock.now())
+        agency.observe_and_decide()
+        clock.current = start + policy.sources.configuration_agreement
         stop = threading.Event()
         _start_ticker(sim, clock, stop)
         server = None

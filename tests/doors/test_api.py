@@ -216,7 +216,7 @@ def test_dashboard_form_needs_a_valid_csrf_token(client, world):
 
 
 def test_real_uvicorn_serves_the_release_api(world):
-    server = start_in_thread(world.agency.settings, world.clock, 0)
+    server = start_in_thread(world.agency.settings, world.clock, 0, policy=world.agency.policy)
     try:
         port = server.servers[0].sockets[0].getsockname()[1]
         reply = httpx.get(f"http://127.0.0.1:{port}/api/v1/runs/386925/release", timeout=5)
@@ -231,7 +231,7 @@ def test_a_port_reserved_before_anything_else_started_is_where_the_api_serves(wo
     held = reserve("127.0.0.1", 0)
     port = held.getsockname()[1]
     assert port_in_use("127.0.0.1", port) is False  # bound, not yet listening
-    server = start_in_thread(world.agency.settings, world.clock, port, held)
+    server = start_in_thread(world.agency.settings, world.clock, port, held, policy=world.agency.policy)
     try:
         assert server.servers[0].sockets[0].getsockname()[1] == port
         assert httpx.get(f"http://127.0.0.1:{port}/api/v1/runs/386925/release", timeout=5).json()["release"] is True

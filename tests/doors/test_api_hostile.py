@@ -138,7 +138,7 @@ def test_sql_in_a_comment_is_stored_as_text_and_harms_nothing(client, world):
 
 
 def test_malformed_requests_over_real_http_get_4xx_not_500(world):
-    server = start_in_thread(world.agency.settings, world.clock, 0)
+    server = start_in_thread(world.agency.settings, world.clock, 0, policy=world.agency.policy)
     try:
         port = server.servers[0].sockets[0].getsockname()[1]
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:

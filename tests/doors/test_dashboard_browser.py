@@ -48,7 +48,7 @@ def _serve(world_factory, runs):  # type: ignore[no-untyped-def]
     # pages refresh every 0.5 s here: the 15 s waits below leave a wide margin
     world = world_factory(runs, tokens="tok-expert=alice:alca-expert|operator", dashboard_refresh_s=0.5)
     world.at(timedelta(0))
-    server = start_in_thread(world.agency.settings, world.clock, 0)
+    server = start_in_thread(world.agency.settings, world.clock, 0, policy=world.agency.policy)
     port = server.servers[0].sockets[0].getsockname()[1]
     yield f"http://127.0.0.1:{port}", world
     server.should_exit = True

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,10 +16,17 @@ from spyagency.store.decision_records import decisions_between
 from spyagency.views.explain import explain
 
 from ..conftest import START, make_world
+from ..support.watches import policy_believing_first_read, policy_text_believing_first_read
 
 H = timedelta(hours=1)
 REPLAYED: Counter[str] = Counter()
 OUTCOMES = [None, Outcome.VETOED, Outcome.LATE, Outcome.MISSING, Outcome.NO_PAYLOAD]
+
+
+@pytest.fixture(autouse=True)
+def cli_policy(tmp_path, monkeypatch) -> None:
+    """The commands read the ``policy`` fixture's policy, the one these worlds were decided under."""
+    monkeypatch.setenv("SPYAGENCY_POLICY", str(policy_believing_first_read(tmp_path)))
 
 
 @settings(max_examples=6, deadline=None, derandomize=True, database=None,
@@ -86,8 +94,7 @@ def test_explain_and_a_what_if_that_would_release_earlier(world_factory, policy,
     assert "run 386925 as decided at" in out and "SiPixelAli: vetoed" in out
     assert "matches the decision stored then" in out and "first conditions-safe run" in out
     optional = (tmp_path / "optional.toml")
-    text = (policy_text := __import__("importlib.resources", fromlist=["files"]).files("spyagency.policy")
-            .joinpath("default.toml").read_text())
+    text = policy_text = policy_text_believing_first_read()
     marker = 'name = "SiPixelAli"\nproducer = "PromptCalibProdSiPixelAli"'
     assert marker in policy_text
     optional.write_text(text.replace(marker, marker + "\nrequired = false"))
@@ -104,14 +111,12 @@ def test_a_what_if_shows_where_steering_would_have_left_tier0_releasing(world_fa
                                                                           monkeypatch, capsys):
     """SpyAgency paused for a vetoed alignment: a policy without that workflow would have resumed instead, from
     the moment the pause began, and says so as less safe; the policy in force replays with no difference."""
-    from importlib.resources import files
-
     world = _vetoed_alignment(world_factory, policy, with_a_ready_run=True)
     world.at(39 * H)  # half an hour before 386925's lock: SpyAgency pauses
     assert world.agency.steer().delivered == 1
     monkeypatch.setenv("SPYAGENCY_DB_URL", world.store.url)
     period = ["--from", START.isoformat(), "--to", (START + 40 * H).isoformat()]
-    text = files("spyagency.policy").joinpath("default.toml").read_text()
+    text = policy_text_believing_first_read()
     same = tmp_path / "same.toml"
     same.write_text(text)
     assert main(["replay", "--policy", str(same), *period]) == 0

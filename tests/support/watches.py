@@ -23,10 +23,17 @@ def watch_of(policy: Policy, workflow: str = "SiPixelAli") -> QualityWatch:
     return watch
 
 
+def policy_text_believing_first_read() -> str:
+    """The shipped policy's text, believing the first configuration read after a stop: the ``policy``
+    fixture's, for commands that read a policy file."""
+    text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
+    return text.replace("configuration_agreement_minutes = 5", "configuration_agreement_minutes = 0")
+
+
 def policy_believing_first_read(directory: Path) -> Path:
     """A policy file: the shipped one, believing the first configuration read after a stop. For deployments
-    run on the wall clock, which cannot wait five minutes for a second read."""
-    text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
+    run on the wall clock, which cannot wait five minutes for a second read, and for commands run over a
+    store the ``policy`` fixture decided."""
     path = directory / "policy.toml"
-    path.write_text(text.replace("configuration_agreement_minutes = 5", "configuration_agreement_minutes = 0"))
+    path.write_text(policy_text_believing_first_read())
     return path

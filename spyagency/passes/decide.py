@@ -10,10 +10,10 @@ from datetime import datetime
 
 from spyagency.core.attribution import Grouped, attribute_all, group_by_run
 from spyagency.core.finalize import is_final
-from spyagency.core.models import RunObservations, RunVerdict, Source, SourceHealth, Tier0Global
+from spyagency.core.models import RunVerdict
 from spyagency.core.quality import QualityScore, score_keys, score_run
-from spyagency.core.readiness import decide_run, undecidable_run
 from spyagency.core.replay import DecisionInputs
+from spyagency.passes.one_run import decide_one
 from spyagency.policy import Policy, QualityWatch
 from spyagency.store import Session, Store, quality
 from spyagency.store import observations as obs
@@ -53,24 +53,13 @@ def decide_all(store: Store, policy: Policy, now: datetime, only: Sequence[int] 
             observations[run].quality[workflow] = score
         tier0 = obs.tier0_global(session)
         health = obs.health(session)
-        verdicts = tuple(_decide_one(observations[r], policy, tier0, health, now) for r in runs)
+        verdicts = tuple(decide_one(observations[r], policy, tier0, health, now) for r in runs)
         final = {v.run for v in verdicts if is_final(v, tier0.first_conditions_safe_run, policy)}
         saved = save_verdicts(session, verdicts, final, versions)
         # the facts each decision was made from, kept where the decision says something new (spyagency explain)
         record_decisions(session, [(DecisionInputs(observations[v.run], tier0, health, now), v) for v in verdicts],
                          policy)
     return DecideResult(verdicts, tuple(saved.changed), time.perf_counter() - started, saved.stale)
-
-
-def _decide_one(observations: RunObservations, policy: Policy, tier0: Tier0Global,
-                health: dict[Source, SourceHealth], now: datetime) -> RunVerdict:
-    """One run's verdict; a run whose data makes the decision fail is not ready and says why, and the
-    other runs are decided all the same."""
-    try:
-        return decide_run(observations, policy, tier0, health, now)
-    except Exception as exc:
-        log.exception("deciding run %s failed", observations.info.run)  # pragma: no mutate
-        return undecidable_run(observations, policy, now, f"{type(exc).__name__}: {str(exc)[:200]}")
 
 
 def quality_scores(session: Session, policy: Policy, runs: Sequence[int]) -> dict[tuple[int, str], QualityScore]:

@@ -98,7 +98,7 @@ def test_one_deeply_nested_answer_faults_only_its_run_and_the_poll_records_it(li
 
 
 def test_one_run_whose_decision_raises_is_not_ready_and_the_others_are_decided(lied, monkeypatch):
-    from spyagency.passes import decide as deciding
+    from spyagency.passes import one_run as deciding
 
     real = deciding.decide_run
 

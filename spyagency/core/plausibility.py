@@ -63,8 +63,9 @@ def configuration_since(before: datetime | None, producers_before: Mapping[str, 
                         producers: Mapping[str, Iterable[str]], observed_at: datetime | None,
                         stop: datetime | None) -> datetime | None:
     """The first read after the run's stop that gave the express configuration read now, given the one
-    stored (``before``, for ``producers_before``); None while no read after the stop gave it."""
-    if stop is None or observed_at is None or observed_at < stop:
+    stored (``before``, for ``producers_before``); None while no read after the stop gave it (a read at the
+    stop's very instant may predate its last stream's data: it is not after)."""
+    if stop is None or observed_at is None or observed_at <= stop:
         return None
     same = ({s: set(p) for s, p in producers_before.items()} == {s: set(p) for s, p in producers.items()})
     return before if before is not None and same else observed_at

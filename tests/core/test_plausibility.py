@@ -86,6 +86,7 @@ def test_every_stream_lost_or_thinned_is_named():
 def test_a_configuration_is_dated_from_its_first_read_after_the_stop_and_a_change_dates_it_again():
     assert configuration_since(None, {}, ONE, STOP - MINUTE, STOP) is None  # read while the run took data
     assert configuration_since(None, {}, ONE, STOP + MINUTE, None) is None  # no stop known
+    assert configuration_since(None, {}, ONE, STOP, STOP) is None  # at the stop's very instant: not after it
     first = configuration_since(None, ONE, ONE, STOP + MINUTE, STOP)
     assert first == STOP + MINUTE  # the same as before the stop, but the first read after it
     assert configuration_since(first, ONE, {"Express": ("PromptCalibProd",)}, STOP + 9 * MINUTE, STOP) == first

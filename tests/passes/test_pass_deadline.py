@@ -36,3 +36,14 @@ def test_failures_of_other_kinds_are_not_the_deadlines():
     deadline = PassDeadline("DQM GUI", 0.5)
     assert deadline.failure([SourceUnavailable("HTTP 503")], "histogram reads") is None
     assert deadline.failure([], "histogram reads") is None
+
+
+def test_a_deadline_has_passed_from_its_very_instant(monkeypatch):
+    from spyagency.passes import pass_deadline
+
+    monkeypatch.setattr(pass_deadline.time, "monotonic", lambda: 100.0)
+    deadline = PassDeadline("DQM GUI", 5)
+    monkeypatch.setattr(pass_deadline.time, "monotonic", lambda: 104.999)
+    assert not deadline.passed()
+    monkeypatch.setattr(pass_deadline.time, "monotonic", lambda: 105.0)
+    assert deadline.passed()

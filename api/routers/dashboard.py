@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,6 +25,7 @@ from spyagency.store.people import acknowledgements
 from spyagency.store.sessions import end_session, start_session
 from spyagency.tier0_instance import instance_note
 from spyagency.views import console
+from spyagency.views.ack_panel import ack_confirmation, ack_panel
 from spyagency.views.explain import explain, explanation_lines, switch_lines
 from spyagency.views.report import time_left, to_lock
 
@@ -130,7 +131,7 @@ def _run_context(request: Request, state: State, viewer: Principal | None, sessi
     return _context(request, state, viewer, session if page else None, run=summary,
                     history=queries.history(session, run),
                     acks=acknowledgements(session, run), dqm_links=dqm_links,
-                    ack_kinds=[k.value for k in AckKind],
+                    ack_kinds=[k.value for k in AckKind], ack_panel=ack_panel(summary),
                     timeline=console.timeline(session, state.policy, summary, now),
                     quality=console.quality_panels(session, state.policy, run),
                     forecasts=forecasts_for(session, state.policy, [run], now).get(run, []),
@@ -139,9 +140,14 @@ def _run_context(request: Request, state: State, viewer: Principal | None, sessi
 
 
 @router.get("/runs/{run}", response_class=HTMLResponse)
-def run_page(run: RunNumber, request: Request, state: State, viewer: Viewer, session: DbSession) -> Response:
-    return templates.TemplateResponse(request, "run.html",
-                                      _run_context(request, state, viewer, session, run, page=True))
+def run_page(run: RunNumber, request: Request, state: State, viewer: Viewer, session: DbSession,
+             recorded: Annotated[str | None, Query(max_length=140)] = None) -> Response:
+    context = _run_context(request, state, viewer, session, run, page=True)
+    if recorded and viewer is not None:  # the confirmation says what the store holds, not what the URL claims
+        summary = queries.get_run(session, run)
+        assert summary is not None  # _run_context answered 404 otherwise
+        context["ack_recorded"] = ack_confirmation(acknowledgements(session, run), summary, viewer.user, recorded)
+    return templates.TemplateResponse(request, "run.html", context)
 
 
 @router.get("/fragments/runs/{run}", response_class=HTMLResponse)
@@ -152,23 +158,37 @@ def run_fragment(run: RunNumber, request: Request, state: State, viewer: Viewer,
 
 @router.post("/runs/{run}/acknowledge")
 def acknowledge_form(
-    run: RunNumber, request: Request, state: State, viewer: DashboardAlcaExpert,
-    workflow: Annotated[str, Form(max_length=100)], kind: Annotated[AckKind, Form()],
-    csrf: Annotated[str, Form(max_length=128)], comment: Annotated[str, Form(max_length=MAX_COMMENT)] = "",
+    run: RunNumber, request: Request, state: State, viewer: DashboardAlcaExpert, session: DbSession,
+    workflow: Annotated[str, Form(max_length=100)], csrf: Annotated[str, Form(max_length=128)],
+    kind: Annotated[str, Form(max_length=40)] = "", comment: Annotated[str, Form(max_length=MAX_COMMENT)] = "",
 ) -> Response:
+    """Record an expert's word from the run page: back to the page with a confirmation, or the page again
+    with the refusal's reason beside the form (what was typed is kept)."""
     _same_origin(request)
     expected = viewer.csrf
     valid = secrets.compare_digest(expected, csrf) if expected else state.auth.check_csrf(viewer.user, csrf)
     if not valid:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "form expired or forged (CSRF check failed)")
     try:
-        acknowledge(state.store, state.policy, run=run, workflow=workflow, kind=kind, author=viewer.user,
+        chosen = AckKind(kind)
+    except ValueError:
+        return _refused(request, state, viewer, session, run, "choose a decision: accept, accept without payload "
+                        "or hold", workflow, kind, comment, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    try:
+        acknowledge(state.store, state.policy, run=run, workflow=workflow, kind=chosen, author=viewer.user,
                     comment=comment, now=state.clock.now())
     except InputRefused as exc:
         code = (status.HTTP_404_NOT_FOUND if isinstance(exc, NotFound) else status.HTTP_409_CONFLICT
                 if isinstance(exc, Conflict) else status.HTTP_422_UNPROCESSABLE_CONTENT)
-        raise HTTPException(code, str(exc)) from exc
-    return RedirectResponse(f"/runs/{run}", status.HTTP_303_SEE_OTHER)
+        return _refused(request, state, viewer, session, run, str(exc), workflow, kind, comment, code)
+    return RedirectResponse(f"/runs/{run}?recorded={chosen.value}:{quote(workflow)}#ack", status.HTTP_303_SEE_OTHER)
+
+
+def _refused(request: Request, state: State, viewer: Principal, session: Session, run: int, why: str,
+             workflow: str, kind: str, comment: str, code: int) -> Response:
+    context = _run_context(request, state, viewer, session, run, page=True)
+    context.update(ack_error=why, ack_typed={"workflow": workflow, "kind": kind, "comment": comment})
+    return templates.TemplateResponse(request, "run.html", context, status_code=code)
 
 
 @router.get("/login", response_class=HTMLResponse)

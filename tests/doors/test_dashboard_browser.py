@@ -71,11 +71,20 @@ def test_expert_acknowledges_a_vetoed_alignment_from_the_dashboard(browser, serv
     page.click("a[href='/runs/386926']")
     assert page.locator("tr[data-workflow='SiPixelAli'] .wstate").inner_text() == "vetoed"
     assert page.locator("tr[data-workflow='SiPixelAli'] a", has_text="plots").count() == 1
-    page.select_option("select[name=workflow]", "SiPixelAli")
-    page.select_option("select[name=kind]", "accept_without_payload")
+    # the blocking workflow is preselected, and the panel says what an accept does before it is given
+    assert page.locator("#ack-workflow").input_value() == "SiPixelAli"
+    assert "this is the only calibration blocking run 386926" in page.locator("#ack-consequence").inner_text()
+    page.click("#ack-form button[type=submit]")  # no decision chosen: the browser asks for one, nothing is sent
+    assert page.locator("#ack-error").count() == 0
+    page.check("input[name=kind][value=hold]")
+    page.click("#ack-form button[type=submit]")  # a hold needs a comment: refused, on the page, with the reason
+    assert "Not recorded:" in page.locator("#ack-error").inner_text()
+    assert page.locator("header .who").count() == 1  # the console's frame, not raw JSON
+    page.check("input[name=kind][value=accept_without_payload]")
     page.fill("input[name=comment]", "large movement understood, keep the previous alignment")
     page.click("#ack-form button[type=submit]")
 
+    assert page.locator("#ack-recorded").inner_text().startswith("Recorded: accept without payload of SiPixelAli")
     assert page.locator("#run-state").inner_text() == "ready"
     assert page.locator("tr[data-workflow='SiPixelAli'] .wstate").inner_text() == "acknowledged"
     assert "keep the previous alignment" in page.content()

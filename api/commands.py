@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from spyagency.cli_arguments import port
 from spyagency.settings import Settings
 
 
@@ -22,11 +23,12 @@ def _serve_release(args: argparse.Namespace, settings: Settings) -> int:
 def register(subcommands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Adds `serve` and `serve-release` to the `spyagency` command (entry point group spyagency.commands)."""
     parser = subcommands.add_parser("serve", help="serve the release API, ack API and dashboard")
-    parser.add_argument("--host", default=None)
-    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--host", default=None, help="address to listen on (default SPYAGENCY_API_HOST)")
+    parser.add_argument("--port", type=port, default=None, help="port to listen on (default SPYAGENCY_API_PORT)")
     parser.set_defaults(func=_serve)
     release = subcommands.add_parser("serve-release", help="serve the release API alone, for Tier0 "
                                                            "(its own process and port)")
-    release.add_argument("--host", default=None)
-    release.add_argument("--port", type=int, default=None)
+    release.add_argument("--host", default=None, help="address to listen on (default SPYAGENCY_API_HOST)")
+    release.add_argument("--port", type=port, default=None,
+                         help="port to listen on (default SPYAGENCY_RELEASE_PORT)")
     release.set_defaults(func=_serve_release)

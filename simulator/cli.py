@@ -50,6 +50,11 @@ def _start_ticker(sim: Simulator, clock: Clock, stop: threading.Event,
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    for option, wanted in (("--tier0-port", args.tier0_port), ("--dqm-port", args.dqm_port)):
+        if port_in_use("127.0.0.1", wanted):
+            print(f"simulate: {option} {wanted} is in use (another simulator or service); pick another",
+                  file=sys.stderr)
+            return 2
     policy = instance_policy(settings)
     start = utcnow()
     clock = ScaledClock(start, args.speed)

@@ -32,6 +32,7 @@ from spyagency.policy import Policy
 from spyagency.settings import Settings
 from spyagency.sources.conddb import CondDBClient
 from spyagency.sources.dqm import DqmClient
+from spyagency.sources.errors import SourceError
 from spyagency.sources.grid import tls_setup
 from spyagency.sources.tier0 import Tier0Client
 from spyagency.sources.tier0_switch import SqlControl
@@ -300,9 +301,13 @@ class Agency:
 
     @staticmethod
     def isolated(what: str, step: Callable[[], object]) -> bool:
-        """Run one pass; log its failure and carry on. True if it ran without an error."""
+        """Run one pass; log its failure and carry on. True if it ran without an error. A failure SpyAgency
+        already has words for (a bad setting, a source's error) is one line; anything else its traceback."""
         try:
             step()
+        except (ConfigurationError, SourceError) as exc:
+            log.warning("%s failed: %s; the other passes go on", what, exc)  # pragma: no mutate
+            return False
         except Exception:
             log.exception("%s failed; the other passes go on", what)  # pragma: no mutate
             return False

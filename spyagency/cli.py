@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from spyagency.cli_arguments import moment, positive_int, run_number
 from spyagency.clock import utcnow
-from spyagency.errors import ConfigurationError, StoreUnavailable
+from spyagency.errors import ConfigurationError, InputRefused, StoreUnavailable
 from spyagency.policy import PolicyError
 from spyagency.settings import Settings
 
@@ -71,6 +72,8 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
             except KeyboardInterrupt:
                 pass
             return 0
+        if not args.verbose:  # each source's failure is printed once, in the table below, not logged as well
+            logging.getLogger("spyagency.passes.observe").setLevel(logging.ERROR)
         cycle = agency.observe_and_decide()
         steered_ok = True
         if args.steer:
@@ -179,10 +182,10 @@ def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
     from spyagency.policy import load_policy
     from spyagency.store.decision_records import decision_at, decision_times
     from spyagency.tier0_instance import instance_policy
-    from spyagency.views.explain import explain, explanation_lines, parse_moment
+    from spyagency.views.explain import explain, explanation_lines
 
     policy = load_policy(args.policy) if args.policy else instance_policy(settings)
-    at = parse_moment(args.at) if args.at else utcnow()
+    at = args.at or utcnow()
     store = _store(settings)
     if args.switch:
         from spyagency.views.explain import switch_lines
@@ -207,11 +210,14 @@ def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from spyagency.policy import load_policy
-    from spyagency.views.explain import parse_moment
     from spyagency.views.what_if import what_if, what_if_lines
 
+    start, end = args.start, args.end
+    if end <= start:
+        print(f"replay: --to ({end:%Y-%m-%d %H:%M} UTC) must come after --from ({start:%Y-%m-%d %H:%M} UTC)",
+              file=sys.stderr)
+        return 2
     policy = load_policy(args.policy)
-    start, end = parse_moment(args.start), parse_moment(args.end)
     store = _store(settings)
     with store.session() as session:
         found = what_if(session, policy, start, end)
@@ -235,7 +241,7 @@ def _door(group: str, name: str):  # type: ignore[no-untyped-def]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spyagency", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what every step does")
     sub = parser.add_subparsers(dest="command", required=True)
 
     poll = sub.add_parser("poll", help="observe all sources, decide, store")
@@ -244,32 +250,34 @@ def build_parser() -> argparse.ArgumentParser:
     poll.set_defaults(func=cmd_poll)
 
     status = sub.add_parser("status", help="readiness of recent runs, or of one run")
-    status.add_argument("run", nargs="?", type=int)
-    status.add_argument("--limit", type=int, default=30)
+    status.add_argument("run", nargs="?", type=run_number, help="one run in detail (default: the recent runs)")
+    status.add_argument("--limit", type=positive_int, default=30, help="how many recent runs (default 30)")
     status.set_defaults(func=cmd_status)
 
     steer = sub.add_parser("steering", help="what SpyAgency asks of Tier0's release switch, and why")
     steer.set_defaults(func=cmd_steering)
 
     override = sub.add_parser("override", help="operator: let Tier0 release a run that is not ready")
-    override.add_argument("run", type=int)
+    override.add_argument("run", type=run_number, help="the run Tier0 may release")
     override.add_argument("--comment", required=True, help="why (recorded forever)")
-    override.add_argument("--author", default=getpass.getuser())
+    override.add_argument("--author", default=getpass.getuser(), help="who decides (default: your login name)")
     override.add_argument("--withdraw", action="store_true", help="take back an earlier override")
     override.set_defaults(func=cmd_override)
 
     explain = sub.add_parser("explain", help="why a run was decided as it was: the decision in force at a "
                                              "moment, the facts it rests on, and its replay")
-    explain.add_argument("run", type=int, nargs="?")
+    explain.add_argument("run", type=run_number, nargs="?", help="the run (or --switch)")
     explain.add_argument("--switch", action="store_true", help="the steering decision at that moment instead")
-    explain.add_argument("--at", help="ISO time (UTC unless it says otherwise); default now")
+    explain.add_argument("--at", type=moment, help="ISO time (UTC unless it says otherwise); default now")
     explain.add_argument("--policy", help="replay under this policy file (default: the installed one)")
     explain.set_defaults(func=cmd_explain)
 
     what_if = sub.add_parser("replay", help="what a policy would have decided over a recorded period")
     what_if.add_argument("--policy", required=True, help="the policy TOML to try")
-    what_if.add_argument("--from", dest="start", required=True, help="ISO time")
-    what_if.add_argument("--to", dest="end", required=True, help="ISO time")
+    what_if.add_argument("--from", dest="start", type=moment, required=True,
+                         help="ISO time (UTC unless it says otherwise)")
+    what_if.add_argument("--to", dest="end", type=moment, required=True,
+                         help="ISO time, after --from (UTC unless it says otherwise)")
     what_if.set_defaults(func=cmd_replay)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the store schema")
@@ -302,6 +310,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigurationError, StoreUnavailable) as exc:
         print(f"configuration error: {_variable_of(exc, settings)}: {exc}", file=sys.stderr)
         return 2
+    except InputRefused as exc:  # the core's own sentence: the run, workflow or rule that refused the input
+        print(f"{args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 #: The settings that hold database URLs, with their environment variables.

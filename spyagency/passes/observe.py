@@ -281,14 +281,15 @@ def _read_quality(store: Store, client: DqmClient, policy: Policy, rows: Sequenc
     return next((r for r in results if isinstance(r, SourceAccessDenied)), None)
 
 
-def _knock(client: DqmClient) -> SourceAccessDenied | None:
-    """The DQM GUI's refusal, if its door is shut to us (HTTPS only); any other failure is not a door's."""
-    if client.http.tls is None:
-        return None
+def _knock(client: DqmClient) -> SourceError | None:
+    """The DQM GUI's failure if its door is shut to us or nothing answers there at all; any other answer (a
+    404, the new GUI's 500 "ME not found") says the GUI is there and lets us in."""
     try:
         client.knock()
     except SourceAccessDenied as exc:
         return exc
+    except SourceUnavailable as exc:
+        return exc if exc.connection_failed else None
     except SourceError:
         pass
     return None
@@ -406,9 +407,9 @@ def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime,
         obs.record_dqm_looked(session, [r.run for r in rows], now)
     if cut is not None:
         return _fail(store, Source.DQM, now, cut, started)
-    shut = _read_quality(store, client, policy, rows, now, deadline)
+    shut: SourceError | None = _read_quality(store, client, policy, rows, now, deadline)
     if shut is None and not items:
-        shut = _knock(client)  # nothing was asked: knock, so that a shut door shows while the GUI is idle
+        shut = _knock(client)  # nothing was asked: knock, so that a shut door or a dead GUI shows while idle
     if shut is not None:
         return _fail(store, Source.DQM, now, shut, started)
     with store.session() as session:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from spyagency.core.models import RunVerdict, Source
 from spyagency.core.replay import difference, replay
@@ -33,12 +33,6 @@ class Explanation:
 def explain(record: RecordedDecision, policy: Policy) -> Explanation:
     replayed = replay(record.inputs, policy)
     return Explanation(record, replayed, policy_label(policy), difference(record.verdict, replayed))
-
-
-def parse_moment(text: str) -> datetime:
-    """An ISO time from a person: UTC unless it says otherwise."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def explanation_lines(explanation: Explanation) -> list[str]:

@@ -217,10 +217,15 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
         print(f"replay: --to ({end:%Y-%m-%d %H:%M} UTC) must come after --from ({start:%Y-%m-%d %H:%M} UTC)",
               file=sys.stderr)
         return 2
+    from spyagency.tier0_instance import instance_policy
+
     policy = load_policy(args.policy)
+    baseline = load_policy(args.baseline) if args.baseline else instance_policy(settings)
     store = _store(settings)
     with store.session() as session:
-        found = what_if(session, policy, start, end)
+        found = what_if(session, policy, start, end, baseline)
+    print(f"policy tried: {args.policy}; the recorded switch steered under: "
+          f"{args.baseline or 'the installed policy'}")
     print("\n".join(what_if_lines(found)))
     return 1 if found.less_safe else 0
 
@@ -274,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     what_if = sub.add_parser("replay", help="what a policy would have decided over a recorded period")
     what_if.add_argument("--policy", required=True, help="the policy TOML to try")
+    what_if.add_argument("--baseline", help="the policy TOML the recorded switch is steered under "
+                                            "(default: the installed one, SPYAGENCY_POLICY)")
     what_if.add_argument("--from", dest="start", type=moment, required=True,
                          help="ISO time (UTC unless it says otherwise)")
     what_if.add_argument("--to", dest="end", type=moment, required=True,

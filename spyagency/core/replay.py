@@ -66,4 +66,18 @@ def difference(recorded: RunVerdict, replayed: RunVerdict) -> str | None:
     changed = [f"{new.workflow} {old.state.value}→{new.state.value}"
                for old, new in zip(recorded.workflows, replayed.workflows, strict=False)
                if (old.workflow, old.state) != (new.workflow, new.state)]
-    return f"same release answer, other words: {', '.join(changed) or 'reasons differ'}"
+    if changed:
+        return f"same release answer, other words: {', '.join(changed)}"
+    return f"same release answer, other words: {_reasons_differ(recorded, replayed)}"
+
+
+def _reasons_differ(recorded: RunVerdict, replayed: RunVerdict) -> str:
+    """The first reason that differs, both ways, or the workflow whose reason does."""
+    for old, new in zip(recorded.workflows, replayed.workflows, strict=False):
+        if old.reason != new.reason:
+            return f"{new.workflow}: recorded \"{old.reason}\", replayed \"{new.reason}\""
+    for old_reason, new_reason in zip(recorded.reasons, replayed.reasons, strict=False):
+        if old_reason != new_reason:
+            return f"recorded \"{old_reason}\", replayed \"{new_reason}\""
+    return (f"recorded {len(recorded.reasons)} reason(s), replayed {len(replayed.reasons)}: "
+            f"\"{'; '.join(recorded.reasons)}\" against \"{'; '.join(replayed.reasons)}\"")

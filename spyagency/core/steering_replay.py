@@ -57,9 +57,9 @@ def line_of(verdicts: Mapping[int, RunVerdict], runs: Sequence[int], first_safe:
 
 
 def _moments(decisions: Sequence[ReplayedDecision], fcsr: Sequence[tuple[datetime, int]],
-             overrides: Sequence[tuple[datetime, int, ResumeOverride | None]], policy: Policy,
+             overrides: Sequence[tuple[datetime, int, ResumeOverride | None]], policies: Sequence[Policy],
              start: datetime, end: datetime) -> list[datetime]:
-    margin = policy.deadlines.pause_before_lock
+    margins = {p.deadlines.pause_before_lock for p in policies}
     found: set[datetime] = {start}
     found.update(d.at for d in decisions)
     found.update(at for at, _value in fcsr)
@@ -67,17 +67,21 @@ def _moments(decisions: Sequence[ReplayedDecision], fcsr: Sequence[tuple[datetim
     for d in decisions:
         for verdict in (d.recorded, d.replayed):
             if verdict.lock_time is not None:
-                found.add(verdict.lock_time - margin)
+                found.update(verdict.lock_time - margin for margin in margins)
     return sorted(m for m in found if start <= m <= end)
 
 
 def steering_differences(decisions: Iterable[ReplayedDecision], fcsr: Sequence[tuple[datetime, int]],
                          overrides: Sequence[tuple[datetime, int, ResumeOverride | None]], policy: Policy,
                          start: datetime, end: datetime, length: int = 20,
-                         source_names: Mapping[str, str] | None = None) -> list[SteeringDifference]:
-    """Where steering under the replayed verdicts differs from steering under the recorded ones in
-    [start, end], as stretches in time order. ``fcsr``: (first seen, value); ``overrides``: (made at,
-    run, the resume it stands for, or None when withdrawn); each oldest first."""
+                         source_names: Mapping[str, str] | None = None,
+                         baseline: Policy | None = None) -> list[SteeringDifference]:
+    """Where steering under ``policy`` and the replayed verdicts differs from steering under ``baseline``
+    (default ``policy``: the policy in force) and the recorded verdicts in [start, end], as stretches in time
+    order: so a policy that changes only the pause margin shows where the switch moves. ``fcsr``: (first
+    seen, value); ``overrides``: (made at, run, the resume it stands for, or None when withdrawn); each
+    oldest first."""
+    before = baseline or policy
     ordered = sorted(decisions, key=lambda d: d.at)
     names = source_names or {}
     recorded: dict[int, RunVerdict] = {}
@@ -87,7 +91,7 @@ def steering_differences(decisions: Iterable[ReplayedDecision], fcsr: Sequence[t
     first_safe: int | None = None
     next_decision = next_fcsr = next_override = 0
     differences: list[SteeringDifference] = []
-    moments = _moments(ordered, fcsr, overrides, policy, start, end)
+    moments = _moments(ordered, fcsr, overrides, (before, policy), start, end)
     for index, moment in enumerate(moments):
         while next_decision < len(ordered) and ordered[next_decision].at <= moment:
             d = ordered[next_decision]
@@ -105,7 +109,7 @@ def steering_differences(decisions: Iterable[ReplayedDecision], fcsr: Sequence[t
             else:
                 standing[run] = override
             next_override += 1
-        was = desired_switch(line_of(recorded, runs, first_safe, moment, length, names), standing, policy, moment)
+        was = desired_switch(line_of(recorded, runs, first_safe, moment, length, names), standing, before, moment)
         would = desired_switch(line_of(replayed, runs, first_safe, moment, length, names), standing, policy, moment)
         if was.action == would.action:
             continue

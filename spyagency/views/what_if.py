@@ -27,6 +27,7 @@ class WhatIf:
     runs: int
     first: dict[int, tuple[datetime, str]]  # run -> first moment its verdict differs, and how
     steering: list[SteeringDifference]
+    baseline: str = ""  # the policy the recorded switch is steered under
 
     @property
     def less_safe_runs(self) -> list[int]:
@@ -37,8 +38,10 @@ class WhatIf:
         return bool(self.less_safe_runs) or any(d.less_safe for d in self.steering)
 
 
-def what_if(session: Session, policy: Policy, start: datetime, end: datetime) -> WhatIf:
-    """Replay every decision recorded in [start, end] (and those in force at its start) under ``policy``."""
+def what_if(session: Session, policy: Policy, start: datetime, end: datetime,
+            baseline: Policy | None = None) -> WhatIf:
+    """Replay every decision recorded in [start, end] (and those in force at its start) under ``policy``;
+    steering is compared with the recorded verdicts steered under ``baseline`` (the policy in force)."""
     in_force = decisions_in_force(session, start, fcsr_at(session, start))
     during = decisions_between(session, start, end)
     first: dict[int, tuple[datetime, str]] = {}
@@ -51,8 +54,9 @@ def what_if(session: Session, policy: Policy, start: datetime, end: datetime) ->
             first[record.run] = (record.decided_at, differs)
     fcsr = [(span.first_seen, span.value) for span in fcsr_history(session) if span.first_seen <= end]
     steering = steering_differences(replayed, fcsr, override_history(session, end), policy, start, end,
-                                    source_names=SOURCE_NAMES)
-    return WhatIf(policy_label(policy), start, end, len(during), len({r.run for r in during}), first, steering)
+                                    source_names=SOURCE_NAMES, baseline=baseline)
+    return WhatIf(policy_label(policy), start, end, len(during), len({r.run for r in during}), first, steering,
+                  policy_label(baseline or policy))
 
 
 def what_if_lines(found: WhatIf) -> list[str]:
@@ -67,8 +71,8 @@ def what_if_lines(found: WhatIf) -> list[str]:
         lines.append("  no decision differs")
     lines.append(f"{len(less_safe)} run(s) the new policy would release where the recorded one held them")
     unsafe = [d for d in found.steering if d.less_safe]
-    lines.append(f"steering: {len(found.steering)} stretch(es) where Tier0's switch would differ, "
-                 f"{len(unsafe)} of them less safe")
+    lines.append(f"steering: {len(found.steering)} stretch(es) where Tier0's switch would differ from the "
+                 f"recorded verdicts steered under {found.baseline or found.policy}, {len(unsafe)} of them less safe")
     for d in unsafe + [d for d in found.steering if not d.less_safe]:
         lines.append(f"  {'LESS SAFE ' if d.less_safe else ''}{utc_minute(d.start)} to {utc_minute(d.end)}: "
                      f"recorded {d.recorded.action} (run {d.recorded.run}: {d.recorded.reason}); "

@@ -133,6 +133,36 @@ def test_a_what_if_shows_where_steering_would_have_left_tier0_releasing(world_fa
     assert f"{lock - policy.deadlines.pause_before_lock:%Y-%m-%d %H:%M} UTC to" in stretch, out
 
 
+def test_a_what_if_sees_a_changed_pause_margin_on_a_recorded_store(world_factory, policy, tmp_path, monkeypatch,
+                                                                    capsys):
+    """A pause margin is a steering rule, not a verdict: the recorded verdicts steered under the policy in force
+    against the same verdicts under a policy with another margin show where the switch would move."""
+    world = _vetoed_alignment(world_factory, policy, with_a_ready_run=True)
+    world.at(39 * H)  # 386925 locks at START + 39.5 h (11-22 03:30): SpyAgency pauses, 60 min before it
+    assert world.agency.steer().delivered == 1
+    world.at(40 * H)
+    monkeypatch.setenv("SPYAGENCY_DB_URL", world.store.url)
+    period = ["--from", START.isoformat(), "--to", (START + 40 * H).isoformat()]
+    text = policy_text_believing_first_read()
+    assert "pause_before_lock_minutes = 60" in text
+    later = tmp_path / "ten-minutes.toml"
+    later.write_text(text.replace("pause_before_lock_minutes = 60", "pause_before_lock_minutes = 10"))
+    assert main(["replay", "--policy", str(later), *period]) == 1  # pausing later is less safe
+    out = capsys.readouterr().out
+    assert f"policy tried: {later}" in out and "no decision differs" in out
+    stretch = next(line for line in out.splitlines() if line.strip().startswith("LESS SAFE"))
+    assert stretch.strip().startswith("LESS SAFE 2026-11-22 02:30 UTC to 2026-11-22 03:20 UTC: recorded pause "
+                                      "(run 386925"), out  # from the 60-min margin to the 10-min one
+    earlier = tmp_path / "ten-hours.toml"
+    earlier.write_text(text.replace("pause_before_lock_minutes = 60", "pause_before_lock_minutes = 600"))
+    assert main(["replay", "--policy", str(earlier), *period]) == 0  # pausing earlier is not less safe
+    out = capsys.readouterr().out
+    assert "steering: 1 stretch(es)" in out and "0 of them less safe" in out, out
+    assert "would pause (run 386925" in out
+    assert main(["replay", "--policy", str(earlier), "--baseline", str(earlier), *period]) == 0
+    assert "steering: 0 stretch(es)" in capsys.readouterr().out  # the same policy both ways: no stretch
+
+
 def test_the_explain_api_gives_the_decision_in_force_and_its_replay(world_factory, policy):
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from spyagency.core.free_text import MAX_COMMENT
-from spyagency.core.models import AckKind, RunState
+from spyagency.core.models import AckKind, RunState, RunSummary
 from spyagency.errors import Conflict, InputRefused, NotFound
 from spyagency.people.acknowledge import acknowledge
 from spyagency.sources.dqm import gui_links
@@ -27,6 +27,7 @@ from spyagency.tier0_instance import instance_note
 from spyagency.views import console
 from spyagency.views.ack_panel import ack_confirmation, ack_panel
 from spyagency.views.explain import explain, explanation_lines, switch_lines
+from spyagency.views.folding import fold_not_waited, fold_reasons, workflow_lines
 from spyagency.views.report import time_left, to_lock
 
 from ..auth import SESSION_COOKIE, Principal
@@ -120,6 +121,17 @@ def latency_page(request: Request, state: State, viewer: Viewer, session: DbSess
                                       _context(request, state, viewer, session, latencies=latencies))
 
 
+def _folded(summary: RunSummary) -> dict[str, object]:
+    """The run page's words without their repetitions (spyagency.views.folding)."""
+    reasons = list(fold_reasons(summary.reasons))
+    not_waited = None
+    if reasons:
+        reasons[0], not_waited = fold_not_waited(reasons[0])
+    lines, quality_note = workflow_lines(summary.workflows)
+    return {"folded_reasons": reasons, "not_waited": not_waited, "workflow_lines": lines,
+            "quality_note": quality_note}
+
+
 def _run_context(request: Request, state: State, viewer: Principal | None, session: Session,
                  run: int, page: bool) -> dict[str, object]:
     summary = queries.get_run(session, run)
@@ -132,6 +144,7 @@ def _run_context(request: Request, state: State, viewer: Principal | None, sessi
                     history=queries.history(session, run),
                     acks=acknowledgements(session, run), dqm_links=dqm_links,
                     ack_kinds=[k.value for k in AckKind], ack_panel=ack_panel(summary),
+                    **_folded(summary),
                     timeline=console.timeline(session, state.policy, summary, now),
                     quality=console.quality_panels(session, state.policy, run),
                     forecasts=forecasts_for(session, state.policy, [run], now).get(run, []),

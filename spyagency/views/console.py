@@ -34,6 +34,7 @@ from spyagency.store import Session
 from spyagency.store import quality as quality_store
 from spyagency.store.observations import tier0_global
 from spyagency.store.queries import history, list_runs, source_statuses, uploads_in
+from spyagency.views.folding import fold_not_waited
 from spyagency.views.report import duration, terminal_safe, to_lock
 
 SOURCE_LABELS = {Source.TIER0: "Tier0 Data Service", Source.CONDDB: "CondDB", Source.DQM: "DQM GUI"}
@@ -161,6 +162,8 @@ class GridRow:
     more: int  # how many other reasons stand behind the headline
     to_lock: str
     unusual: frozenset[str] = frozenset()  # workflows whose output the quality watch called unusual
+    pinned: bool = False  # the run Tier0's paused line waits for: shown first, highlighted
+    not_waited: str | None = None  # the producers a ready run does not wait for, shown on demand
 
 
 @dataclass(frozen=True)
@@ -172,13 +175,21 @@ class Grid:
 
 
 def headline(run: RunSummary, workflow_order: Sequence[str]) -> tuple[str, int]:
-    """What blocks ``run``, the blocking workflow named first; and how many more reasons there are."""
+    """What blocks ``run``, the blocking workflow named first; and how many more reasons there are. A run
+    still taking data has nothing to chase yet; a producer the policy does not know is always named."""
+    if run.stop_time is None and not run.release:
+        return "still taking data: nothing to chase yet", 0
     order = {name: i for i, name in enumerate(workflow_order)}
     blocking = sorted((w for w in run.workflows if not w.done), key=lambda w: order.get(w.workflow, len(order)))
     if blocking:
         first = blocking[0]
         text = f"{first.workflow} {first.state.replace('_', ' ')}: {first.reason}"
-        return text, len(run.reasons) - 1 if len(run.reasons) > len(blocking) else len(blocking) - 1
+        more = len(run.reasons) - 1 if len(run.reasons) > len(blocking) else len(blocking) - 1
+        unlisted = [w.workflow for w in blocking[1:] if w.state == "unknown" and w.source == "policy"]
+        if unlisted:  # blocks until an expert acts: never hidden behind "(+N more)"
+            text += f"; also {', '.join(unlisted)}, unknown to the policy"
+            more -= len(unlisted)
+        return text, more
     if run.reasons:
         # run-level gates (a source down, Tier0 has not looked) come before "overdue: ..."
         gates = [r for r in run.reasons if not r.startswith("overdue:")] or list(run.reasons)
@@ -199,16 +210,27 @@ def grid(session: Session, policy: Policy, now: datetime, *, state: RunState | N
     """The runs × workflows grid, filtered by state and run range."""
     runs = list_runs(session, state=state, min_run=min_run, max_run=max_run, limit=limit)
     names = configured_columns(runs, policy)
-    paused = tier0_global(session).promptreco_enabled is False
+    tier0 = tier0_global(session)
+    paused = tier0.promptreco_enabled is False
     judged = quality_store.statuses(session, [run.run for run in runs])
+    chase = _run_to_chase(runs, tier0.first_conditions_safe_run) if paused else None
     rows = []
     for run in runs:
         by_name = {w.workflow: w for w in run.workflows}
         text, more = headline(run, names)
+        text, not_waited = fold_not_waited(text)
         flagged = frozenset(wf for (r, wf), status in judged.items() if r == run.run and status == "unusual")
         rows.append(GridRow(run, tuple(by_name.get(name) for name in names), text, more, to_lock(run, now, paused),
-                            flagged))
+                            flagged, run.run == chase, not_waited))
+    rows.sort(key=lambda row: not row.pinned)  # stable: the rest stay newest first
     return Grid(names, tuple(rows))
+
+
+def _run_to_chase(runs: Sequence[RunSummary], first_safe: int | None) -> int | None:
+    """The run a paused Tier0's line waits for: the first one in run order, from the first conditions-safe
+    run on, that may not be released (Tier0 locks runs in order, so it holds every run after it)."""
+    line = sorted((r for r in runs if first_safe is None or r.run >= first_safe), key=lambda r: r.run)
+    return next((r.run for r in line if not r.release and r.state != "released"), None)
 
 
 # --- a run's timeline -----------------------------------------------------------------------------------

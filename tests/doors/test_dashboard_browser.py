@@ -136,7 +136,9 @@ def test_the_banner_shows_a_pause_and_its_resume_as_they_happen(browser, served_
     expect(page.locator("#pause-why")).to_contain_text("SiPixelAli")
     expect(page.locator("#next-run")).to_have_text("386925")
     chase = page.locator("tr[data-run='386925'] td.why")
-    assert chase.inner_text().startswith("SiPixelAli vetoed")  # the blocking workflow, named first
+    expect(chase).to_contain_text("Tier0 waits for this run: SiPixelAli vetoed", timeout=15000)  # named first
+    assert page.locator("#runs tbody tr").first.get_attribute("data-run") == "386925"  # pinned on top
+    assert page.locator("tr[data-run='386925']").get_attribute("data-pinned") == "true"
     page.locator("tr[data-run='386925'] td.cell[data-workflow='SiPixelAli']").focus()
     expect(page.locator("tr[data-run='386925'] td.cell[data-workflow='SiPixelAli'] .tip")).to_be_visible()
     refreshed = page.locator("#runs").get_attribute("data-refreshed-at")

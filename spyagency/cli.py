@@ -146,13 +146,15 @@ def cmd_steering(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(settings)
     with store.session() as session:
         picture = steering_status(session, instance_policy(settings), utcnow())
+        switch = {True: "releasing", False: "paused", None: "not observed yet"}[picture.promptreco_enabled]
+        print(f"Tier0's release switch: {switch} (as the store last saw it); the store's last request to Tier0: "
+              f"{picture.last_requested or 'none yet'}")
         if settings.steering == "dry-run":
-            print("SpyAgency is NOT steering Tier0: dry run (no SPYAGENCY_TIER0_CONTROL_DB_URL, or "
-                  "SPYAGENCY_STEER_MODE=dry-run); below is what it would do")
+            print("with this command's settings SpyAgency would NOT steer: dry run (no "
+                  "SPYAGENCY_TIER0_CONTROL_DB_URL, or SPYAGENCY_STEER_MODE=dry-run); below is what it would do")
         else:
-            print("SpyAgency steers Tier0 by inserting rows into its promptreco_status table")
-        switch = {True: "on", False: "off", None: "not observed yet"}[picture.promptreco_enabled]
-        print(f"Tier0 promptreco_status: {switch}; last asked: {picture.last_requested or 'nothing'}")
+            print("with this command's settings SpyAgency steers Tier0 by inserting rows into its "
+                  "promptreco_status table")
         print(f"SpyAgency wants: {picture.desired.action} ({picture.desired.reason})")
         if picture.changed_by_others_at is not None:
             print(f"switch held by someone else: {picture.switch_note}")

@@ -153,7 +153,8 @@ def body(row: OutboxEntry, dashboard_url: str | None) -> str:
     if row.action == OutboxAction.CERTIFICATE.value:
         return (f"{row.reason}.\n\nWhen it expires, SpyAgency can no longer read Tier0 or the DQM GUI: every run "
                 f"stays not ready, and runs near their lock are paused. Check with `spyagency check`.\n")
-    link = f"\n\nRun page: {dashboard_url.rstrip('/')}/runs/{row.run}" if dashboard_url else ""
+    # straight to the run page's acknowledgement panel: where an expert answers a warning
+    link = f"\n\nAcknowledge or hold: {dashboard_url.rstrip('/')}/runs/{row.run}#ack" if dashboard_url else ""
     if row.action in (FOLLOW_UP, AT_RISK):
         return f"{row.reason[0].upper()}{row.reason[1:]}.{link}\n"
     return (f"{row.reason}.\n\nUpload the missing conditions, or acknowledge the workflow on the SpyAgency "

@@ -46,7 +46,7 @@ def test_experts_get_one_email_per_run_through_a_real_smtp_server(world):
         first = smtp.messages[0]
         assert first["To"] == "alca-hn@cern.ch, pcl-experts@cern.ch"
         text = text_of(first)
-        assert "SiStripGains" in text and "https://spyagency.cern.ch/runs/386925" in text
+        assert "SiStripGains" in text and "https://spyagency.cern.ch/runs/386925#ack" in text  # the panel itself
 
 
 def test_a_failing_relay_keeps_warnings_pending_and_repeats_none(world):

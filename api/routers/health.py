@@ -42,7 +42,7 @@ def readyz(state: State) -> JSONResponse:
     for source in (Source.TIER0, Source.CONDDB, Source.DQM):
         row = statuses.get(source.value)
         health = row.health() if row else None
-        problem = source_problem(health, now, state.policy.sources.stale_after)
+        problem = source_problem(health, now, state.policy.sources.stale_after, state.policy.sources.clock_tolerance)
         if problem:
             problems[source.value] = problem
         if row is not None and row.certificate is not None:

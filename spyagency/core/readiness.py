@@ -33,8 +33,11 @@ from spyagency.core.words import utc_minute
 from spyagency.policy import Policy, Workflow
 
 
-def source_problem(health: SourceHealth | None, now: datetime, stale_after: timedelta) -> str | None:
-    """Return why a source's data cannot be trusted at ``now``, or None if it can."""
+def source_problem(health: SourceHealth | None, now: datetime, stale_after: timedelta,
+                   ahead_tolerance: timedelta = timedelta(minutes=5)) -> str | None:
+    """Return why a source's data cannot be trusted at ``now``, or None if it can. A last answer stamped
+    ahead of ``now`` beyond the clocks' tolerance says nothing of freshness: a clock that moved back, or a
+    store kept on a simulated clock and served on the real one."""
     if health is not None and health.failing:
         return f"failed at {utc_minute(health.last_error_at)}: {health.last_error}"
     if health is None or health.last_success is None:
@@ -42,6 +45,9 @@ def source_problem(health: SourceHealth | None, now: datetime, stale_after: time
     age = now - health.last_success
     if age > stale_after:
         return f"is stale: last answer {utc_minute(health.last_success)} ({_age(age)} ago)"
+    if -age > ahead_tolerance:
+        return (f"last answered at {utc_minute(health.last_success)}, {_age(-age)} ahead of this clock: a clock "
+                f"that moved back, or a store kept on a simulated clock")
     return None
 
 
@@ -76,7 +82,8 @@ def decide_run(
     ignored: it blocks the run until the policy lists it or an AlCa expert acknowledges it.
     """
     stale_after = policy.sources.stale_after
-    problems = {src: source_problem(health.get(src), now, stale_after) for src in Source}
+    problems = {src: source_problem(health.get(src), now, stale_after, policy.sources.clock_tolerance)
+                for src in Source}
     configured = _configured_producers(obs)
     workflows = tuple(
         [_decide_workflow(wf, obs, policy, problems, now) for wf in policy.workflows]

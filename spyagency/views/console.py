@@ -127,11 +127,15 @@ def source_lights(session: Session, policy: Policy, now: datetime, warn: ExpiryW
         status = statuses.get(source.value)
         health = status.health() if status else None
         last = status.last_success if status else None
-        age = duration((now - last).total_seconds()) + " ago" if last else "never"
+        age = "never"
+        if last is not None:
+            seconds = (now - last).total_seconds()
+            age = f"{duration(seconds)} ago" if seconds >= 0 else f"{duration(-seconds)} ahead of this clock"
         note = (certificate_note(status.certificate, wall, warn)
                 if status is not None and status.certificate is not None else None)
         lights.append(SourceLight(source.value, label, last, age,
-                                  source_problem(health, now, policy.sources.stale_after),
+                                  source_problem(health, now, policy.sources.stale_after,
+                                                 policy.sources.clock_tolerance),
                                   note[0] if note else None, note[1] if note else False))
     return lights
 

@@ -586,3 +586,13 @@ def test_an_unknown_producer_in_two_streams_names_both_and_blocks_as_the_policy_
     single = dict(ALL_PRODUCERS, Express=ALL_PRODUCERS["Express"] | {"PromptCalibProdNewThing"})
     one = state_of(decide_run(observe(t0=tier0(producers=single)), POLICY, T0, FRESH, NOW), "PromptCalibProdNewThing")
     assert one.reason.startswith("PromptCalibProdNewThing runs in express stream Express of run ")
+
+
+def test_a_last_answer_stamped_ahead_of_the_clock_is_no_proof_of_freshness():
+    obs = observe(uploads=all_uploads())
+    ahead = {**FRESH, Source.CONDDB: SourceHealth(Source.CONDDB, NOW + timedelta(minutes=6))}
+    verdict = decide_run(obs, POLICY, T0, ahead, NOW)
+    assert not verdict.release
+    assert any("6 min ahead of this clock" in reason for reason in verdict.reasons), verdict.reasons
+    within = {**FRESH, Source.CONDDB: SourceHealth(Source.CONDDB, NOW + timedelta(minutes=5))}
+    assert decide_run(obs, POLICY, T0, within, NOW).release  # clocks differ this much: the tolerance

@@ -141,10 +141,10 @@ def _run_demo(args: argparse.Namespace, settings: Settings, policy: Policy, star
         _store(demo_settings).dispose()
         agency = Agency(demo_settings, clock=clock, policy=policy)
         # SpyAgency was watching before the story starts: a first look, then a second one once the
-        # configurations read can be believed (two agreeing reads, policy configuration_agreement_minutes)
+        # configurations read can be believed (two agreeing reads, policy agreement_minutes)
         sim.advance(clock.now())
         agency.observe_and_decide()
-        clock.current = start + policy.sources.configuration_agreement
+        clock.current = start + policy.sources.agreement
         stop = threading.Event()
         _start_ticker(sim, clock, stop)
         server = None

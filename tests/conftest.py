@@ -38,7 +38,7 @@ def shipped_policy() -> Policy:
 def policy(shipped_policy: Policy) -> Policy:
     """The shipped policy believing the first configuration read after a stop: most worlds here poll once per
     moment. The agreement rule is tested at its shipped gap (test_doubt, the reference and lying worlds)."""
-    sources = shipped_policy.sources.model_copy(update={"configuration_agreement_minutes": 0})
+    sources = shipped_policy.sources.model_copy(update={"agreement_minutes": 0})
     return shipped_policy.model_copy(update={"sources": sources})
 
 

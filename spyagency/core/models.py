@@ -210,6 +210,8 @@ class DqmCheck:
     outcome: DqmOutcome
     detail: str
     observed_at: datetime
+    #: the first read that gave this outcome and detail (None: not known)
+    first_seen: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -95,3 +95,15 @@ def believed_stop(stored: datetime | None, reading: datetime | None, now: dateti
         return None
     earliest = min(known)
     return now if earliest > now + STOP_AHEAD_TOLERANCE else earliest
+
+
+def dqm_doubt(first_seen: datetime | None, observed_at: datetime, gap: timedelta) -> str | None:
+    """Why a DQM reading that lets a run go without a payload ("no update by design") is not believed yet,
+    or None: a single reading of a histogram can be a broken or cached one, so it is believed once a read
+    at least ``gap`` after the first that gave it agrees."""
+    if first_seen is None:
+        return "read once; believed when a later read agrees"
+    if observed_at - first_seen < gap:
+        return (f"read once at {utc_minute(first_seen)}; believed when a read from {utc_minute(first_seen + gap)} "
+                f"on agrees")
+    return None

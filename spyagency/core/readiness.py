@@ -26,7 +26,7 @@ from spyagency.core.models import (
     WorkflowState,
     WorkflowVerdict,
 )
-from spyagency.core.plausibility import configuration_doubt
+from spyagency.core.plausibility import configuration_doubt, dqm_doubt
 from spyagency.core.quality import QualityScore, QualityStatus
 from spyagency.core.since import unpack_lumi
 from spyagency.core.words import utc_minute
@@ -205,7 +205,7 @@ def _run_gates(obs: RunObservations, problems: dict[Source, str | None], policy:
         gates.append(_no_express_stream(obs, policy, now))
     elif obs.info.stop_time is not None:
         doubt = configuration_doubt(obs.info.run, obs.tier0.configuration_since, obs.tier0.observed_at,
-                                    policy.sources.configuration_agreement)
+                                    policy.sources.agreement)
         if doubt is not None:
             gates.append(doubt)
     return gates
@@ -360,7 +360,13 @@ def _observed_state(
         if dqm.outcome is DqmOutcome.FAILED:
             return WorkflowState.FAILED, f"harvest failed: {dqm.detail}", Source.DQM
         if dqm.outcome is DqmOutcome.NO_UPDATE:
-            return WorkflowState.NO_PAYLOAD, f"harvest made no payload by design: {dqm.detail}", Source.DQM
+            doubt = dqm_doubt(dqm.first_seen, dqm.observed_at, policy.sources.agreement)
+            if doubt is None:
+                return WorkflowState.NO_PAYLOAD, f"harvest made no payload by design: {dqm.detail}", Source.DQM
+            if now < give_up:
+                return (WorkflowState.HARVESTING, f"waiting for a payload in {wf.tag} (PCL give-up "
+                        f"{utc_minute(give_up)}); DQM says the harvest made no payload by design ({dqm.detail}), "
+                        f"{doubt}", Source.DQM)
     if now >= give_up:
         return (WorkflowState.MISSING,
                 f"no payload in {wf.tag} by PCL give-up {utc_minute(give_up)}", Source.CONDDB)

@@ -343,7 +343,7 @@ def _configuration_final(row: obs.UnfinishedRun, policy: Policy) -> bool:
     is never final: a transfer backlog answers the same, for hours."""
     return bool(row.tier0_known and row.era is not None and row.stop_time is not None and row.express_producers
                 and configuration_doubt(row.run, row.configuration_since, row.tier0_observed_at,
-                                        policy.sources.configuration_agreement) is None)
+                                        policy.sources.agreement) is None)
 
 
 def _as_observed(row: obs.UnfinishedRun) -> Tier0Run:
@@ -370,7 +370,7 @@ def poll_dqm(store: Store, client: DqmClient, policy: Policy, now: datetime,
         return _fail(store, Source.DQM, now, exc, started)
     with store.session() as session:
         rows = [r for r in obs.unfinished_runs(session) if r.era is not None]
-        final = obs.conclusive_dqm(session, [r.run for r in rows])
+        final = obs.conclusive_dqm(session, [r.run for r in rows], policy.sources.agreement)
         versions = {r.run: dict(r.express_versions or {}) for r in rows}
         streams = {(r.run, wf.name): _harvest_stream(r, wf) for r in rows for wf in checked}
         todo = [(r.run, r.era, wf) for r in rows for wf in checked

@@ -287,9 +287,10 @@ class SourceLimits(_Strict):
     stale_after_minutes: float = Field(15, gt=0)
     #: how far the CondDB's, Tier0's and SpyAgency's clocks may disagree
     clock_tolerance_minutes: float = Field(5, ge=0)
-    #: a stopped run's express configuration is believed once two reads this far apart agree (cmsweb caches
-    #: a reply for 300 s); 0 believes the first read after the stop
-    configuration_agreement_minutes: float = Field(5, ge=0)
+    #: a reading that lets a run go without something (a stopped run's express configuration, a DQM "no
+    #: payload by design") is believed once two reads this far apart agree (cmsweb caches a reply for
+    #: 300 s); 0 believes the first read
+    agreement_minutes: float = Field(5, ge=0)
 
     @property
     def stale_after(self) -> timedelta:
@@ -300,8 +301,8 @@ class SourceLimits(_Strict):
         return timedelta(minutes=self.clock_tolerance_minutes)
 
     @property
-    def configuration_agreement(self) -> timedelta:
-        return timedelta(minutes=self.configuration_agreement_minutes)
+    def agreement(self) -> timedelta:
+        return timedelta(minutes=self.agreement_minutes)
 
 
 class Policy(_Strict):

@@ -52,7 +52,7 @@ def make_store_engine(url: str, **options: Any) -> Engine:
 
 #: The newest migration's revision: a store already there is used without loading Alembic
 #: (tests/store/test_store.py checks it against the migrations folder).
-SCHEMA_HEAD = "0013"
+SCHEMA_HEAD = "0014"
 
 
 def alembic_config(url: str) -> Config:

@@ -6,7 +6,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, select, tuple_, update
@@ -29,7 +29,7 @@ from spyagency.core.models import (
     Tier0Run,
     Upload,
 )
-from spyagency.core.plausibility import believed_stop, configuration_since
+from spyagency.core.plausibility import believed_stop, configuration_since, dqm_doubt
 from spyagency.redact import mask_credentials
 from spyagency.store.tables import (
     AckRow,
@@ -325,18 +325,20 @@ def record_dqm(session: Session, checks: Sequence[DqmCheck]) -> None:
     bump_facts(session, [c.run for c in changed])
     for check in changed:
         session.merge(DqmRow(run=check.run, workflow=check.workflow, outcome=check.outcome.value,
-                             detail=check.detail, observed_at=check.observed_at))
+                             detail=check.detail, observed_at=check.observed_at, first_seen=check.observed_at))
     for moment, pairs in seen_again.items():
         session.execute(update(DqmRow).where(tuple_(DqmRow.run, DqmRow.workflow).in_(pairs))
                         .values(observed_at=moment), execution_options={"synchronize_session": False})
 
 
-def conclusive_dqm(session: Session, runs: Iterable[int]) -> set[tuple[int, str]]:
-    """(run, workflow) pairs whose DQM reading is final and need not be fetched again."""
+def conclusive_dqm(session: Session, runs: Iterable[int], agreement: timedelta) -> set[tuple[int, str]]:
+    """(run, workflow) pairs whose DQM reading is final and need not be fetched again. A "no payload by
+    design" lets a run go without a payload: it is final only once confirmed (``dqm_confirmed``)."""
     final = [o.value for o in DqmOutcome if o not in (DqmOutcome.NOT_AVAILABLE, DqmOutcome.UNREADABLE)]
-    rows = session.execute(select(DqmRow.run, DqmRow.workflow).where(
-        DqmRow.run.in_(list(runs)), DqmRow.outcome.in_(final)))
-    return {(run, wf) for run, wf in rows}
+    rows = session.execute(select(DqmRow.run, DqmRow.workflow, DqmRow.outcome, DqmRow.observed_at,
+                                  DqmRow.first_seen).where(DqmRow.run.in_(list(runs)), DqmRow.outcome.in_(final)))
+    return {(run, wf) for run, wf, outcome, observed_at, first_seen in rows
+            if outcome != DqmOutcome.NO_UPDATE.value or dqm_doubt(first_seen, observed_at, agreement) is None}
 
 
 def uploads_from(session: Session, from_run: int) -> list[Upload]:
@@ -374,7 +376,7 @@ def load_observations(session: Session, runs: Sequence[int],
     dqm: dict[int, dict[str, DqmCheck]] = defaultdict(dict)
     for check in session.scalars(select(DqmRow).where(DqmRow.run.in_(runs))):
         dqm[check.run][check.workflow] = DqmCheck(check.run, check.workflow, DqmOutcome(check.outcome),
-                                                  check.detail, check.observed_at)
+                                                  check.detail, check.observed_at, check.first_seen)
     acks: dict[int, dict[str, Acknowledgement]] = defaultdict(dict)
     for ack in session.scalars(select(AckRow).where(AckRow.run.in_(runs)).order_by(AckRow.id)):
         acks[ack.run][ack.workflow] = Acknowledgement(ack.run, ack.workflow, AckKind(ack.kind),

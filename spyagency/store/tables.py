@@ -122,6 +122,8 @@ class DqmRow(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str] = mapped_column(Text)
     observed_at: Mapped[datetime]
+    #: the first read that gave this outcome and detail (None: stored before 0014, not confirmed)
+    first_seen: Mapped[datetime | None]
 
 
 class WorkflowStateRow(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from spyagency.core.models import (
@@ -192,7 +193,7 @@ def test_stale_and_failing_sources_are_not_trusted():
 
 
 def _dqm(outcome: DqmOutcome, detail: str = "from the status histogram") -> dict[str, DqmCheck]:
-    return {"SiPixelAli": DqmCheck(RUN, "SiPixelAli", outcome, detail, NOW - H)}
+    return {"SiPixelAli": DqmCheck(RUN, "SiPixelAli", outcome, detail, NOW - H, CONFIRMED)}
 
 
 def test_a_harvest_dqm_reports_failed_blocks_the_run_even_with_a_payload_in():
@@ -596,3 +597,19 @@ def test_a_last_answer_stamped_ahead_of_the_clock_is_no_proof_of_freshness():
     assert any("6 min ahead of this clock" in reason for reason in verdict.reasons), verdict.reasons
     within = {**FRESH, Source.CONDDB: SourceHealth(Source.CONDDB, NOW + timedelta(minutes=5))}
     assert decide_run(obs, POLICY, T0, within, NOW).release  # clocks differ this much: the tolerance
+
+
+def test_a_no_payload_by_design_read_once_is_not_believed_until_a_later_read_agrees():
+    once = {"SiPixelAli": DqmCheck(RUN, "SiPixelAli", DqmOutcome.NO_UPDATE, "'DB update' not set", NOW, NOW)}
+    obs = observe(2, uploads=all_uploads(skip="SiPixelAli"), dqm=once)
+    ali = state_of(decide_run(obs, POLICY, T0, FRESH, NOW), "SiPixelAli")
+    assert ali.state is WorkflowState.HARVESTING and not ali.done
+    assert "no payload by design ('DB update' not set), read once at 2026-11-22 12:00" in ali.reason
+    agreed = {"SiPixelAli": replace(once["SiPixelAli"], first_seen=NOW - timedelta(minutes=5))}
+    ali = state_of(decide_run(observe(2, uploads=all_uploads(skip="SiPixelAli"), dqm=agreed), POLICY, T0, FRESH,
+                              NOW), "SiPixelAli")
+    assert ali.state is WorkflowState.NO_PAYLOAD and ali.done
+    unknown = {"SiPixelAli": replace(once["SiPixelAli"], first_seen=None)}  # stored before it was kept
+    ali = state_of(decide_run(observe(2, uploads=all_uploads(skip="SiPixelAli"), dqm=unknown), POLICY, T0, FRESH,
+                              NOW), "SiPixelAli")
+    assert not ali.done

@@ -117,7 +117,7 @@ def _observe(ex: Example) -> tuple[RunObservations, dict[Source, SourceHealth], 
     outcome = {"dqm_failed": DqmOutcome.FAILED, "dqm_vetoed": DqmOutcome.VETOED,
                "dqm_no_update": DqmOutcome.NO_UPDATE}.get(ex.fault)
     if outcome is not None:
-        dqm[wf.name] = DqmCheck(RUN, wf.name, outcome, "status histogram", NOW - H)
+        dqm[wf.name] = DqmCheck(RUN, wf.name, outcome, "status histogram", NOW - H, NOW - 2 * H)  # confirmed
     if ex.fault == "hold":
         acks[wf.name] = Acknowledgement(RUN, wf.name, AckKind.HOLD, "expert", "checking", NOW - H)
     if ex.fault == "accepted":

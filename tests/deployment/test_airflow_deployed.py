@@ -169,7 +169,7 @@ def _stale_fast_policy() -> str:
 
     text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
     assert "stale_after_minutes = 15" in text
-    text = text.replace("configuration_agreement_minutes = 5", "configuration_agreement_minutes = 0")
+    text = text.replace("agreement_minutes = 5", "agreement_minutes = 0")
     return text.replace("stale_after_minutes = 15", "stale_after_minutes = 1")
 
 

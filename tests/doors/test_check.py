@@ -61,7 +61,7 @@ def test_every_door_open_says_who_we_are_and_what_each_answered(settings, policy
     assert pki.member.dn in reports["Tier0 Data Service"].line and "proxy valid until" in reports["DQM GUI"].line
     assert "17 of 17 tags" in reports["CondDB"].line
     assert "INSERT granted" in reports["Tier0 switch"].line and "releasing" in reports["Tier0 switch"].line
-    assert "schema 0013" in reports["store"].line
+    assert "schema 0014" in reports["store"].line
 
 
 def test_a_stranger_certificate_shuts_tier0_and_dqm_and_names_the_dn(settings, policy, pki, tmp_path, monkeypatch):

@@ -226,3 +226,28 @@ def test_a_pass_slowed_past_its_deadline_fails_the_source_and_keeps_what_it_read
         assert _poll(lied.cycle(), Source.TIER0).ok  # asked again, whole, next poll
     finally:
         lied.close()
+
+
+def test_a_plausible_looking_no_update_read_once_never_releases_a_vetoed_run(shipped_lied):
+    """A histogram whose veto bin reads 0 looks like a harvest that made no payload by design: believed from
+    one reading, it released a vetoed run for good (found by the lying-world property)."""
+    shipped_lied.world.clock.current = START - 14 * H  # run 386926 stopped 16 h ago: harvested, vetoed
+
+    def veto_cleared(document: Any) -> Any:
+        labels = [label["value"] if isinstance(label, dict) else label for label in document["hist"]["xaxis"]["labels"]]
+        for row in document["hist"]["bins"]["content"]:
+            row[labels.index("DB update vetoed")] = 0
+        return document
+
+    shipped_lied.dqm.liar = rewrite_json("SiPixelAli/statusResults", veto_cleared)  # its first reading lies
+    shipped_lied.verdicts()
+    shipped_lied.world.clock.current = START - 14 * H + timedelta(minutes=6)  # the configurations now agree
+    verdict = shipped_lied.verdicts()[386926]
+    ali = next(w for w in verdict.workflows if w.workflow == "SiPixelAli")
+    assert shipped_lied.dqm.lies > 0
+    assert not verdict.release and not ali.done, (ali.state, ali.reason)
+    assert "no payload by design" in ali.reason and "read once at" in ali.reason
+    shipped_lied.dqm.liar = None  # the truth, asked again because one reading was not believed
+    shipped_lied.world.clock.current = START - 14 * H + timedelta(minutes=12)
+    ali = next(w for w in shipped_lied.verdicts()[386926].workflows if w.workflow == "SiPixelAli")
+    assert ali.state is WorkflowState.VETOED

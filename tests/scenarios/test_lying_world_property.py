@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, update
@@ -173,6 +174,7 @@ EVERY_KIND = {0: [("statusResults", "nan")],  # the first reading of a status hi
               5: [("firstconditionsaferun", "moved_back")]}
 
 
+@pytest.mark.timeout(1200)  # ten timelines of two worlds each, a few seconds a poll on a loaded machine
 def test_no_lie_releases_a_run_the_truth_does_not_and_the_truth_repairs_every_verdict(tmp_path, shipped_policy):
     reach: Counter[str] = Counter()
 

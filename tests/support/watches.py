@@ -12,7 +12,7 @@ def policy_in_mode(mode: str = "advisory") -> Policy:
     """The built-in policy with every quality watch in ``mode`` (advisory or gate), believing the first
     configuration read after a stop as the ``policy`` fixture does (these worlds poll once per moment)."""
     text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
-    text = text.replace("configuration_agreement_minutes = 5", "configuration_agreement_minutes = 0")
+    text = text.replace("agreement_minutes = 5", "agreement_minutes = 0")
     return parse_policy(text.replace('mode = "advisory"', f'mode = "{mode}"'), f"default, {mode}")
 
 
@@ -27,7 +27,7 @@ def policy_text_believing_first_read() -> str:
     """The shipped policy's text, believing the first configuration read after a stop: the ``policy``
     fixture's, for commands that read a policy file."""
     text = resources.files("spyagency.policy").joinpath("default.toml").read_text()
-    return text.replace("configuration_agreement_minutes = 5", "configuration_agreement_minutes = 0")
+    return text.replace("agreement_minutes = 5", "agreement_minutes = 0")
 
 
 def policy_believing_first_read(directory: Path) -> Path:

@@ -14,6 +14,7 @@ from spyagency.core.plausibility import (
     configuration_shrank,
     configuration_since,
     count_problem,
+    dqm_doubt,
     fcsr_problem,
 )
 
@@ -110,3 +111,11 @@ def test_a_stop_time_never_moves_later_and_one_ahead_of_the_clock_is_now():
     assert believed_stop(STOP, None, now) == STOP  # a reading that lost its stop
     assert believed_stop(None, now + 2 * MINUTE, now) == now  # ahead of our clock beyond the tolerance
     assert believed_stop(None, now + MINUTE, now) == now + MINUTE  # within it: clocks differ that much
+
+
+def test_a_no_payload_by_design_is_believed_once_a_read_far_enough_after_the_first_agrees():
+    assert dqm_doubt(None, STOP, GAP) == "read once; believed when a later read agrees"
+    assert dqm_doubt(STOP, STOP + 4 * MINUTE, GAP) == ("read once at 2026-11-22 12:00 UTC; believed when a read "
+                                                       "from 2026-11-22 12:05 UTC on agrees")
+    assert dqm_doubt(STOP, STOP + GAP, GAP) is None
+    assert dqm_doubt(STOP, STOP, timedelta(0)) is None  # a gap of 0 believes the first read

@@ -10,6 +10,8 @@ callers instead of filling the listener.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections import OrderedDict
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -28,6 +30,35 @@ MAX_WAITING = 256
 
 _waiting: WeakKeyDictionary[ServerState, OrderedDict[BoundedH11Protocol, None]] = WeakKeyDictionary()
 
+#: At most one line per this many seconds about malformed requests: a flood of them is not a flood of logs.
+LOG_EVERY_S = 60.0
+
+
+class _OncePerInterval(logging.Filter):
+    """Lets uvicorn's "Invalid HTTP request received." through once per ``LOG_EVERY_S``, with a count."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last, self._dropped = 0.0, 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING or "Invalid HTTP request" not in record.getMessage():
+            return True
+        now = time.monotonic()
+        if now - self._last < LOG_EVERY_S and self._last:
+            self._dropped += 1
+            return False
+        if self._dropped:
+            record.msg = f"{record.getMessage()} ({self._dropped} more since the last such line)"
+            record.args = ()
+        self._last, self._dropped = now, 0
+        return True
+
+
+#: uvicorn's protocol logger, quieted for malformed requests (heads too large, garbage)
+_LOGGER = logging.getLogger("uvicorn.error.requests")
+_LOGGER.addFilter(_OncePerInterval())
+
 
 class BoundedH11Protocol(H11Protocol):
     """One connection: its request must arrive whole within ``request_deadline_s``; while it waits for one,
@@ -43,6 +74,7 @@ class BoundedH11Protocol(H11Protocol):
         self._max_connections, self.limit_concurrency = self.limit_concurrency, None
         self._deadline: asyncio.TimerHandle | None = None
         self._queue = _waiting.setdefault(server_state, OrderedDict())
+        self.logger = _LOGGER
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +28,9 @@ class ApiProcess:
                **(extra_env or {})}
         command = [str(Path(sys.executable).parent / "spyagency"), command_name, "--host", "127.0.0.1",
                    "--port", str(self.port)]
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # its log goes to a file: a pipe nobody reads fills up and stalls the server at its next log line
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process; closed in stop)
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -53,3 +56,4 @@ class ApiProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.log.close()

@@ -4,6 +4,7 @@ Tier0's listener from Tier0. Each case failed on the main it was found on (plain
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -114,3 +115,13 @@ def test_half_sent_requests_cannot_take_tier0s_listener_from_tier0(served):
     finally:
         for sock in crowd:
             sock.close()
+
+
+def test_a_flood_of_malformed_requests_is_not_a_flood_of_log_lines(served, caplog):
+    caplog.set_level(logging.WARNING, logger="uvicorn.error.requests")
+    for _ in range(30):
+        with socket.create_connection(("127.0.0.1", served), timeout=5) as sock:
+            sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 400")
+    lines = [r for r in caplog.records if "Invalid HTTP request" in r.getMessage()]
+    assert len(lines) <= 2  # one a minute, whichever listener: 30 would have filled a pipe or a disk

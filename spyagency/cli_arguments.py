@@ -21,13 +21,13 @@ def run_number(text: str) -> int:
 
 
 def port(text: str) -> int:
-    """A TCP port: 1 to 65535."""
+    """A TCP port: 1 to 65535, or 0 for any free one."""
     try:
         number = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535)") from None
-    if not 1 <= number <= 65535:
-        raise argparse.ArgumentTypeError(f"{number} is not a port (1 to 65535)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535, or 0 for any free one)") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{number} is not a port (1 to 65535, or 0 for any free one)")
     return number
 
 
